@@ -1,0 +1,84 @@
+"""Orchestrator settings, read once from the environment (prefix ``FEDSHIELD_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = REPO_ROOT / ".fedshield"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class Settings(BaseSettings):
+    """Everything the orchestrator and the CLI can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="FEDSHIELD_", env_file=".env", extra="ignore")
+
+    # JSON-RPC endpoint of the chain; the local anvil by default.
+    rpc_url: str = "http://127.0.0.1:8545"
+    # Where `fedshield chain up` writes, and everyone else reads, addresses and ABIs.
+    deployment_file: Path = STATE_DIR / "deployment.json"
+    # The orchestrator's key: anvil's first dev account unless given; never logged or returned.
+    orchestrator_key: SecretStr = Field(default=SecretStr(ANVIL_ORCHESTRATOR_KEY))
+    # Folder for chain state, pid files, models and the default SQLite database.
+    state_dir: Path = STATE_DIR
+
+    # --- orchestrator service
+    # SQLAlchemy URL; `postgres://` / `postgresql://` (Supabase) map to psycopg 3. None: SQLite in state_dir.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("FEDSHIELD_DATABASE_URL", "DATABASE_URL")
+    )
+    host: str = "127.0.0.1"  # listen on loopback unless told otherwise
+    port: int = 8000
+    # Bearer token for admin actions; required when `host` is not a loopback address.
+    admin_token: SecretStr | None = None
+    # Origins allowed by CORS: the dashboard's dev server by default.
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"])
+    # Content-addressed global models (<keccak hash>.safetensors); None: state_dir / "models".
+    model_dir: Path | None = None
+    # Uploaded datasets; None: state_dir / "datasets".
+    upload_dir: Path | None = None
+    # The dashboard's production build, served at / when it exists.
+    frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
+
+    # --- values shown in the UI and recorded with every round (the contract's own values are read too)
+    reward_flt: float = 10.0
+    slash_flt: float = 15.0
+
+    # --- limits and round timing
+    max_upload_bytes: int = 20 * 1024 * 1024  # a dataset upload
+    max_update_bytes: int = 16 * 1024 * 1024  # one node's update payload (also bounded by the model's size)
+    round_deadline_s: float = 60.0  # a round closes at quorum or this long after it opened
+    # Share of the experiment's active nodes whose updates close a round before the deadline.
+    quorum_fraction: float = Field(1.0, gt=0, le=1)
+    # How often the round runner and the outbox look at their work when nothing wakes them.
+    runner_tick_s: float = 0.5
+    outbox_retry_s: float = 2.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'fedshield.db'}"
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir or self.state_dir / "models"
+
+    @property
+    def resolved_upload_dir(self) -> Path:
+        return self.upload_dir or self.state_dir / "datasets"
+
+    @property
+    def listens_beyond_localhost(self) -> bool:
+        return self.host not in LOOPBACK_HOSTS
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached: the environment is read once)."""
+    return Settings()

@@ -1,0 +1,197 @@
+"""The Python chain client against a real anvil: reads, settlement, history and every actionable error."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY, dev_account
+from backend.chain.client import ChainClient, flt
+from backend.chain.deployment import write_deployment
+from backend.chain.errors import (
+    ChainUnreachable,
+    ContractReverted,
+    DeploymentFileError,
+    InsufficientFunds,
+    NoContractAtAddress,
+    WrongChain,
+)
+from backend.chain.local import free_port, stop_process
+from tests.conftest import LocalChain, launch_chain
+
+
+def _hash() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def test_settle_round_pays_accepted_slashes_caught_and_records_model_hash(chain: LocalChain) -> None:
+    client = chain.client()
+    honest, attacker = chain.deployment.demo_nodes[:3], chain.deployment.demo_nodes[3]
+    params = client.parameters()
+    before = {a: client.node_status(a) for a in [*honest, attacker]}
+    treasury_before = client.flt_balance(params.treasury)
+    model_hash = _hash()
+
+    result = client.settle_round(1, model_hash, _hash(), honest, [attacker])
+
+    for node in honest:
+        assert client.node_status(node).balance == before[node].balance + flt(10)
+    assert client.node_status(attacker).stake == before[attacker].stake - flt(15)
+    assert client.flt_balance(params.treasury) == treasury_before + flt(15)
+    assert client.round_model_hash(1) == model_hash
+    assert client.last_round_id() == 1
+    rewarded = {e.args["node"] for e in result.events_named("RewardPaid")}
+    assert rewarded == set(honest)
+    (slash,) = result.events_named("Slashed")
+    assert (slash.args["node"], slash.args["amount"]) == (attacker, flt(15))
+    (settled,) = result.events_named("RoundSettled")
+    assert settled.args["modelHash"] == model_hash
+
+
+def test_replayed_and_skipped_round_ids_revert_with_decoded_error(chain: LocalChain) -> None:
+    client = chain.client()
+    nodes = chain.deployment.demo_nodes
+    client.settle_round(1, _hash(), _hash(), nodes, [])
+    balances = [client.flt_balance(n) for n in nodes]
+
+    with pytest.raises(ContractReverted) as replay:
+        client.settle_round(1, _hash(), _hash(), nodes, [])
+    assert replay.value.error == "RoundOutOfOrder"
+    assert replay.value.args_by_name == {"expected": 2, "given": 1}
+    assert "RoundOutOfOrder(expected=2, given=1)" in str(replay.value)
+
+    with pytest.raises(ContractReverted) as skip:
+        client.settle_round(3, _hash(), _hash(), nodes, [])
+    assert skip.value.args_by_name == {"expected": 2, "given": 3}
+    assert [client.flt_balance(n) for n in nodes] == balances
+
+
+def test_history_reads_rounds_rewards_and_slashes_from_events(chain: LocalChain) -> None:
+    client = chain.client()
+    a, b, c, d = chain.deployment.demo_nodes
+    client.settle_round(1, _hash(), _hash(), [a, b, c], [d])
+    client.settle_round(2, _hash(), _hash(), [a, b], [c, d])
+
+    rounds = client.settled_rounds()
+    assert [r.round_id for r in rounds] == [1, 2]
+    assert set(rounds[0].rewards) == {a, b, c} and set(rounds[0].slashes) == {d}
+    assert set(rounds[1].rewards) == {a, b} and set(rounds[1].slashes) == {c, d}
+    history = client.wallet_history(d)
+    assert [e.name for e in history] == ["Staked", "Slashed", "Slashed"]
+
+
+def test_node_status_reads_stake_pending_and_eligibility(chain: LocalChain) -> None:
+    client = chain.client()
+    node = dev_account(1)
+    status = client.node_status(node.address)
+    assert status.stake == flt(100) and status.eligible
+    client.request_unstake(node, status.stake - flt(5))
+    after = client.node_status(node.address)
+    assert after.stake == flt(5) and after.pending == flt(95)
+    assert after.unlock_at > 0
+    assert not after.eligible, "a stake under the minimum is not eligible"
+
+
+def test_concurrent_sends_on_one_key_never_collide(chain: LocalChain) -> None:
+    client = chain.client()
+    recipients = [Account.create().address for _ in range(24)]
+    nodes = [dev_account(i) for i in range(5, 9)]
+    for node in nodes:
+        client.fund(node.address, flt(50))
+
+    def fund(address: str) -> str:
+        return client.fund(address, flt(1)).tx_hash
+
+    def stake(node_index: int) -> str:
+        return client.stake(nodes[node_index], flt(20)).tx_hash
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        funded = list(pool.map(fund, recipients))
+        list(pool.map(stake, range(len(nodes))))
+    assert len(set(funded)) == len(recipients)
+    assert all(client.flt_balance(r) == flt(1) for r in recipients)
+    assert all(client.node_status(n.address).stake == flt(20) for n in nodes)
+
+
+def test_concurrent_settlements_of_one_round_pay_once(chain: LocalChain) -> None:
+    client = chain.client()
+    nodes = chain.deployment.demo_nodes
+    before = [client.flt_balance(n) for n in nodes]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def settle() -> None:
+        try:
+            client.settle_round(1, _hash(), _hash(), nodes, [])
+            outcome = "settled"
+        except ContractReverted as exc:
+            outcome = exc.error
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=settle) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["RoundOutOfOrder"] * 7 + ["settled"]
+    assert [client.flt_balance(n) for n in nodes] == [b + flt(10) for b in before]
+
+
+def test_only_the_orchestrator_role_settles(chain: LocalChain) -> None:
+    outsider_key = "0x" + bytes(dev_account(7).key).hex()
+    client = ChainClient(chain.deployment, outsider_key)
+    with pytest.raises(ContractReverted) as err:
+        client.settle_round(1, _hash(), _hash(), chain.deployment.demo_nodes, [])
+    assert err.value.error == "AccessControlUnauthorizedAccount"
+    assert err.value.args_by_name["account"] == dev_account(7).address
+
+
+def test_unreachable_chain_names_the_url(chain: LocalChain) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ChainUnreachable, match=url.replace(".", r"\.")):
+        ChainClient(chain.deployment, ANVIL_ORCHESTRATOR_KEY, rpc_url=url)
+
+
+def test_stale_deployment_file_is_named(chain: LocalChain, tmp_path: Path) -> None:
+    stale = chain.deployment.model_copy(
+        update={"staking": chain.deployment.staking.model_copy(update={"address": Account.create().address})}
+    )
+    path = tmp_path / "stale.json"
+    write_deployment(path, stale)
+    with pytest.raises(NoContractAtAddress, match="stale"):
+        ChainClient.from_file(path, ANVIL_ORCHESTRATOR_KEY)
+    with pytest.raises(DeploymentFileError, match="not found"):
+        ChainClient.from_file(tmp_path / "missing.json", ANVIL_ORCHESTRATOR_KEY)
+
+
+def test_deployment_for_another_chain_is_refused(chain: LocalChain) -> None:
+    other = chain.deployment.model_copy(update={"chain_id": 421614})
+    with pytest.raises(WrongChain, match="421614"):
+        ChainClient(other, ANVIL_ORCHESTRATOR_KEY)
+
+
+def test_insufficient_flt_and_insufficient_gas_are_actionable(chain: LocalChain) -> None:
+    client = chain.client()
+    poor = dev_account(9)  # has ETH but no FLT
+    with pytest.raises(InsufficientFunds, match="ERC20InsufficientBalance"):
+        client.stake(poor, flt(10))
+    broke = Account.create()  # has neither ETH nor FLT
+    with pytest.raises(InsufficientFunds, match="ETH"):
+        ChainClient(chain.deployment, "0x" + bytes(broke.key).hex()).fund(poor.address, 0)
+
+
+def test_arbitrum_sepolia_path_deploys_on_chain_421614(contracts_built: None, tmp_path: Path) -> None:
+    rehearsal = launch_chain(tmp_path, chain_id=421614, staked_nodes=1)
+    try:
+        client = rehearsal.client()
+        assert rehearsal.deployment.chain_id == 421614
+        assert client.parameters().reward == flt(10)
+        assert client.node_status(rehearsal.deployment.demo_nodes[0]).eligible
+    finally:
+        stop_process(rehearsal.process.pid)
