@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from backend.chain.errors import ChainError, ContractReverted, InsufficientFunds
 
@@ -60,6 +60,9 @@ class RevertDecoder:
         if known is None:
             return ContractReverted("unknown error", {"data": "0x" + raw}, raw="0x" + raw)
         values = abi_decode(list(known.arg_types), payload) if known.arg_types else ()
+        values = tuple(
+            to_checksum_address(v) if t == "address" else v for t, v in zip(known.arg_types, values, strict=True)
+        )
         args = dict(zip(known.arg_names, values, strict=True))
         reverted = ContractReverted(known.name, args, raw="0x" + raw)
         if known.name in _FUNDS_ERRORS:

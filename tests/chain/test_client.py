@@ -22,7 +22,7 @@ from backend.chain.errors import (
     WrongChain,
 )
 from backend.chain.local import free_port, stop_process
-from tests.conftest import LocalChain, launch_chain
+from tests.support.chain import LocalChain, launch_chain
 
 
 def _hash() -> str:

@@ -1,0 +1,58 @@
+"""One node's share of the ML task: its data (simulated slice or own file) and its per-round seeds.
+
+The Flower-style split: this module says *what* a node trains on; the client loop that moves weights over
+HTTP only glues it to `training.train_local` / `attacks.malicious_local_update`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workers.datasets import Dataset, DatasetError, DatasetSpec, Standardizer, conform_to_spec, load_file
+
+
+@dataclass
+class NodeData:
+    """The samples one node trains on; they never leave the node."""
+
+    x: np.ndarray  # (n, *input_shape) float32
+    y: np.ndarray  # (n,) int64, in the experiment's class ids
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def simulated_node_data(train: Dataset, parts: list[np.ndarray], node_index: int) -> NodeData:
+    """Node `node_index`'s slice of a shared training set, as cut by `partition.partition_indices`."""
+    if not 0 <= node_index < len(parts):
+        raise IndexError(f"node_index {node_index} is outside 0..{len(parts) - 1}")
+    indices = parts[node_index]
+    return NodeData(x=train.x[indices], y=train.y[indices])
+
+
+def local_node_data(
+    path: str | Path,
+    spec: DatasetSpec,
+    *,
+    label_column: str | None = None,
+    standardizer: Standardizer | None = None,
+) -> NodeData:
+    """A node's own file, checked against the experiment's schema and scaled like the experiment's data.
+
+    A node may hold a single class (non-IID data is the point of federated learning), so one is enough.
+    """
+    local = conform_to_spec(load_file(path, label_column, min_classes=1), spec)
+    if standardizer is not None:
+        local = standardizer.apply(local)
+    if len(local) == 0:
+        raise DatasetError(f"{Path(path).name}: holds no samples")
+    return NodeData(x=local.x, y=local.y)
+
+
+def round_seed(base_seed: int, round_idx: int, node_index: int) -> int:
+    """A distinct, reproducible 63-bit seed for each (run, round, node)."""
+    state = np.random.SeedSequence([base_seed, round_idx, node_index]).generate_state(2, dtype=np.uint64)
+    return int(state[0] >> np.uint64(1))
