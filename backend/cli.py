@@ -13,15 +13,23 @@ from rich.table import Table
 from backend.chain.client import ChainClient, to_flt
 from backend.chain.errors import ChainError
 from backend.chain.local import AnvilOptions, chain_up, stop_process
+from backend.cli_engine import register as register_engine_commands
+from backend.cli_service import register as register_service_commands
 from backend.settings import get_settings
+from workers.cli import worker_command
 
 app = typer.Typer(
     help="FedShield: federated learning that defends itself and pays honest work.", no_args_is_help=True
 )
 chain_app = typer.Typer(help="The local anvil chain and the deployed contracts.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print their figures (JSON with --json).", no_args_is_help=True)
+attack_app = typer.Typer(help="The Attack Lab from the terminal.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(bench_app, name="bench")
+app.add_typer(attack_app, name="attack")
+register_engine_commands(app, bench_app, attack_app)
+register_service_commands(app, bench_app)
+app.command("worker")(worker_command)
 
 console = Console()
 

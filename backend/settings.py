@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     # Bearer token for admin actions; required when `host` is not a loopback address.
     admin_token: SecretStr | None = None
     # Origins allowed by CORS: the dashboard's dev server by default.
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"])
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
+    )
     # Content-addressed global models (<keccak hash>.safetensors); None: state_dir / "models".
     model_dir: Path | None = None
     # Uploaded datasets; None: state_dir / "datasets".
@@ -56,9 +58,11 @@ class Settings(BaseSettings):
     max_update_bytes: int = 16 * 1024 * 1024  # one node's update payload (also bounded by the model's size)
     round_deadline_s: float = 60.0  # a round closes at quorum or this long after it opened
     # Share of the experiment's active nodes whose updates close a round before the deadline.
-    quorum_fraction: float = Field(1.0, gt=0, le=1)
+    quorum_fraction: float = Field(default=1.0, gt=0, le=1)
     # How often the round runner and the outbox look at their work when nothing wakes them.
     runner_tick_s: float = 0.5
+    # Worker processes that close rounds and build the probe's reference (0: on the runner's own thread).
+    compute_processes: int = 1
     outbox_retry_s: float = 2.0
 
     @property

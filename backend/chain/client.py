@@ -14,7 +14,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
-from web3.types import TxReceipt, Wei
+from web3.types import TxReceipt
 
 from backend.chain.deployment import Deployment, load_deployment
 from backend.chain.errors import ChainUnreachable, NoContractAtAddress, WrongChain
@@ -257,12 +257,8 @@ class ChainClient:
         return self._result(sender.send(self.token.functions.transfer(checksum, amount)))
 
     def _send_eth(self, to: str, amount: int) -> None:
-        def send() -> None:
-            sender = self.sender_for(self.orchestrator)
-            tx_hash = self.w3.eth.send_transaction({"from": sender.address, "to": to, "value": Wei(amount)})
-            self.w3.eth.wait_for_transaction_receipt(tx_hash)
-
-        translate_errors(self.rpc_url, self.decoder, send)
+        # Through the orchestrator's sender, so the ETH transfer takes its nonce from the shared counter.
+        self.sender_for(self.orchestrator).send_value(to, amount)
 
     def stake(self, node: LocalAccount, amount: int) -> TransactionResult:
         """Approve and stake ``amount`` FLT wei from ``node``'s own balance, signed by ``node``."""

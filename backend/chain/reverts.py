@@ -61,7 +61,8 @@ class RevertDecoder:
             return ContractReverted("unknown error", {"data": "0x" + raw}, raw="0x" + raw)
         values = abi_decode(list(known.arg_types), payload) if known.arg_types else ()
         values = tuple(
-            to_checksum_address(v) if t == "address" else v for t, v in zip(known.arg_types, values, strict=True)
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(known.arg_types, values, strict=True)
         )
         args = dict(zip(known.arg_names, values, strict=True))
         reverted = ContractReverted(known.name, args, raw="0x" + raw)

@@ -83,23 +83,45 @@ class TransactionSender:
             raise self._explain_failure(call, receipt)
         return receipt
 
-    def _submit(self, call: ContractFunction, gas: int | None) -> HexBytes:
+    def send_value(self, to: str, amount: int) -> TxReceipt:
+        """Send ``amount`` wei of ETH to ``to`` and wait for the receipt."""
+
+        def submit() -> HexBytes:
+            return self._submit_tx(
+                {"to": to, "value": amount, "gas": 21_000, "chainId": self._w3.eth.chain_id}
+            )
+
+        tx_hash = translate_errors(self._rpc_url, self._decoder, submit)
+        return translate_errors(
+            self._rpc_url,
+            self._decoder,
+            lambda: self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S),
+        )
+
+    def _submit_tx(self, tx: dict[str, Any]) -> HexBytes:
         with self._lock:
             if self._next_nonce is None:
                 self._next_nonce = self._w3.eth.get_transaction_count(self._account.address, "pending")
-            params: dict[str, Any] = {"from": self._account.address, "nonce": self._next_nonce}
-            if gas is not None:
-                params["gas"] = gas
-            tx = call.build_transaction(params)  # type: ignore[arg-type]
-            signed = self._account.sign_transaction(dict(tx))  # type: ignore[arg-type]
+            tx = tx | {"nonce": self._next_nonce}
+            fee = self._w3.eth.gas_price
+            tx.setdefault("maxFeePerGas", 2 * fee)
+            tx.setdefault("maxPriorityFeePerGas", 0)
+            signed = self._account.sign_transaction(tx)
             try:
                 tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception:
-                # The node may or may not have taken the nonce: ask it again next time.
                 self._next_nonce = None
                 raise
             self._next_nonce += 1
             return tx_hash
+
+    def _submit(self, call: ContractFunction, gas: int | None) -> HexBytes:
+        params: dict[str, Any] = {"from": self._account.address}
+        if gas is not None:
+            params["gas"] = gas
+        # Built (and gas estimated) outside the lock; the nonce is assigned under it in _submit_tx.
+        tx = call.build_transaction(params)  # type: ignore[arg-type]
+        return self._submit_tx(dict(tx))
 
     def _explain_failure(self, call: ContractFunction, receipt: TxReceipt) -> ChainError:
         """Replay a mined-but-failed transaction as a call at its block to recover the revert reason."""

@@ -1,0 +1,1 @@
+"""FedShield orchestrator: experiment lifecycle, Byzantine defense engine, chain settlement and CLI."""

@@ -1,0 +1,62 @@
+"""Chain inspection: the deployment, settled rounds, and settlement transactions with decoded events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from backend.app.deps import OptionalId, OrchestratorDep
+from backend.app.schemas.chain import ChainRoundPublic, TransactionPublic, TxEventPublic
+from backend.app.schemas.nodes import _jsonable
+from backend.chain.errors import ChainError
+from backend.orchestrator.errors import ChainUnavailable
+
+router = APIRouter(prefix="/api/chain", tags=["chain"])
+
+
+@router.get("/deployment", response_model=dict[str, Any])
+def read_deployment(orchestrator: OrchestratorDep) -> dict[str, Any]:
+    """The deployment file (chain id, rpc url, addresses, ABIs) for the dashboard's viem / wagmi."""
+    try:
+        return orchestrator.chain.deployment().model_dump(mode="json")
+    except ChainError as exc:
+        raise ChainUnavailable(str(exc)) from None
+
+
+@router.get("/rounds", response_model=list[ChainRoundPublic])
+def read_chain_rounds(orchestrator: OrchestratorDep) -> list[ChainRoundPublic]:
+    """Rounds settled on chain, matched to this orchestrator's experiments and model hashes."""
+    return [ChainRoundPublic.model_validate(r, from_attributes=True) for r in orchestrator.inspector.rounds()]
+
+
+@router.get("/transactions", response_model=list[TransactionPublic])
+def read_transactions(
+    orchestrator: OrchestratorDep,
+    experiment_id: OptionalId = None,
+    round: OptionalId = None,
+    wallet: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[TransactionPublic]:
+    """Settlement transactions (hash, block, gas, from, to, decoded events), by experiment, round or wallet."""
+    found = orchestrator.inspector.transactions(experiment_id=experiment_id, round_=round, wallet=wallet)
+    return [
+        TransactionPublic.model_validate(
+            {
+                "hash": t.result.tx_hash,
+                "block_number": t.result.block_number,
+                "gas_used": t.result.gas_used,
+                "from": t.result.sender,
+                "to": t.result.to,
+                "experiment_id": t.experiment_id,
+                "round": t.round,
+                "chain_round_id": t.chain_round_id,
+                "events": [
+                    TxEventPublic(
+                        name=e.name, contract=e.contract, args=_jsonable(e.args), log_index=e.log_index
+                    )
+                    for e in t.result.events
+                ],
+            }
+        )
+        for t in found
+    ]

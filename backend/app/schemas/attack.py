@@ -1,0 +1,43 @@
+"""The Attack Lab's probe: would this attack be caught right now?"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.orchestrator.specs import AttackPlan
+
+
+class ProbeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"dataset_id": "wine", "attack": {"kind": "sign_flip", "num_attackers": 1, "scale": 2}},
+                {"experiment_id": 1, "attack": {"kind": "gaussian", "sigma": 0.5, "num_attackers": 1}},
+            ]
+        },
+    )
+
+    experiment_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    dataset_id: str | None = Field(None, max_length=64)
+    attack: AttackPlan
+
+
+class ProbeFeature(BaseModel):
+    name: str
+    value: float | None
+    threshold: float | None
+    comparison: Literal["max", "min"]  # "max": rejected above the threshold; "min": below it
+    caught: bool  # this rule alone would reject the update
+    rule: str  # the defense rule that tests this feature
+
+
+class ProbeResult(BaseModel):
+    predicted: Literal["rejected", "accepted"]
+    rule: str | None
+    reason: str
+    features: list[ProbeFeature]
+    latency_ms: float
+    cached: bool

@@ -1,0 +1,92 @@
+"""Nodes of an experiment and wallets on chain."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from backend.chain.client import DecodedEvent
+
+NodeKind = Literal["simulated", "external"]
+
+
+class NodeRegister(BaseModel):
+    address: str = Field(
+        ...,
+        min_length=1,
+        max_length=100,
+        description="0x wallet address, staked on chain",
+        examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
+    )
+    kind: Literal["simulated", "external"] | None = Field(
+        None,
+        description="simulated nodes get a share of the experiment's data; default: simulated while slots last",
+    )
+
+
+class LastVerdict(BaseModel):
+    round: int
+    accepted: bool
+    rule: str | None
+    reason: str
+
+
+class NodePublic(BaseModel):
+    address: str
+    label: str
+    kind: Literal["simulated", "external"]
+    slot: int | None  # the simulated node's data partition
+    active: bool  # counts towards the round's quorum
+    malicious: bool  # follows the attack plan in force (simulated nodes only)
+    balance_flt: str | None  # None while the chain is unreachable
+    stake_flt: str | None
+    pending_flt: str | None
+    eligible: bool | None
+    last_verdict: LastVerdict | None
+    accepted_rounds: int
+    rejected_rounds: int
+    rewarded_flt: str  # paid by confirmed settlements of this experiment
+    slashed_flt: str
+
+
+class ChainEventPublic(BaseModel):
+    name: str
+    contract: str
+    args: dict[str, Any]
+    tx_hash: str
+    block_number: int
+    log_index: int
+
+    @classmethod
+    def of(cls, event: DecodedEvent) -> ChainEventPublic:
+        return cls(
+            name=event.name,
+            contract=event.contract,
+            args=_jsonable(event.args),
+            tx_hash=event.tx_hash,
+            block_number=event.block_number,
+            log_index=event.log_index,
+        )
+
+
+def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    """uint256 values beyond JavaScript's safe integers are sent as decimal strings."""
+    return {
+        k: (str(v) if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53 else v)
+        for k, v in args.items()
+    }
+
+
+class WalletStatus(BaseModel):
+    balance_flt: str
+    stake_flt: str
+    pending_flt: str
+    unlock_at: int
+    eligible: bool
+
+
+class WalletPublic(BaseModel):
+    address: str
+    status: WalletStatus
+    history: list[ChainEventPublic]

@@ -1,0 +1,110 @@
+"""Rounds with their metrics and settlement, and the per-update verdicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel
+
+from backend.db.models import RoundRow, SettlementRow, VerdictRow
+
+SettlementStatus = Literal["pending", "sent", "confirmed", "failed"]
+RoundStatus = Literal["open", "screening", "completed", "cancelled"]
+
+
+class SettlementPublic(BaseModel):
+    status: SettlementStatus  # "sent": handed to the chain, receipt not yet seen
+    chain_round_id: int | None
+    tx_hash: str | None
+    block_number: int | None
+    gas_used: int | None
+    results_root: str
+    attempts: int
+    last_error: str | None
+    payouts: dict[str, dict[str, str]] | None  # address -> {"rewarded": FLT, "slashed": FLT}
+
+    @classmethod
+    def of(cls, row: SettlementRow) -> SettlementPublic:
+        status: SettlementStatus = "sent" if row.status == "sending" else row.status  # type: ignore[assignment]
+        return cls(
+            status=status,
+            chain_round_id=row.chain_round_id,
+            tx_hash=row.tx_hash,
+            block_number=row.block_number,
+            gas_used=row.gas_used,
+            results_root=row.results_root,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            payouts=row.payouts,
+        )
+
+
+class RoundPublic(BaseModel):
+    round: int
+    status: RoundStatus
+    accuracy: float | None
+    loss: float | None
+    accepted: int
+    rejected: int
+    tp: int  # attackers rejected
+    fp: int  # honest nodes rejected
+    tn: int  # honest nodes accepted
+    fn: int  # attackers accepted
+    base_model_hash: str
+    model_hash: str | None
+    reward_flt: str | None
+    slash_flt: str | None
+    defense: dict[str, Any] | None
+    attack: dict[str, Any] | None
+    settlement: SettlementPublic | None
+    started_at: datetime
+    deadline: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RoundRow, settlement: SettlementRow | None) -> RoundPublic:
+        return cls(
+            round=row.round,
+            status=cast(RoundStatus, row.status),
+            accuracy=row.accuracy,
+            loss=row.loss,
+            accepted=row.accepted,
+            rejected=row.rejected,
+            tp=row.tp,
+            fp=row.fp,
+            tn=row.tn,
+            fn=row.fn,
+            base_model_hash=row.base_model_hash,
+            model_hash=row.model_hash,
+            reward_flt=row.reward_flt,
+            slash_flt=row.slash_flt,
+            defense=row.defense,
+            attack=row.attack,
+            settlement=SettlementPublic.of(settlement) if settlement is not None else None,
+            started_at=row.opened_at,
+            deadline=row.deadline,
+            finished_at=row.finished_at,
+        )
+
+
+class VerdictPublic(BaseModel):
+    node_address: str
+    node_label: str
+    accepted: bool
+    rule: str | None  # the rule that rejected it; None when accepted
+    reason: str
+    features: dict[str, float | None]
+    malicious: bool | None  # ground truth for simulated nodes
+
+    @classmethod
+    def of(cls, row: VerdictRow) -> VerdictPublic:
+        return cls(
+            node_address=row.node_address,
+            node_label=row.node_label,
+            accepted=row.accepted,
+            rule=row.rule,
+            reason=row.reason,
+            features=dict(row.features),
+            malicious=row.malicious,
+        )

@@ -1,0 +1,1 @@
+"""The orchestrator's domain: experiment lifecycle, round runner, event bus and settlement outbox."""

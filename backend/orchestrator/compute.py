@@ -1,0 +1,135 @@
+"""Where the heavy numeric work runs: a worker process (default) or, with no processes, the caller's thread.
+
+Closing a round (screening, aggregation, evaluation) and building the probe's honest reference are pure
+Python-and-torch work on small models, dominated by interpreter time: in the server's own process they
+would hold the GIL against the request threads and the event loop. A spawned worker process keeps them
+apart, so API latency stays flat while rounds close. Jobs are plain module-level functions over picklable
+inputs (the worker loads dataset splits itself, cached per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+
+from backend.detection import DefenseConfig, DefenseHistory
+from backend.orchestrator.data import DatasetInfo, experiment_splits
+from backend.orchestrator.round_compute import CohortMember, RoundComputation, compute_round
+from backend.probe import ProbeReference, honest_reference
+from workers.models import ModelSpec
+from workers.partition import PartitionScheme, partition_indices
+from workers.tensors import Weights
+from workers.training import TrainConfig
+
+log = logging.getLogger("fedshield.compute")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core's worth: the nodes train on the others
+
+
+class ComputePool:
+    """Runs a job in the worker process (``processes`` > 0) or inline; recreates a worker that died."""
+
+    def __init__(self, processes: int) -> None:
+        self._processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self._processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                )
+            return self._executor
+
+    def run(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._processes <= 0:
+            return job(*args, **kwargs)
+        try:
+            return self._pool().submit(job, *args, **kwargs).result()
+        except BrokenProcessPool:
+            log.error("the compute worker died; starting a new one for the next job")
+            with self._lock:
+                self._executor = None
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class RoundJob:
+    """Everything needed to close a round, picklable."""
+
+    spec: ModelSpec
+    global_weights: Weights
+    cohort: list[CohortMember]
+    defense: DefenseConfig
+    history: DefenseHistory
+    dataset: DatasetInfo
+    split_seed: int
+    train_config: TrainConfig
+    seed: int
+
+
+def close_round_job(job: RoundJob) -> RoundComputation:
+    splits = experiment_splits(job.dataset, job.split_seed)
+    return compute_round(
+        spec=job.spec,
+        global_weights=job.global_weights,
+        cohort=job.cohort,
+        defense=job.defense,
+        history=job.history,
+        root=splits.root,
+        test=splits.test,
+        train_config=job.train_config,
+        seed=job.seed,
+    )
+
+
+@dataclass(frozen=True)
+class ProbeJob:
+    """An experiment's probe reference: an honest cohort of its partitions, one more as the attacker."""
+
+    spec: ModelSpec
+    global_weights: Weights
+    dataset: DatasetInfo
+    seed: int
+    partition: PartitionScheme
+    alpha: float
+    cohort_size: int
+    train_config: TrainConfig
+
+
+def probe_reference_job(job: ProbeJob) -> tuple[ProbeReference, tuple[np.ndarray, np.ndarray]]:
+    splits = experiment_splits(job.dataset, job.seed)
+    train = splits.train
+    parts = partition_indices(train.y, job.cohort_size + 1, job.partition, alpha=job.alpha, seed=job.seed)
+    nodes = [(train.x[p], train.y[p]) for p in parts]
+    root = (splits.root.x, splits.root.y)
+    reference = honest_reference(
+        job.spec, job.global_weights, nodes[:-1], root, train_config=job.train_config, seed=job.seed
+    )
+    return reference, nodes[-1]

@@ -1,0 +1,455 @@
+"""The round runner: one thread that opens rounds, closes them at quorum or deadline, and records them.
+
+It never trains a node's model (nodes do, in their own processes) and never runs on the event loop. For
+each running experiment a tick does at most one step:
+
+- no open round: open round r+1 from the last aggregated model (or finish the experiment);
+- open round with every active node's update in, or past its deadline with at least one: close it, i.e.
+  screen the cohort, aggregate, evaluate, write the model file, then commit round, verdicts, metrics and
+  the settlement (outbox) together, with their events;
+- open round past its deadline with no update: give it another deadline.
+
+Restart: rounds that were open or being screened when the process stopped are opened again from the same
+base model, with their stored updates dropped (nodes see `submitted: false` and send again), so an
+interrupted experiment resumes from its last completed round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from backend.db import repository as repo
+from backend.db.base import SessionFactory, utcnow
+from backend.db.models import (
+    ExperimentRow,
+    ModelRow,
+    NodeRow,
+    RoundRow,
+    SettlementRow,
+    SubmissionRow,
+    VerdictRow,
+)
+from backend.detection import DefenseConfig, DefenseHistory, NodeRecord
+from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job
+from backend.orchestrator.data import DatasetCatalog
+from backend.orchestrator.events import EventBus, Publisher
+from backend.orchestrator.experiments import ExperimentService, is_attacker
+from backend.orchestrator.messages import short_address
+from backend.orchestrator.model_store import ModelStore
+from backend.orchestrator.results_root import VerdictLeaf, results_root
+from backend.orchestrator.round_compute import CohortMember, RoundComputation
+from backend.orchestrator.specs import AttackPlan, ExperimentCreate
+from workers.models import ModelSpec
+from workers.tensors import tensor_layout
+from workers.training import TrainConfig
+from workers.wire import decode_tensors, payload_limit
+
+log = logging.getLogger("fedshield.runner")
+
+
+def train_config_of(config: ExperimentCreate) -> TrainConfig:
+    return TrainConfig(
+        epochs=config.local_epochs,
+        batch_size=config.batch_size,
+        lr=config.learning_rate,
+        optimizer=config.optimizer,
+    )
+
+
+class RoundRunner:
+    """Drives every running experiment's rounds from one background thread."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bus: EventBus,
+        experiments: ExperimentService,
+        catalog: DatasetCatalog,
+        models: ModelStore,
+        compute: ComputePool,
+        *,
+        quorum_fraction: float,
+        tick_s: float,
+        on_round_recorded: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._experiments = experiments
+        self._catalog = catalog
+        self._models = models
+        self._compute = compute
+        self._quorum_fraction = quorum_fraction
+        self._tick_s = tick_s
+        self._on_round_recorded = on_round_recorded
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._hold = threading.Lock()  # held by `suspended()`; the loop takes it for every tick
+        self._thread: threading.Thread | None = None
+
+    # -- thread -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recover()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="round-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """No round opens or closes inside this block (maintenance and tests of the deadline)."""
+        with self._hold:
+            yield
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._tick_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            with self._hold:
+                self.tick()
+
+    def tick(self) -> None:
+        """One step for every running experiment; an error fails that experiment only."""
+        with self._sessions() as session:
+            running = [e.id for e in repo.experiments_with_status(session, ("running",))]
+        for experiment_id in running:
+            try:
+                self.advance(experiment_id)
+            except Exception as exc:
+                log.exception("experiment %s failed", experiment_id)
+                self._fail(experiment_id, exc)
+
+    # -- steps ------------------------------------------------------------------------------------------
+
+    def advance(self, experiment_id: int) -> None:
+        with self._sessions() as session:
+            experiment = session.get(ExperimentRow, experiment_id)
+            if experiment is None or experiment.status != "running":
+                return
+            latest = repo.latest_round(session, experiment_id)
+            if latest is None or latest.status == "completed":
+                done = latest.round if latest is not None else 0
+                if done >= experiment.rounds:
+                    self._complete(experiment_id)
+                else:
+                    base = (
+                        latest.model_hash
+                        if latest is not None and latest.model_hash
+                        else experiment.initial_model_hash
+                    )
+                    self._open(experiment, done + 1, base)
+                return
+            if latest.status != "open":
+                return
+            active = sum(1 for n in repo.nodes_of(session, experiment_id) if n.active)
+            received = repo.submission_count(session, experiment_id, latest.round)
+            deadline_passed = utcnow() >= latest.deadline
+            round_, deadline_s = latest.round, self._experiments.deadline_s(experiment)
+        quorum = max(1, math.ceil(self._quorum_fraction * active)) if active else None
+        if (quorum is not None and received >= quorum) or (deadline_passed and received > 0):
+            self.close(experiment_id, round_)
+        elif deadline_passed:
+            with self._sessions() as session:
+                row = repo.round_row(session, experiment_id, round_)
+                if row is not None and row.status == "open":
+                    row.deadline = utcnow() + timedelta(seconds=deadline_s)
+                    session.commit()
+
+    def _open(self, experiment: ExperimentRow, round_: int, base_hash: str) -> None:
+        config = ExperimentCreate.model_validate(experiment.config)
+        with self._bus.transaction() as pub:
+            pub.session.add(
+                RoundRow(
+                    experiment_id=experiment.id,
+                    round=round_,
+                    status="open",
+                    base_model_hash=base_hash,
+                    opened_at=utcnow(),
+                    deadline=utcnow() + timedelta(seconds=self._experiments.deadline_s(experiment)),
+                    defense=config.defense.model_dump(mode="json"),
+                    attack=experiment.attack,
+                    reward_flt=experiment.reward_flt,
+                    slash_flt=experiment.slash_flt,
+                )
+            )
+            pub.session.execute(
+                update(ExperimentRow).where(ExperimentRow.id == experiment.id).values(current_round=round_)
+            )
+            pub.emit(
+                "round.opened",
+                f"Round {round_} opened",
+                experiment_id=experiment.id,
+                round=round_,
+                base_model_hash=base_hash,
+            )
+
+    def _complete(self, experiment_id: int) -> None:
+        with self._bus.transaction() as pub:
+            experiment = pub.session.get(ExperimentRow, experiment_id)
+            assert experiment is not None
+            experiment.status = "completed"
+            last = repo.last_completed_round(pub.session, experiment_id)
+            accuracy = (
+                f": accuracy {last.accuracy:.1%}" if last is not None and last.accuracy is not None else ""
+            )
+            pub.emit(
+                "experiment.completed",
+                f"Experiment {experiment_id} completed after {experiment.rounds} rounds{accuracy}",
+                experiment_id=experiment_id,
+            )
+
+    def _fail(self, experiment_id: int, exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}"[:2000]
+        with self._bus.transaction() as pub:
+            experiment = pub.session.get(ExperimentRow, experiment_id)
+            if experiment is None:
+                return
+            experiment.status = "failed"
+            experiment.error = text
+            latest = repo.latest_round(pub.session, experiment_id)
+            if latest is not None and latest.status == "screening":
+                latest.status = "open"  # its updates are kept: resuming closes it again
+            pub.emit(
+                "experiment.failed", f"Experiment {experiment_id} failed: {text}", experiment_id=experiment_id
+            )
+
+    # -- closing a round --------------------------------------------------------------------------------
+
+    def close(self, experiment_id: int, round_: int) -> None:
+        """Screens, aggregates, evaluates and records round ``round_``, then hands it to the outbox."""
+        with self._sessions() as session:
+            row = repo.round_row(session, experiment_id, round_)
+            if row is None or row.status != "open":
+                return
+            row.status = "screening"  # from here on the intake refuses updates for this round
+            session.commit()
+            experiment = session.get(ExperimentRow, experiment_id)
+            assert experiment is not None
+            config = ExperimentCreate.model_validate(experiment.config)
+            spec = ModelSpec.from_dict(experiment.model_spec)
+            nodes = {n.address: n for n in repo.nodes_of(session, experiment_id)}
+            plan = AttackPlan.model_validate(row.attack) if row.attack else None
+            defense = DefenseConfig.model_validate(row.defense) if row.defense else config.defense
+            global_weights = self._models.load(row.base_model_hash)
+            layout = tensor_layout(global_weights)
+            cohort: list[CohortMember] = []
+            update_hashes: dict[str, str] = {}
+            for sub in repo.submissions(session, experiment_id, round_):
+                node = nodes[sub.node_address]
+                truth = (
+                    is_attacker(plan, config.num_nodes, node, round_) if node.kind == "simulated" else None
+                )
+                delta = decode_tensors(
+                    sub.payload, layout, max_bytes=max(len(sub.payload), payload_limit(layout))
+                )
+                cohort.append(CohortMember(sub.node_address, sub.num_samples, delta, truth))
+                update_hashes[sub.node_address] = sub.update_hash
+            history = self._history(session, experiment_id)
+        job = RoundJob(
+            spec=spec,
+            global_weights=global_weights,
+            cohort=cohort,
+            defense=defense,
+            history=history,
+            dataset=self._catalog.get(config.dataset_id),
+            split_seed=config.seed,
+            train_config=train_config_of(config),
+            seed=config.seed * 100_003 + round_,
+        )
+        computed = self._compute.run(close_round_job, job)
+        new_hash, size = self._models.save(
+            computed.new_weights
+        )  # the file exists before the round is committed
+        self._record(experiment_id, round_, cohort, nodes, update_hashes, computed, new_hash, size)
+        self._on_round_recorded()
+
+    @staticmethod
+    def _history(session: Session, experiment_id: int) -> DefenseHistory:
+        """The defense's cross-round memory, rebuilt from the verdicts on record."""
+        history = DefenseHistory()
+        for verdict in repo.verdicts(session, experiment_id):
+            record = history.nodes.setdefault(verdict.node_address, NodeRecord())
+            record.seen += 1
+            record.accepted += int(verdict.accepted)
+        return history
+
+    def _record(
+        self,
+        experiment_id: int,
+        round_: int,
+        cohort: list[CohortMember],
+        nodes: dict[str, NodeRow],
+        update_hashes: dict[str, str],
+        computed: RoundComputation,
+        new_hash: str,
+        size: int,
+    ) -> None:
+        accepted = [m.address for m, v in zip(cohort, computed.verdicts, strict=True) if v.accepted]
+        slashed = [m.address for m, v in zip(cohort, computed.verdicts, strict=True) if not v.accepted]
+        leaves = [
+            VerdictLeaf(m.address, v.accepted, v.rule, update_hashes[m.address])
+            for m, v in zip(cohort, computed.verdicts, strict=True)
+        ]
+        root = results_root(experiment_id, round_, new_hash, computed.accuracy, leaves)
+        with self._bus.transaction() as pub:
+            s = pub.session
+            row = repo.round_row(s, experiment_id, round_)
+            experiment = s.get(ExperimentRow, experiment_id)
+            if row is None or row.status != "screening" or experiment is None:
+                return  # stopped meanwhile: the round was cancelled
+            row.status = "completed"
+            row.model_hash = new_hash
+            row.finished_at = utcnow()
+            row.accuracy, row.loss = computed.accuracy, computed.loss
+            row.accepted, row.rejected = len(accepted), len(slashed)
+            row.tp, row.fp, row.tn, row.fn = computed.tp, computed.fp, computed.tn, computed.fn
+            if s.get(ModelRow, new_hash) is None:
+                s.add(
+                    ModelRow(hash=new_hash, experiment_id=experiment_id, version=round_ + 1, size_bytes=size)
+                )
+            for member, verdict in zip(cohort, computed.verdicts, strict=True):
+                node = nodes[member.address]
+                s.add(
+                    VerdictRow(
+                        experiment_id=experiment_id,
+                        round=round_,
+                        node_address=member.address,
+                        node_label=node.label,
+                        accepted=verdict.accepted,
+                        rule=verdict.rule,
+                        reason=verdict.reason,
+                        features=_finite(verdict.features),
+                        malicious=member.malicious,
+                    )
+                )
+                self._emit_verdict(
+                    pub, experiment_id, round_, node, verdict.accepted, verdict.rule, verdict.reason
+                )
+            s.add(
+                SettlementRow(
+                    experiment_id=experiment_id,
+                    round=round_,
+                    status="pending",
+                    model_hash=new_hash,
+                    results_root=root,
+                    accepted=accepted,
+                    slashed=slashed,
+                )
+            )
+            # The bytes served their purpose; the signed hash stays as the node's proof.
+            s.execute(
+                update(SubmissionRow)
+                .where(SubmissionRow.experiment_id == experiment_id, SubmissionRow.round == round_)
+                .values(payload=b"")
+            )
+            pub.emit(
+                "model.aggregated",
+                f"Aggregated v{round_ + 1}: {len(accepted)} of {len(cohort)} updates accepted, "
+                f"accuracy {computed.accuracy:.1%}",
+                experiment_id=experiment_id,
+                round=round_,
+                model_hash=new_hash,
+                version=round_ + 1,
+                accuracy=computed.accuracy,
+                loss=computed.loss,
+                accepted=len(accepted),
+                rejected=len(slashed),
+                tp=computed.tp,
+                fp=computed.fp,
+                tn=computed.tn,
+                fn=computed.fn,
+                results_root=root,
+            )
+
+    @staticmethod
+    def _emit_verdict(
+        pub: Publisher,
+        experiment_id: int,
+        round_: int,
+        node: NodeRow,
+        accepted: bool,
+        rule: str | None,
+        reason: str,
+    ) -> None:
+        who = short_address(node.address)
+        if accepted:
+            pub.emit(
+                "update.accepted",
+                f"Accepted update from {who} ({node.label})",
+                experiment_id=experiment_id,
+                round=round_,
+                address=node.address,
+                label=node.label,
+                reason=reason,
+            )
+        else:
+            pub.emit(
+                "update.rejected",
+                f"Rejected update from {who}: {reason}",
+                experiment_id=experiment_id,
+                round=round_,
+                address=node.address,
+                label=node.label,
+                rule=rule,
+                reason=reason,
+            )
+
+    # -- restart --------------------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Reopens rounds that a stop interrupted (open or screening), dropping their stored updates."""
+        with self._sessions() as session:
+            interrupted = session.execute(
+                select(RoundRow.experiment_id, RoundRow.round)
+                .join(ExperimentRow, ExperimentRow.id == RoundRow.experiment_id)
+                .where(
+                    RoundRow.status.in_(("open", "screening")),
+                    ExperimentRow.status.in_(("running", "paused")),
+                )
+            ).all()
+        for experiment_id, round_ in interrupted:
+            experiment = self._experiments.get(experiment_id)
+            with self._bus.transaction() as pub:
+                row = repo.round_row(pub.session, experiment_id, round_)
+                if row is None:
+                    continue
+                pub.session.execute(
+                    delete(SubmissionRow).where(
+                        SubmissionRow.experiment_id == experiment_id, SubmissionRow.round == round_
+                    )
+                )
+                row.status = "open"
+                row.opened_at = utcnow()
+                row.deadline = utcnow() + timedelta(seconds=self._experiments.deadline_s(experiment))
+                pub.emit(
+                    "round.opened",
+                    f"Round {round_} reopened after a restart",
+                    experiment_id=experiment_id,
+                    round=round_,
+                    base_model_hash=row.base_model_hash,
+                    reopened=True,
+                )
+
+
+def _finite(features: dict[str, float]) -> dict[str, float | None]:
+    """JSON has no NaN / Infinity: such a feature is stored as null."""
+    return {k: (float(v) if math.isfinite(v) else None) for k, v in features.items()}

@@ -1,0 +1,92 @@
+"""What an experiment is made of: its configuration and its attack plan, as validated input."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from backend.detection import DefenseConfig
+from workers.partition import PartitionScheme
+
+ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
+AttackKind = Literal["none", "gaussian", "label_flip", "sign_flip"]
+ModelChoice = Literal["auto", "mlp", "cnn"]
+MAX_NODES = 256
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+DATASET_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
+class AttackPlan(BaseModel):
+    """Which simulated nodes attack, how, and from which round (the Attack Lab's settings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AttackKind = "none"
+    sigma: float = Field(1.0, ge=0, le=1e6)  # gaussian: noise scale
+    norm_matched: bool = True  # gaussian: rescale noise to the honest update's norm
+    flip_fraction: float = Field(1.0, ge=0, le=1)  # label_flip: share of labels flipped
+    scale: float = Field(1.0, gt=0, le=1e6)  # sign_flip: Δ -> -scale * Δ
+    num_attackers: int = Field(0, ge=0, le=MAX_NODES)  # the last N simulated slots, unless `nodes` is given
+    start_round: int = Field(1, ge=1)  # first round in which the attackers attack
+    # Explicit attackers by wallet address (extension); overrides num_attackers when given.
+    nodes: list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]] | None = Field(None, max_length=MAX_NODES)
+
+    @property
+    def active(self) -> bool:
+        return self.kind != "none" and (self.num_attackers > 0 or bool(self.nodes))
+
+
+class ExperimentCreate(BaseModel):
+    """Everything that defines an experiment; stored as given (defaults filled) and recorded per round."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "digits under attack",
+                    "dataset_id": "digits",
+                    "num_nodes": 5,
+                    "rounds": 5,
+                    "attack": {"kind": "sign_flip", "num_attackers": 1},
+                },
+                {"name": "wine", "dataset_id": "wine", "num_nodes": 3, "rounds": 2, "partition": "dirichlet"},
+            ]
+        },
+    )
+
+    name: str = Field(..., min_length=1, max_length=200)
+    dataset_id: str = Field(..., min_length=1, max_length=64, pattern=DATASET_ID_PATTERN)
+    num_nodes: int = Field(5, ge=1, le=MAX_NODES)
+    partition: PartitionScheme = "iid"
+    alpha: float = Field(0.5, gt=0, le=1000)  # Dirichlet concentration (partition="dirichlet")
+    rounds: int = Field(10, ge=1, le=10_000)
+    local_epochs: int = Field(1, ge=1, le=100)
+    batch_size: int = Field(32, ge=1, le=4096)
+    learning_rate: float = Field(0.05, gt=0, le=10)
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    model: ModelChoice = "auto"  # "auto": a CNN for images, an MLP otherwise
+    defense: DefenseConfig = Field(default_factory=lambda: DefenseConfig.model_validate({}))
+    attack: AttackPlan | None = None
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    # Seconds a round waits for updates after opening; None: the orchestrator's default.
+    round_deadline_s: float | None = Field(None, gt=0, le=86_400)
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, name: str) -> str:
+        name = name.strip()
+        if not name:
+            raise ValueError("name must not be blank")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError("name must not contain control characters")
+        return name
+
+    @model_validator(mode="after")
+    def _attackers_fit(self) -> ExperimentCreate:
+        if self.attack is not None and self.attack.num_attackers > self.num_nodes:
+            raise ValueError(
+                f"attack.num_attackers ({self.attack.num_attackers}) exceeds num_nodes ({self.num_nodes})"
+            )
+        return self

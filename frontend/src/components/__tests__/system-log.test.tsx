@@ -1,0 +1,74 @@
+import { render, screen, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import type { FedEvent } from '../../lib/types'
+import { SystemLog } from '../overview/system-log'
+
+const TX = `0x${'da'.repeat(32)}`
+const WALLET = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+
+const events: FedEvent[] = [
+  { id: 1, ts: '2026-01-01T10:00:00Z', kind: 'round.opened', experiment_id: 1, round: 1, message: 'Round 1 opened', data: {} },
+  {
+    id: 2,
+    ts: '2026-01-01T10:00:05Z',
+    kind: 'update.rejected',
+    experiment_id: 1,
+    round: 1,
+    message: 'Rejected update from 0x3C44…93BC: root alignment -0.86 below 0.00',
+    data: { address: WALLET, rule: 'root_alignment' },
+  },
+  { id: 3, ts: '2026-01-01T10:00:06Z', kind: 'model.aggregated', experiment_id: 1, round: 1, message: 'Aggregated v2', data: {} },
+  {
+    id: 4,
+    ts: '2026-01-01T10:00:07Z',
+    kind: 'wallet.slashed',
+    experiment_id: 1,
+    round: 1,
+    message: 'Slashed wallet 0x3C44…93BC: 15 FLT, tx 0xda788b9f…',
+    data: { address: WALLET, amount_flt: '15', tx_hash: TX },
+  },
+  { id: 5, ts: '2026-01-01T10:00:08Z', kind: 'round.opened', experiment_id: 2, round: 1, message: 'Round 1 opened (other run)', data: {} },
+]
+
+function entries() {
+  return within(screen.getByRole('log')).getAllByRole('listitem')
+}
+
+describe('SystemLog', () => {
+  it('lists the watched experiment’s events newest first, with icon labels in words', () => {
+    render(<SystemLog experimentId={1} events={events} />)
+    const items = entries()
+    expect(items.map((li) => li.getAttribute('data-kind'))).toEqual(['wallet.slashed', 'model.aggregated', 'update.rejected', 'round.opened'])
+    expect(within(items[0]).getByText('Slashed')).toBeInTheDocument()
+    expect(within(items[2]).getByText('Rejected')).toBeInTheDocument()
+    expect(within(items[1]).getByText('Aggregated v2')).toBeInTheDocument()
+  })
+
+  it('links a chain entry to its transaction in the Explorer', () => {
+    render(<SystemLog experimentId={1} events={events} />)
+    const link = screen.getByRole('link', { name: 'View transaction tx 0xdada…dada' })
+    expect(link).toHaveAttribute('title', TX)
+    expect(link).toHaveAttribute('href', `#/explorer?tx=${TX}`)
+  })
+
+  it('filters by kind and by text, and can show every experiment', async () => {
+    const user = userEvent.setup()
+    render(<SystemLog experimentId={1} events={events} />)
+    await user.click(screen.getByRole('button', { name: 'Wallets' }))
+    expect(screen.getByRole('button', { name: 'Wallets' })).toHaveAttribute('aria-pressed', 'false')
+    expect(entries().map((li) => li.getAttribute('data-kind'))).not.toContain('wallet.slashed')
+    await user.type(screen.getByRole('searchbox', { name: 'Search the log' }), 'aggregated')
+    expect(entries()).toHaveLength(1)
+    await user.clear(screen.getByRole('searchbox', { name: 'Search the log' }))
+    await user.click(screen.getByRole('checkbox', { name: 'Only experiment #1' }))
+    expect(screen.getByText('Round 1 opened (other run)')).toBeInTheDocument()
+  })
+
+  it('says when nothing matches', async () => {
+    const user = userEvent.setup()
+    render(<SystemLog experimentId={1} events={events} />)
+    await user.type(screen.getByRole('searchbox', { name: 'Search the log' }), 'no such thing')
+    expect(screen.getByText('Nothing matches these filters')).toBeInTheDocument()
+  })
+})

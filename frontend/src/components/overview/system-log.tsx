@@ -1,0 +1,153 @@
+import { ExternalLink, ScrollText, Search } from 'lucide-react'
+import { useDeferredValue, useMemo, useState } from 'react'
+import { cn } from '../../lib/cn'
+import { useEventStream } from '../../lib/event-stream'
+import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type LogEntry, toLogEntry } from '../../lib/log-format'
+import { formatTime, shortHex } from '../../lib/numbers'
+import type { FedEvent } from '../../lib/types'
+import { Card, CardBody, CardHeader } from '../ui/card'
+import { Input } from '../ui/field'
+import { EmptyState, LoadingState } from '../ui/states'
+import { StreamStatus } from '../layout/stream-status'
+import { LogIcon } from './log-icon'
+import { TONE_TEXT } from './tones'
+
+const SHOWN = 250
+const ALL: ReadonlySet<LogCategory> = new Set(LOG_CATEGORIES.map((c) => c.id))
+
+export function LogLine({ entry }: { entry: LogEntry }) {
+  return (
+    <li className="flex animate-fade-in gap-3 py-2" data-kind={entry.kind}>
+      <LogIcon icon={entry.icon} tone={entry.tone} className="mt-0.5" />
+      <div className="min-w-0 flex-1">
+        <div className="flex flex-wrap items-baseline gap-x-2 gap-y-0.5">
+          <span className={cn('text-xs font-semibold tracking-wide uppercase', TONE_TEXT[entry.tone])}>{entry.label}</span>
+          <span className="min-w-0 text-sm break-words text-fg">{entry.text}</span>
+        </div>
+        <div className="mt-0.5 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-faint">
+          <time dateTime={entry.ts} className="tabular font-mono">
+            {formatTime(entry.ts)}
+          </time>
+          {entry.round !== null && <span>round {entry.round}</span>}
+          {entry.address && (
+            <a className="font-mono text-muted hover:text-fg hover:underline" href={explorerWalletHref(entry.address)} title={entry.address}>
+              {shortHex(entry.address)}
+            </a>
+          )}
+          {entry.txHref && entry.txHash && (
+            <a className="inline-flex items-center gap-1 rounded font-medium text-accent hover:underline" href={entry.txHref} title={entry.txHash}>
+              <ExternalLink className="size-3" aria-hidden />
+              <span className="sr-only">View transaction</span> tx {shortHex(entry.txHash)}
+            </a>
+          )}
+        </div>
+      </div>
+    </li>
+  )
+}
+
+/** The orchestrator's real-time log, filterable by kind, text and experiment. */
+export function SystemLog({
+  experimentId,
+  events: given,
+  className,
+}: {
+  experimentId: number | null
+  events?: readonly FedEvent[]
+  className?: string
+}) {
+  const stream = useEventStream()
+  const events = given ?? stream.events
+  const [categories, setCategories] = useState<ReadonlySet<LogCategory>>(ALL)
+  const [query, setQuery] = useState('')
+  const [onlyThis, setOnlyThis] = useState(true)
+  const deferredQuery = useDeferredValue(query)
+  const entries = useMemo(() => events.map(toLogEntry), [events])
+  const shown = useMemo(
+    () =>
+      filterLog(entries, { categories, query: deferredQuery, experimentId: onlyThis ? experimentId : null })
+        .slice(-SHOWN)
+        .reverse(),
+    [entries, categories, deferredQuery, onlyThis, experimentId],
+  )
+  const toggle = (id: LogCategory) =>
+    setCategories((current) => {
+      const next = new Set(current)
+      if (next.has(id)) next.delete(id)
+      else next.add(id)
+      return next
+    })
+
+  return (
+    <Card className={cn('flex min-h-0 flex-col', className)} aria-labelledby="system-log-title">
+      <CardHeader
+        id="system-log-title"
+        icon={<ScrollText />}
+        title="System log"
+        description="Live from the orchestrator; chain entries link to their transaction."
+        actions={<StreamStatus />}
+      />
+      <CardBody className="flex min-h-0 flex-1 flex-col gap-3">
+        <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Filter the log by kind">
+          {LOG_CATEGORIES.map((c) => (
+            <button
+              key={c.id}
+              type="button"
+              aria-pressed={categories.has(c.id)}
+              onClick={() => toggle(c.id)}
+              className={cn(
+                'rounded-full border px-2.5 py-1 text-xs font-medium transition-colors',
+                categories.has(c.id)
+                  ? 'border-accent/40 bg-accent/12 text-fg'
+                  : 'border-line-strong/50 text-faint line-through decoration-1 hover:text-muted',
+              )}
+            >
+              {c.label}
+            </button>
+          ))}
+        </div>
+        <div className="flex flex-wrap items-center gap-3">
+          <div className="relative min-w-[10rem] flex-1">
+            <Search className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-faint" aria-hidden />
+            <Input
+              type="search"
+              aria-label="Search the log"
+              placeholder="Search: wallet, tx, words…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="h-9 pl-9"
+            />
+          </div>
+          {experimentId !== null && (
+            <label className="flex items-center gap-2 text-xs text-muted">
+              <input
+                type="checkbox"
+                className="size-4 accent-[var(--color-accent)]"
+                checked={onlyThis}
+                onChange={(e) => setOnlyThis(e.target.checked)}
+              />
+              Only experiment #{experimentId}
+            </label>
+          )}
+        </div>
+        <div role="region" className="max-h-[34rem] min-h-[12rem] flex-1 overflow-y-auto overscroll-contain pr-1" tabIndex={0} aria-label="Log entries, newest first">
+          {!events.length && stream.status !== 'live' ? (
+            <LoadingState label="Connecting to the event stream…" rows={5} />
+          ) : shown.length ? (
+            <div role="log" aria-live="off">
+              <ol className="divide-y divide-line/60">
+                {shown.map((entry) => (
+                  <LogLine key={entry.id} entry={entry} />
+                ))}
+              </ol>
+            </div>
+          ) : (
+            <EmptyState title={events.length ? 'Nothing matches these filters' : 'No events yet'}>
+              {events.length ? 'Clear the search or turn kinds back on.' : 'Start an experiment: rounds, verdicts and settlements appear here as they happen.'}
+            </EmptyState>
+          )}
+        </div>
+      </CardBody>
+    </Card>
+  )
+}

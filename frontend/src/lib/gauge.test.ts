@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest'
+import { featureLabel, gaugeDomain, isCaught, summarizeProbe, toGaugeBar, toGaugeBars } from './gauge'
+import type { ProbeResult } from './types'
+
+describe('isCaught', () => {
+  it('catches max features above and min features below their threshold', () => {
+    expect(isCaught(6, 5, 'max')).toBe(true)
+    expect(isCaught(5, 5, 'max')).toBe(false)
+    expect(isCaught(-0.98, 0, 'min')).toBe(true)
+    expect(isCaught(0, 0, 'min')).toBe(false)
+    expect(isCaught(Number.NaN, 5, 'max')).toBe(true)
+  })
+})
+
+describe('gaugeDomain', () => {
+  it('starts non-negative features at zero with headroom', () => {
+    expect(gaugeDomain(4, 5)).toEqual([0, 6.25])
+    expect(gaugeDomain(0, 0)).toEqual([0, 1])
+  })
+  it('pads both sides when a value is negative', () => {
+    const [lo, hi] = gaugeDomain(-0.98, 0)
+    expect(lo).toBeCloseTo(-1.225)
+    expect(hi).toBeCloseTo(0.245)
+  })
+  it('draws cosines on their natural range [-1, 1]', () => {
+    expect(gaugeDomain(-0.81, -0.5, 'cosine_reference')).toEqual([-1, 1])
+    expect(gaugeDomain(0.4, 0.35, 'trust')).toEqual([0, 1])
+    expect(gaugeDomain(-3, -0.5, 'cosine_reference')[0]).toBeLessThan(-3) // out of range: fall back
+  })
+
+  it('ignores a non-finite value for the range', () => {
+    expect(gaugeDomain(Number.POSITIVE_INFINITY, 5)).toEqual([0, 6.25])
+  })
+})
+
+describe('toGaugeBar', () => {
+  it('places a caught norm past the threshold, in the caught zone on the right', () => {
+    const bar = toGaugeBar({ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true })
+    expect(bar.thresholdPct).toBeCloseTo(20)
+    expect(bar.valuePct).toBeCloseTo(80)
+    expect(bar.caughtZone).toEqual({ fromPct: bar.thresholdPct, toPct: 100 })
+    expect(bar.valuePct!).toBeGreaterThan(bar.thresholdPct!)
+    expect(bar.margin).toBeCloseTo(3)
+    expect(bar.consistent).toBe(true)
+    expect(bar.relation).toBe('20.0 > 5.00')
+    expect(bar.label).toBe('Model norm ‖w + Δ‖')
+  })
+
+  it('places a caught cosine left of its threshold, caught zone on the left', () => {
+    const bar = toGaugeBar({ name: 'cosine', value: -0.98, threshold: 0, comparison: 'min', caught: true })
+    expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
+    expect(bar.caughtZone).toEqual({ fromPct: 0, toPct: bar.thresholdPct })
+    expect(bar.relation).toBe('−0.98 < 0.00')
+    expect(bar.margin).toBeGreaterThan(0)
+  })
+
+  it('shows a clean update on the safe side with a negative margin', () => {
+    const bar = toGaugeBar({ name: 'distance', value: 2, threshold: 8, comparison: 'max', caught: false })
+    expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
+    expect(bar.margin).toBeCloseTo(-0.75)
+    expect(bar.relation).toBe('2.00 ≤ 8.00')
+  })
+
+  it('flags a server verdict that disagrees with value vs threshold', () => {
+    const bar = toGaugeBar({ name: 'norm', value: 1, threshold: 5, comparison: 'max', caught: true })
+    expect(bar.consistent).toBe(false)
+  })
+
+  it('treats a missing (non-finite) value as caught, without a needle', () => {
+    const bar = toGaugeBar({ name: 'update_norm', value: null, threshold: 5, comparison: 'max', caught: true })
+    expect(bar.valuePct).toBeNull()
+    expect(bar.consistent).toBe(true)
+    expect(bar.relation).toBe('not finite > 5.00')
+  })
+
+  it('gives a feature limited on both sides one labelled bar per side', () => {
+    const bars = toGaugeBars([
+      { name: 'norm_z', value: 3.46, threshold: 6, comparison: 'max', caught: false, rule: 'norm_mad' },
+      { name: 'norm_z', value: 3.46, threshold: -6, comparison: 'min', caught: false, rule: 'norm_mad' },
+      { name: 'root_alignment', value: -0.59, threshold: 0, comparison: 'min', caught: true, rule: 'root_alignment' },
+    ])
+    expect(bars.map((b) => b.label)).toEqual([
+      'Norm robust z-score (upper limit)',
+      'Norm robust z-score (lower limit)',
+      'Root-set alignment',
+    ])
+    expect(new Set(bars.map((b) => b.key)).size).toBe(3)
+    expect(bars[1].relation).toBe('3.46 ≥ −6.00')
+  })
+
+  it('pins infinite values to the end and hides NaN', () => {
+    expect(toGaugeBar({ name: 'n', value: Infinity, threshold: 5, comparison: 'max', caught: true }).valuePct).toBe(100)
+    expect(toGaugeBar({ name: 'n', value: Number.NaN, threshold: 5, comparison: 'max', caught: true }).valuePct).toBeNull()
+  })
+
+  it('clamps positions into the bar', () => {
+    const bar = toGaugeBar({ name: 'n', value: 1e9, threshold: 5, comparison: 'max', caught: true })
+    expect(bar.valuePct).toBeLessThanOrEqual(100)
+    expect(bar.thresholdPct).toBeGreaterThanOrEqual(0)
+  })
+
+  it('shows a value without a threshold when the rule is off', () => {
+    const bar = toGaugeBar({ name: 'trust', value: 0.4, threshold: null, comparison: 'min', caught: false })
+    expect(bar.thresholdPct).toBeNull()
+    expect(bar.caughtZone).toBeNull()
+    expect(bar.relation).toBe('0.40 (no threshold)')
+  })
+})
+
+describe('summarizeProbe', () => {
+  const base: ProbeResult = {
+    predicted: 'rejected',
+    rule: 'cosine_reference',
+    reason: 'cosine to median -0.98 below -0.50',
+    latency_ms: 12,
+    features: [
+      { name: 'model_norm', value: 6, threshold: 5, comparison: 'max', caught: true },
+      { name: 'cosine_reference', value: -0.98, threshold: 0, comparison: 'min', caught: true },
+      { name: 'update_norm', value: 2, threshold: 8, comparison: 'max', caught: false },
+    ],
+  }
+
+  it('names the rule the server used as deciding', () => {
+    const summary = summarizeProbe(base)
+    expect(summary.caughtCount).toBe(2)
+    expect(summary.deciding?.name).toBe('cosine_reference')
+    expect(summary.headline).toBe('Will be caught by cosine to cohort median')
+  })
+
+  it('falls back to the most clearly caught feature', () => {
+    const summary = summarizeProbe({ ...base, rule: null })
+    // cosine is 0.98 past a zero threshold (relative to the bar's span, ≈0.67); norm only 20% past 5
+    expect(summary.deciding?.name).toBe('cosine_reference')
+    const louder = summarizeProbe({
+      ...base,
+      rule: null,
+      features: [{ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true }, base.features[1]],
+    })
+    expect(louder.deciding?.name).toBe('model_norm')
+  })
+
+  it('finds the deciding bar by the rule each feature names', () => {
+    const withRules = {
+      ...base,
+      rule: 'root_alignment',
+      features: [
+        ...base.features,
+        { name: 'root_alignment', value: -0.59, threshold: 0, comparison: 'min' as const, caught: true, rule: 'root_alignment' },
+      ],
+    }
+    expect(summarizeProbe(withRules).deciding?.name).toBe('root_alignment')
+    expect(summarizeProbe(withRules).headline).toBe('Will be caught by root-set alignment')
+  })
+
+  it('maps rule names to the feature they test', () => {
+    expect(summarizeProbe({ ...base, rule: 'norm_threshold' }).deciding?.name).toBe('model_norm')
+  })
+
+  it('says when an attack slips through', () => {
+    const clean = summarizeProbe({
+      ...base,
+      predicted: 'accepted',
+      rule: null,
+      features: base.features.map((f) => ({ ...f, caught: false })),
+    })
+    expect(clean.headline).toBe('Slips through every threshold')
+    expect(clean.deciding).toBeNull()
+  })
+})
+
+describe('featureLabel', () => {
+  it('humanises unknown names', () => {
+    expect(featureLabel('grad_var')).toBe('Grad var')
+    expect(featureLabel('cosine_trusted')).toBe('Cosine to root update')
+  })
+})

@@ -1,0 +1,269 @@
+/** Shapes of the orchestrator's HTTP API (docs/API.md). FLT amounts are decimal strings in FLT, not wei. */
+
+export type Address = `0x${string}`
+export type Hash = `0x${string}`
+
+export interface ChainHealth {
+  chain_id: number
+  rpc_url: string
+  connected: boolean
+  last_block: number | null
+}
+
+export interface Health {
+  status: string
+  version: string
+  chain: ChainHealth
+}
+
+export interface DeployedContract {
+  address: Address
+  abi: readonly unknown[]
+}
+
+export interface Deployment {
+  chain_id: number
+  rpc_url: string
+  deployer?: Address
+  deployment_block: number
+  token: DeployedContract
+  staking: DeployedContract
+  demo_nodes?: Address[]
+}
+
+export interface Dataset {
+  id: string
+  name: string
+  source: 'builtin' | 'upload'
+  num_samples: number
+  input_shape: number[]
+  num_classes: number
+  is_image: boolean
+  class_names: string[]
+}
+
+export type AttackKind = 'none' | 'gaussian' | 'label_flip' | 'sign_flip'
+
+export interface AttackPlan {
+  kind: AttackKind
+  sigma: number
+  norm_matched: boolean
+  flip_fraction: number
+  scale: number
+  num_attackers: number
+  start_round: number
+}
+
+export type Partition = 'iid' | 'dirichlet' | 'shards'
+
+export type ExperimentStatus = 'created' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed'
+
+export interface ExperimentCreate {
+  name: string
+  dataset_id: string
+  num_nodes: number
+  partition: Partition
+  alpha: number
+  rounds: number
+  local_epochs: number
+  batch_size: number
+  learning_rate: number
+  defense?: Record<string, unknown>
+  attack: AttackPlan | null
+  seed: number
+}
+
+export interface Experiment {
+  id: number
+  name: string
+  status: ExperimentStatus
+  /** The round open or last opened (0: not started). */
+  current_round: number
+  completed_rounds?: number
+  rounds: number
+  dataset_id?: string
+  num_nodes?: number
+  registered_nodes?: number
+  partition?: Partition
+  alpha?: number
+  local_epochs?: number
+  batch_size?: number
+  learning_rate?: number
+  defense?: Record<string, unknown>
+  attack?: AttackPlan | null
+  seed?: number
+  reward_flt: string
+  slash_flt: string
+  initial_model_hash?: Hash
+  current_model_hash?: Hash
+  accuracy?: number | null
+  loss?: number | null
+  error?: string | null
+  created_at: string
+  updated_at?: string
+}
+
+export type SettlementStatus = 'pending' | 'sent' | 'confirmed' | 'failed'
+
+export interface Settlement {
+  status: SettlementStatus
+  chain_round_id?: number | null
+  tx_hash: Hash | null
+  block_number: number | null
+  gas_used: number | null
+  results_root?: Hash
+  attempts?: number
+  last_error?: string | null
+  payouts?: Record<string, { rewarded?: string; slashed?: string }> | null
+}
+
+export interface Round {
+  round: number
+  status: 'open' | 'screening' | 'completed' | 'cancelled' | string
+  accuracy: number | null
+  loss: number | null
+  accepted: number
+  rejected: number
+  tp?: number | null
+  fp?: number | null
+  tn?: number | null
+  fn?: number | null
+  base_model_hash?: Hash
+  model_hash: Hash | null
+  settlement: Settlement | null
+  started_at: string | null
+  deadline?: string | null
+  finished_at: string | null
+}
+
+export interface Verdict {
+  node_address: Address
+  node_label: string
+  accepted: boolean
+  rule: string | null
+  reason: string | null
+  features: Record<string, number | null>
+  malicious: boolean | null
+}
+
+export interface LastVerdict {
+  round: number
+  accepted: boolean
+  rule: string | null
+  reason: string | null
+}
+
+export interface Node {
+  address: Address
+  label: string
+  kind: 'simulated' | 'external'
+  slot?: number | null
+  active?: boolean
+  /** Follows the attack plan in force (simulated nodes only): the simulation's ground truth. */
+  malicious: boolean
+  /** null while the orchestrator cannot reach the chain. */
+  balance_flt: string | null
+  stake_flt: string | null
+  pending_flt: string | null
+  eligible: boolean | null
+  last_verdict: LastVerdict | null
+  accepted_rounds?: number
+  rejected_rounds?: number
+  rewarded_flt: string
+  slashed_flt: string
+}
+
+/** A decoded log; uint256 args are JSON numbers, or decimal strings beyond 2^53. */
+export interface TxEvent {
+  name: string
+  contract: string
+  args: Record<string, unknown>
+  log_index: number
+}
+
+export interface ChainTransaction {
+  hash: Hash
+  block_number: number
+  gas_used: number
+  from: Address
+  to: Address | null
+  experiment_id?: number | null
+  round?: number | null
+  chain_round_id?: number | null
+  events: TxEvent[]
+}
+
+export interface ChainRound {
+  round_id: number
+  experiment_id: number | null
+  round?: number | null
+  model_hash: Hash
+  results_root: Hash
+  tx_hash: Hash
+  block_number: number
+  /** null when this orchestrator has no record of the round (settled by another). */
+  model_matches: boolean | null
+}
+
+export interface WalletEvent extends TxEvent {
+  tx_hash: Hash
+  block_number: number
+}
+
+export interface WalletReport {
+  address?: Address
+  status: {
+    balance_flt: string
+    stake_flt: string
+    pending_flt: string
+    /** Unix seconds; 0 when nothing is pending. */
+    unlock_at: number
+    eligible: boolean
+  }
+  history: WalletEvent[]
+}
+
+export type ProbeComparison = 'max' | 'min'
+
+export interface ProbeFeature {
+  name: string
+  /** null when the engine found no finite value (always caught). */
+  value: number | null
+  threshold: number | null
+  comparison: ProbeComparison
+  caught: boolean
+  /** The detection rule this feature feeds (several features may share one, e.g. both sides of a z-score). */
+  rule?: string | null
+}
+
+export interface ProbeRequest {
+  experiment_id: number | null
+  dataset_id: string
+  attack: AttackPlan
+}
+
+export interface ProbeResult {
+  predicted: 'rejected' | 'accepted'
+  rule: string | null
+  reason: string | null
+  features: ProbeFeature[]
+  latency_ms: number
+  /** Whether the probe's inputs (honest cohort, model) came from the cache. */
+  cached?: boolean
+}
+
+export interface FedEvent {
+  id: number
+  ts: string
+  kind: string
+  experiment_id: number | null
+  round: number | null
+  message: string
+  data: Record<string, unknown>
+}
+
+export interface EventLogPage {
+  events: FedEvent[]
+  /** Pass as `after` for the next page. */
+  next_after: number
+}

@@ -1,0 +1,150 @@
+"""End to end with real node processes: a fleet (backend.fleet) of five staked wallets trains over HTTP; the
+sign-flipping one is rejected every round and slashed on chain, the honest ones are rewarded — checked by
+reading the chain itself, and through the API's chain inspection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.app.main import create_app
+from backend.chain.client import flt
+from backend.fleet import Fleet
+from backend.orchestrator.service import Orchestrator
+from tests.api.conftest import ApiChain, live_server, make_settings, wait_for
+from tests.api.helpers import experiment_body
+from workers.wire import model_hash
+
+ROUNDS = 3
+NODES = 5
+
+
+@pytest.fixture
+def orchestrator(tmp_path: Path, db_url: str, api_chain: ApiChain) -> Iterator[Orchestrator]:
+    """As deployed: rounds close in the compute worker process."""
+    running = Orchestrator(make_settings(tmp_path, db_url, api_chain, compute_processes=1))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_fleet_trains_attacker_is_rejected_and_slashed_honest_nodes_are_rewarded(
+    orchestrator: Orchestrator, api_chain: ApiChain, tmp_path: Path
+) -> None:
+    wallets = api_chain.staked_wallets(NODES)
+    chain = api_chain.client()
+    before = {w.address: chain.node_status(w.address) for w in wallets}
+    first_account = _dev_index(wallets[0].address)
+    body = experiment_body(
+        name="e2e", dataset_id="breast_cancer", num_nodes=NODES, rounds=ROUNDS, local_epochs=5, batch_size=128,
+        learning_rate=0.1, attack={"kind": "sign_flip", "num_attackers": 1, "scale": 1.0},
+    )  # fmt: skip
+    with (
+        live_server(create_app(orchestrator=orchestrator)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        experiment = http.post("/api/experiments", json=body).json()
+        experiment_id = experiment["id"]
+        assert http.post(f"/api/experiments/{experiment_id}/start").status_code == 200
+        with Fleet.start(url, experiment_id, NODES, nodes_per_process=NODES, first_account=first_account,
+                         log_dir=tmp_path / "fleet") as fleet:  # fmt: skip
+            wait_for(lambda: _settled(http, experiment_id), 240, "every round to settle on chain")
+            assert fleet.wait(30), "nodes did not stop when the experiment completed"
+
+        nodes = http.get(f"/api/experiments/{experiment_id}/nodes").json()
+        attacker = next(n["address"] for n in nodes if n["malicious"])
+        honest = [n["address"] for n in nodes if not n["malicious"]]
+        assert len(honest) == NODES - 1
+
+        rounds = http.get(f"/api/experiments/{experiment_id}/rounds").json()
+        for r in rounds:
+            verdicts = http.get(f"/api/experiments/{experiment_id}/rounds/{r['round']}/verdicts").json()
+            by_node = {v["node_address"]: v for v in verdicts}
+            assert not by_node[attacker]["accepted"], by_node[attacker]
+            assert by_node[attacker]["malicious"] is True and by_node[attacker]["rule"]
+            assert all(by_node[h]["accepted"] for h in honest), verdicts
+            assert (r["tp"], r["fn"], r["fp"], r["tn"]) == (1, 0, 0, NODES - 1)
+            assert set(r["settlement"]["payouts"]) == set(honest) | {attacker}
+
+        # The chain itself: rewards, slashes and model hashes of exactly our settlement transactions.
+        chain_ids = {r["settlement"]["chain_round_id"] for r in rounds}
+        assert len(chain_ids) == ROUNDS
+        slashed = [e for e in chain.events(("Slashed",)) if e.args["roundId"] in chain_ids]
+        rewarded = [e for e in chain.events(("RewardPaid",)) if e.args["roundId"] in chain_ids]
+        assert [e.args["node"] for e in slashed] == [attacker] * ROUNDS
+        assert all(e.args["amount"] == flt(15) for e in slashed)
+        assert sorted(e.args["node"] for e in rewarded) == sorted(honest * ROUNDS)
+        after = {a: chain.node_status(a) for a in [attacker, *honest]}
+        assert after[attacker].stake == before[attacker].stake - ROUNDS * flt(15)
+        for address in honest:
+            assert after[address].balance == before[address].balance + ROUNDS * flt(10)
+        for r in rounds:
+            body_bytes = http.get(f"/api/models/{r['model_hash']}").content
+            assert (
+                model_hash(body_bytes)
+                == r["model_hash"]
+                == chain.round_model_hash(r["settlement"]["chain_round_id"])
+            )
+
+        _check_chain_inspection(http, experiment_id, attacker, chain_ids)
+        _check_events(http, experiment_id, attacker)
+        final = http.get(f"/api/experiments/{experiment_id}").json()
+        assert final["status"] == "completed" and final["accuracy"] > 0.8
+
+
+def _dev_index(address: str) -> int:
+    from backend.chain.accounts import dev_account
+
+    return next(i for i in range(200) if dev_account(i).address == address)
+
+
+def _settled(http: httpx.Client, experiment_id: int) -> bool:
+    experiment = http.get(f"/api/experiments/{experiment_id}").json()
+    if experiment["status"] == "failed":
+        raise AssertionError(experiment["error"])
+    rounds = http.get(f"/api/experiments/{experiment_id}/rounds").json()
+    done = [r for r in rounds if r["settlement"] and r["settlement"]["status"] == "confirmed"]
+    return experiment["status"] == "completed" and len(done) == ROUNDS
+
+
+def _check_chain_inspection(
+    http: httpx.Client, experiment_id: int, attacker: str, chain_ids: set[int]
+) -> None:
+    mine = [r for r in http.get("/api/chain/rounds").json() if r["experiment_id"] == experiment_id]
+    assert {r["round_id"] for r in mine} == chain_ids and all(r["model_matches"] for r in mine)
+    txs = http.get("/api/chain/transactions", params={"experiment_id": experiment_id}).json()
+    assert len(txs) == ROUNDS
+    for tx in txs:
+        assert tx["hash"].startswith("0x") and tx["block_number"] > 0 and tx["gas_used"] > 0
+        assert tx["from"] and tx["to"]
+        names = [e["name"] for e in tx["events"]]
+        assert "RoundSettled" in names and names.count("Slashed") == 1
+        slash = next(e for e in tx["events"] if e["name"] == "Slashed")
+        assert slash["args"]["node"] == attacker and slash["contract"] == "FedShieldStaking"
+    one = http.get("/api/chain/transactions", params={"experiment_id": experiment_id, "round": 2}).json()
+    assert len(one) == 1 and one[0]["round"] == 2
+    of_wallet = http.get("/api/chain/transactions", params={"wallet": attacker}).json()
+    assert {t["hash"] for t in txs} <= {t["hash"] for t in of_wallet}
+    wallet: dict[str, Any] = http.get(f"/api/wallets/{attacker}").json()
+    assert [e["name"] for e in wallet["history"]].count("Slashed") == ROUNDS
+
+
+def _check_events(http: httpx.Client, experiment_id: int, attacker: str) -> None:
+    events = http.get("/api/events/log", params={"experiment_id": experiment_id, "limit": 1000}).json()[
+        "events"
+    ]
+    kinds = [e["kind"] for e in events]
+    for kind in ("round.opened", "update.received", "update.accepted", "update.rejected", "model.aggregated",
+                 "tx.sent", "tx.confirmed", "wallet.rewarded", "wallet.slashed", "experiment.completed"):  # fmt: skip
+        assert kind in kinds, kind
+    messages = [e["message"] for e in events]
+    short = f"{attacker[:6]}…{attacker[-4:]}"
+    assert f"Round {ROUNDS} opened" in messages
+    assert f"Aggregated v{ROUNDS + 1}" in " ".join(messages)
+    assert any(m.startswith(f"Rejected update from {short}: ") for m in messages)
+    assert any(m.startswith(f"Slashed wallet {short}: 15 FLT, tx 0x") for m in messages)

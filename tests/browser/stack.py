@@ -1,0 +1,140 @@
+"""The real FedShield stack for the dashboard's browser tests: anvil with the contracts, the orchestrator
+(uvicorn, serving frontend/dist at /), and a fleet of simulated node processes staked on chain.
+
+`python -m tests.browser.stack` runs it until Ctrl-C and prints the dashboard's URL (handy for a look).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from backend.app.main import create_app
+from backend.chain.accounts import dev_account
+from backend.chain.client import flt
+from backend.chain.local import free_port, stop_process
+from backend.fleet import Fleet, stake_fleet
+from backend.orchestrator.service import Orchestrator
+from backend.settings import REPO_ROOT, Settings
+from tests.conftest import LocalChain, launch_chain
+
+DIST = REPO_ROOT / "frontend" / "dist"
+
+
+# A dev wallet outside the fleet (accounts 1..num_nodes) that the wallet test connects and stakes with.
+WALLET_ACCOUNT = 40
+WALLET_FUND_FLT = 500
+
+
+@dataclass
+class Stack:
+    url: str
+    chain: LocalChain
+    orchestrator: Orchestrator
+    fleet: Fleet
+    node_addresses: list[str]
+    wallet_address: str
+
+
+@contextlib.contextmanager
+def serve(app: object) -> Iterator[str]:
+    """uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def dashboard_app(orchestrator: Orchestrator) -> object:
+    """The orchestrator's app, serving the built dashboard at / as it does in production.
+
+    Falls back to mounting frontend/dist here only if the app's own dashboard route cannot be built, so a
+    bug there fails loudly in its own tests rather than hiding every browser test behind it.
+    """
+    from fastapi.exceptions import FastAPIError
+    from fastapi.staticfiles import StaticFiles
+
+    try:
+        return create_app(orchestrator=orchestrator)
+    except FastAPIError as exc:
+        warnings.warn(
+            f"the orchestrator cannot serve the dashboard itself ({exc}); mounting {DIST}", stacklevel=2
+        )
+    settings = orchestrator.settings.model_copy(update={"frontend_dist": DIST.parent / "no-dist"})
+    app = create_app(settings=settings, orchestrator=orchestrator)
+    app.mount("/", StaticFiles(directory=DIST, html=True), name="dashboard")
+    return app
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, *, num_nodes: int = 10, round_deadline_s: float = 30.0) -> Iterator[Stack]:
+    """Everything the dashboard talks to, torn down in reverse order."""
+    if not (DIST / "index.html").is_file():
+        raise RuntimeError(f"{DIST}/index.html missing: run `npm run build` in frontend/ first")
+    chain = launch_chain(tmp)
+    try:
+        client = chain.client()
+        addresses = stake_fleet(client, num_nodes, first_account=1)
+        # Funded before the orchestrator starts sending, so no two senders share the orchestrator's nonces.
+        wallet = dev_account(WALLET_ACCOUNT).address
+        client.fund(wallet, flt(WALLET_FUND_FLT))
+        settings = Settings(
+            state_dir=tmp / "state",
+            deployment_file=chain.deployment_file,
+            rpc_url=chain.rpc_url,
+            database_url=f"sqlite:///{tmp / 'fedshield.db'}",
+            frontend_dist=DIST,
+            round_deadline_s=round_deadline_s,
+            runner_tick_s=0.1,
+            outbox_retry_s=0.3,
+        )
+        orchestrator = Orchestrator(settings)
+        try:
+            with serve(dashboard_app(orchestrator)) as url:
+                # Every node serves the newest running experiment: the browser creates and starts it.
+                fleet = Fleet.start(
+                    url, None, num_nodes, nodes_per_process=5, first_account=1, log_dir=tmp / "fleet"
+                )
+                try:
+                    yield Stack(url, chain, orchestrator, fleet, addresses, wallet)
+                finally:
+                    fleet.stop()
+        finally:
+            orchestrator.stop()
+    finally:
+        stop_process(chain.process.pid)
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    from backend.chain.local import build_contracts
+
+    build_contracts()
+    with tempfile.TemporaryDirectory(prefix="fedshield-stack-") as tmp, running_stack(Path(tmp)) as stack:
+        print(
+            f"dashboard: {stack.url}   chain: {stack.chain.rpc_url}   nodes: {len(stack.node_addresses)}",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(1)

@@ -1,0 +1,628 @@
+"""The node loop: pull the round's task and global model, train on local data, post a signed update.
+
+One `NodeClient` is one wallet talking HTTP to an orchestrator (docs/API.md, "Node protocol"):
+
+  GET  /api/experiments/{id}/task?address=0x…   what to train this round (`Task`)
+  GET  /api/models/{hash}                       the global model; its keccak256 must equal `hash`
+  POST /api/experiments/{id}/updates            multipart `update`, `message`, `signature`, `address`
+
+A node's data is its own file (`DataFile`, conformed to the experiment's schema and scaled with the
+experiment's published standardizer by `workers.task.local_node_data`) and never leaves it. A simulated
+node instead computes its share of the training split from the task's `simulation` block, the same split
+and partition the orchestrator computes; only simulated nodes ever act on the block's `attack`.
+
+The private key stays in this object: logs and reprs show the address only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from eth_account import Account
+
+from workers.attacks import AttackConfig, AttackConfigError, malicious_local_update
+from workers.datasets import (
+    BUILTIN_DATASETS,
+    Dataset,
+    DatasetError,
+    DatasetSpec,
+    Standardizer,
+    load_builtin_split,
+    load_file,
+)
+from workers.models import ModelSpec, build_model
+from workers.partition import PARTITION_SCHEMES, PartitionScheme, partition_indices
+from workers.protocol import (
+    MessageError,
+    UpdateMessage,
+    eip712_domain_from_dict,
+    sign_update,
+)
+from workers.task import NodeData, local_node_data, round_seed, simulated_node_data
+from workers.tensors import Layout, Weights, tensor_layout
+from workers.training import LocalUpdate, TrainConfig, train_local
+from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
+
+log = logging.getLogger("fedshield.node")
+
+FINISHED = frozenset({"completed", "stopped", "failed"})
+MIN_POLL_S = 0.5
+MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
+MAX_ERROR_BACKOFF_S = 30.0
+POST_ATTEMPTS = 3  # tries for one update on network errors and 5xx; the orchestrator dedupes by signer
+
+
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+class TaskError(ValueError):
+    """A task document the node cannot act on; the text names the field."""
+
+
+class NodeStopped(Exception):
+    """Raised inside the loop when `stop()` was called while waiting."""
+
+
+# ------------------------------------------------------------------------------------------------ task
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """How a simulated node finds its data: the orchestrator's split and partition, recomputed locally."""
+
+    dataset: str  # a built-in set (workers.datasets.BUILTIN_DATASETS), unless data_url is given
+    test_fraction: float  # load_builtin_split(dataset, test_fraction=..., seed=split_seed)
+    split_seed: int
+    partition: PartitionScheme  # partition_indices(train.y, num_nodes, partition, alpha=..., ...)
+    alpha: float
+    shards_per_node: int
+    min_samples: int | None
+    seed: int
+    num_nodes: int
+    node_index: int  # which part is this node's, 0-based
+    attack: dict[str, Any] | None  # workers.attacks.AttackConfig.to_dict(); None for an honest node
+    data_url: str | None = None  # an uploaded set: NPZ (x float32, y int64) of the preprocessed train split
+
+    @classmethod
+    def from_dict(cls, data: object) -> Simulation:
+        d = _object(data, "simulation")
+        partition = _field(d, "simulation.partition", str)
+        if partition not in PARTITION_SCHEMES:
+            raise TaskError(
+                f"simulation.partition must be one of {list(PARTITION_SCHEMES)}, found {partition!r}"
+            )
+        sim = cls(
+            dataset=_field(d, "simulation.dataset", str),
+            test_fraction=float(_field(d, "simulation.test_fraction", (int, float), default=0.2)),
+            split_seed=_field(d, "simulation.split_seed", int, default=0),
+            partition=partition,
+            alpha=float(_field(d, "simulation.alpha", (int, float), default=0.5)),
+            shards_per_node=_field(d, "simulation.shards_per_node", int, default=2),
+            min_samples=_field(d, "simulation.min_samples", (int, type(None)), default=None),
+            seed=_field(d, "simulation.seed", int, default=0),
+            num_nodes=_field(d, "simulation.num_nodes", int),
+            node_index=_field(d, "simulation.node_index", int),
+            attack=_field(d, "simulation.attack", (dict, type(None)), default=None),
+            data_url=_field(d, "simulation.data_url", (str, type(None)), default=None),
+        )
+        if not 0 <= sim.node_index < sim.num_nodes:
+            raise TaskError(f"simulation.node_index {sim.node_index} is outside 0..{sim.num_nodes - 1}")
+        if sim.data_url is None and sim.dataset not in BUILTIN_DATASETS:
+            raise TaskError(
+                f"simulation.dataset {sim.dataset!r} is not built in ({', '.join(BUILTIN_DATASETS)}) "
+                "and no data_url was given"
+            )
+        return sim
+
+
+@dataclass(frozen=True)
+class Task:
+    """One answer of GET /api/experiments/{id}/task for one address."""
+
+    experiment_id: int
+    status: str  # created | running | paused | stopped | completed | failed
+    round: int | None  # the round open for updates; None between rounds or before the start
+    base_model_hash: str | None  # keccak256 of the round's global model
+    model_spec: ModelSpec
+    train_config: TrainConfig
+    deadline: datetime | None
+    domain: dict[str, Any]  # EIP-712 domain, checked to be FedShield's
+    schema: DatasetSpec  # the experiment's data schema, what local data is conformed to
+    standardizer: Standardizer | None  # feature scaling the orchestrator applies to its own data
+    simulation: Simulation | None
+    registered: bool  # this address is a registered node of the experiment
+    submitted: bool  # this address already has an update in the open round
+    poll_after_s: float  # the orchestrator's hint for the next poll
+
+    @property
+    def open_for(self) -> int | None:
+        """The round this node should work on now, if any."""
+        if self.status != "running" or self.round is None or self.base_model_hash is None or self.submitted:
+            return None
+        return self.round
+
+    @classmethod
+    def from_dict(cls, data: object) -> Task:
+        d = _object(data, "task")
+        eip712 = _object(_field(d, "eip712", dict), "eip712")
+        try:
+            domain = eip712_domain_from_dict(eip712.get("domain"))
+        except MessageError as exc:
+            raise TaskError(f"eip712.domain: {exc}") from None
+        primary = eip712.get("primaryType", "Update")
+        if primary != "Update":
+            raise TaskError(f"eip712.primaryType must be 'Update', found {primary!r}")
+        deadline_text = _field(d, "deadline", (str, type(None)), default=None)
+        try:
+            deadline = datetime.fromisoformat(deadline_text.replace("Z", "+00:00")) if deadline_text else None
+            model_spec = ModelSpec.from_dict(_field(d, "model_spec", dict))
+            train_config = TrainConfig.from_dict(_field(d, "train_config", dict))
+            schema = DatasetSpec.from_dict(_field(d, "schema", dict))
+            scaler_data = _field(d, "standardizer", (dict, type(None)), default=None)
+            standardizer = Standardizer.from_dict(scaler_data) if scaler_data else None
+        except TaskError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"task: {type(exc).__name__}: {exc}") from None
+        simulation = d.get("simulation")
+        base_hash = _field(d, "base_model_hash", (str, type(None)), default=None)
+        if base_hash is not None and not _HASH.fullmatch(base_hash):
+            raise TaskError(f"base_model_hash must be 0x followed by 64 hex digits, found {base_hash[:80]!r}")
+        return cls(
+            experiment_id=_field(d, "experiment_id", int),
+            status=_field(d, "status", str),
+            round=_field(d, "round", (int, type(None)), default=None),
+            base_model_hash=base_hash.lower() if base_hash else None,
+            model_spec=model_spec,
+            train_config=train_config,
+            deadline=deadline,
+            domain=domain,
+            schema=schema,
+            standardizer=standardizer,
+            simulation=Simulation.from_dict(simulation) if simulation is not None else None,
+            registered=_field(d, "registered", bool, default=True),
+            submitted=_field(d, "submitted", bool, default=False),
+            poll_after_s=float(_field(d, "poll_after_s", (int, float), default=1.0)),
+        )
+
+
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TaskError(f"{what} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+_MISSING = object()
+
+
+def _field(d: dict[str, Any], path: str, types: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    key = path.rsplit(".", 1)[-1]
+    if key not in d:
+        if default is _MISSING:
+            raise TaskError(f"task field {path!r} is missing")
+        return default
+    value = d[key]
+    allowed = types if isinstance(types, tuple) else (types,)
+    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+        raise TaskError(f"task field {path!r} must be {names}, found {type(value).__name__}")
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A node's own .csv / .npz file, conformed to each experiment's schema when the task arrives."""
+
+    path: Path
+    label_column: str | None = None  # CSV only
+
+    def check(self) -> None:
+        """Loads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
+        load_file(self.path, self.label_column, min_classes=1)
+
+    def for_task(self, task: Task) -> NodeData:
+        """The samples in the experiment's schema (column order, image shape, class ids) and scaling."""
+        return local_node_data(
+            self.path, task.schema, label_column=self.label_column, standardizer=task.standardizer
+        )
+
+
+_data_lock = threading.Lock()
+
+
+def simulated_share(sim: Simulation, schema: DatasetSpec, http: httpx.Client | None = None) -> NodeData:
+    """This simulated node's part of the training split, computed exactly as the orchestrator does."""
+    with _data_lock:  # many nodes of one fleet process ask at once: compute the split once
+        train = _training_split(sim, schema, http)
+        parts = _partition(sim, train.y)
+    return simulated_node_data(train, parts, sim.node_index)
+
+
+_splits: dict[tuple[Any, ...], Dataset] = {}
+
+
+def _training_split(sim: Simulation, schema: DatasetSpec, http: httpx.Client | None) -> Dataset:
+    key = (sim.dataset, sim.test_fraction, sim.split_seed, sim.data_url)
+    if key not in _splits:
+        if sim.data_url is None:
+            split = load_builtin_split(
+                sim.dataset, test_fraction=sim.test_fraction, seed=sim.split_seed
+            ).train
+        elif http is None:
+            raise TaskError("simulation.data_url needs an HTTP client")
+        else:
+            split = _download_split(http, sim.data_url, schema)
+        _splits.clear()  # one experiment at a time per process: keep only the current split
+        _splits[key] = split
+    return _splits[key]
+
+
+def _download_split(http: httpx.Client, url: str, schema: DatasetSpec) -> Dataset:
+    """An uploaded set's preprocessed training split: NPZ arrays x (N, *input_shape) float32, y (N,) int64."""
+    response = http.get(url)
+    if response.status_code != 200:
+        raise _Retryable(f"GET {url} answered {response.status_code}")
+    try:
+        with np.load(io.BytesIO(response.content), allow_pickle=False) as archive:
+            x = np.asarray(archive["x"], dtype=np.float32)
+            y = np.asarray(archive["y"], dtype=np.int64)
+        return Dataset(x, y, schema)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _Fatal(
+            f"training split from {url} is not an NPZ of x and y in the experiment's schema: {exc}"
+        ) from None
+
+
+_partitions: dict[tuple[Any, ...], list[np.ndarray]] = {}
+
+
+def _partition(sim: Simulation, y: np.ndarray) -> list[np.ndarray]:
+    key = (sim.dataset, sim.data_url, sim.test_fraction, sim.split_seed, sim.partition, sim.alpha,
+           sim.shards_per_node, sim.min_samples, sim.seed, sim.num_nodes)  # fmt: skip
+    if key not in _partitions:
+        _partitions.clear()
+        _partitions[key] = partition_indices(
+            y,
+            sim.num_nodes,
+            sim.partition,
+            alpha=sim.alpha,
+            shards_per_node=sim.shards_per_node,
+            seed=sim.seed,
+            min_samples=sim.min_samples,
+        )
+    return _partitions[key]
+
+
+# ------------------------------------------------------------------------------------------------ node
+
+# Global models by hash, shared by the nodes of one process; safe to share since each is hash-checked.
+_models: dict[str, Weights] = {}
+_model_lock = threading.Lock()
+
+
+@dataclass
+class NodeReport:
+    """What a node did before it stopped."""
+
+    address: str
+    submitted_rounds: list[int] = field(default_factory=list)
+    rejections: list[tuple[int, int, str]] = field(default_factory=list)  # (round, status, reason)
+    stopped_because: str = ""
+    failed: bool = False  # stopped on an error waiting would not fix
+
+
+class NodeClient:
+    """One node: a wallet, an orchestrator URL and (unless simulated) a local dataset."""
+
+    def __init__(
+        self,
+        orchestrator_url: str,
+        private_key: str,
+        *,
+        data: NodeData | DataFile | None = None,
+        training_slots: threading.Semaphore | None = None,
+        http_timeout_s: float = 30.0,
+        label: str | None = None,
+    ) -> None:
+        account = Account.from_key(private_key)
+        self.address: str = account.address
+        self._key = private_key
+        self.data = data
+        self.label = label or self.address[:10] + "…"
+        self.http = httpx.Client(base_url=orchestrator_url.rstrip("/"), timeout=http_timeout_s)
+        self._slots = training_slots or threading.Semaphore(1)
+        self._stop = threading.Event()
+        self._datasets: dict[int, NodeData] = {}  # local data per experiment, conformed or partitioned
+        self._done_rounds: set[tuple[int, int]] = set()  # (experiment, round) already answered
+        self.report = NodeReport(self.address)
+
+    def __repr__(self) -> str:
+        return f"NodeClient({self.address}, {self.http.base_url})"
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step (safe from a signal handler or another thread)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- loop -----------------------------------------------------------------------------------------
+
+    def run(self, experiment_id: int | None = None) -> NodeReport:
+        """Serve one experiment (the newest running one if None) until it finishes or `stop()` is called."""
+        idle_s, error_s = MIN_POLL_S, 1.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    experiment = (
+                        experiment_id if experiment_id is not None else self.find_running_experiment()
+                    )
+                    if experiment is None:
+                        self._wait(idle_s)
+                        idle_s = min(idle_s * 1.5, MAX_POLL_S)
+                        continue
+                    task = self.fetch_task(experiment)
+                    error_s = 1.0
+                    if task.status in FINISHED:
+                        self.report.stopped_because = f"experiment {experiment} {task.status}"
+                        log.info("%s: experiment %d is %s, stopping", self.label, experiment, task.status)
+                        break
+                    round_ = task.open_for
+                    if round_ is None or (experiment, round_) in self._done_rounds:
+                        # The orchestrator's hint is a floor: a hundred waiting nodes must not flood it.
+                        self._wait(max(idle_s, task.poll_after_s))
+                        idle_s = min(idle_s * 1.5, MAX_POLL_S)
+                        continue
+                    self.work_on(task)
+                    idle_s = MIN_POLL_S
+                except NodeStopped:
+                    break
+                except (httpx.TransportError, _Retryable) as exc:
+                    log.warning(
+                        "%s: orchestrator unreachable or busy (%s); retrying in %.0fs",
+                        self.label,
+                        exc,
+                        error_s,
+                    )
+                    self._wait(error_s)
+                    error_s = min(error_s * 2, MAX_ERROR_BACKOFF_S)
+                except _Fatal as exc:
+                    self.report.stopped_because = str(exc)
+                    self.report.failed = True
+                    log.error("%s: %s", self.label, exc)
+                    break
+        except NodeStopped:
+            pass
+        if not self.report.stopped_because:
+            self.report.stopped_because = "stopped"
+        return self.report
+
+    def find_running_experiment(self) -> int | None:
+        """The newest experiment that is running, if any."""
+        experiments = self._json(self.http.get("/api/experiments"), "list experiments")
+        running = [e["id"] for e in experiments if isinstance(e, dict) and e.get("status") == "running"]
+        return max(running) if running else None
+
+    def fetch_task(self, experiment_id: int) -> Task:
+        response = self.http.get(f"/api/experiments/{experiment_id}/task", params={"address": self.address})
+        try:
+            return Task.from_dict(self._json(response, f"task of experiment {experiment_id}"))
+        except TaskError as exc:
+            raise _Fatal(f"orchestrator sent a task this node cannot use: {exc}") from None
+
+    def work_on(self, task: Task) -> None:
+        """Trains for the task's open round and posts the signed update (or records why it could not)."""
+        assert task.round is not None and task.base_model_hash is not None
+        key = (task.experiment_id, task.round)
+        if not task.registered:
+            self.register(task.experiment_id)
+        weights = self.global_model(task)
+        data = self.dataset_for(task)
+        with self._slots:
+            self._check_stop()
+            started = time.monotonic()
+            update = self.local_update(task, weights, data)
+            train_s = time.monotonic() - started
+        payload = encode_tensors(update.delta)
+        message = UpdateMessage(
+            experiment=task.experiment_id,
+            round=task.round,
+            base_model_hash=task.base_model_hash,
+            update_hash=model_hash(payload),
+            num_samples=update.num_samples,
+        )
+        signature = sign_update(self._key, task.domain, message)
+        status, detail = self.post_update(task.experiment_id, payload, message, signature)
+        self._done_rounds.add(key)
+        if 200 <= status < 300:
+            self.report.submitted_rounds.append(task.round)
+            log.info(
+                "%s: round %d: trained on %d samples in %.1fs (loss %.3f), posted %d-byte update %s",
+                self.label, task.round, update.num_samples, train_s, update.train_loss, len(payload),
+                message.update_hash[:10],
+            )  # fmt: skip
+        else:
+            self.report.rejections.append((task.round, status, detail))
+            log.warning("%s: round %d: update refused (%d): %s", self.label, task.round, status, detail)
+
+    def register(self, experiment_id: int) -> None:
+        """Asks to join the experiment (its wallet must already be staked on chain)."""
+        response = self.http.post(f"/api/experiments/{experiment_id}/nodes", json={"address": self.address})
+        if response.status_code >= 500:
+            raise _Retryable(f"registration answered {response.status_code}")
+        if response.status_code not in (200, 201, 409):
+            raise _Fatal(f"registration for experiment {experiment_id} refused: {_detail(response)}")
+        log.info("%s: registered for experiment %d", self.label, experiment_id)
+
+    def global_model(self, task: Task) -> Weights:
+        """The round's global weights, downloaded once per process and checked against the hash before use."""
+        assert task.base_model_hash is not None
+        with _model_lock:  # the nodes of one fleet process share one download per round
+            cached = _models.get(task.base_model_hash)
+            if cached is not None:
+                return cached
+            layout = expected_layout(task.model_spec)
+            limit = payload_limit(layout)
+            body = self._download(f"/api/models/{task.base_model_hash}", limit)
+            found = model_hash(body)
+            if found != task.base_model_hash:
+                raise _Retryable(f"model served for {task.base_model_hash} hashes to {found}; not using it")
+            try:
+                weights = decode_tensors(body, layout, max_bytes=limit)
+            except WireError as exc:
+                raise _Fatal(
+                    f"global model {task.base_model_hash} does not fit the model spec: {exc}"
+                ) from None
+            if len(_models) >= 2:  # the current model and the one before it are all worth keeping
+                _models.pop(next(iter(_models)))
+            _models[task.base_model_hash] = weights
+            return weights
+
+    def dataset_for(self, task: Task) -> NodeData:
+        """This node's samples for the task's experiment, shaped for the task's model (cached)."""
+        if task.experiment_id in self._datasets:
+            return self._datasets[task.experiment_id]
+        try:
+            if isinstance(self.data, DataFile):
+                data = self.data.for_task(task)
+            elif self.data is not None:
+                data = self.data
+            elif task.simulation is not None:
+                data = simulated_share(task.simulation, task.schema, self.http)
+            else:
+                raise _Fatal(
+                    f"experiment {task.experiment_id} is not a simulation and this node has no data: pass --data"
+                )
+            data = _shaped_for(data, task.model_spec)
+        except (DatasetError, ValueError) as exc:
+            raise _Fatal(f"local data does not fit experiment {task.experiment_id}: {exc}") from None
+        if len(data) == 0:
+            raise _Fatal(f"no local samples for experiment {task.experiment_id}")
+        self._datasets = {task.experiment_id: data}
+        return data
+
+    def local_update(self, task: Task, weights: Weights, data: NodeData) -> LocalUpdate:
+        """Honest training, or the simulated attack the task assigns to this (simulated) node."""
+        assert task.round is not None
+        sim = task.simulation if self.data is None else None  # a node with its own data is never simulated
+        if sim is None:
+            seed = round_seed(int(self.address, 16), task.round, task.experiment_id)
+            return train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
+        seed = round_seed(sim.seed, task.round, sim.node_index)
+        if sim.attack is None:
+            return train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
+        try:
+            attack = AttackConfig.from_dict(sim.attack)
+        except (AttackConfigError, TypeError) as exc:
+            raise _Fatal(f"task's simulation.attack cannot be run: {exc}") from None
+        return malicious_local_update(
+            task.model_spec, weights, data.x, data.y, task.train_config, attack,
+            round_idx=task.round - 1,  # AttackConfig counts rounds from 0, the protocol from 1
+            seed=seed,
+        )  # fmt: skip
+
+    def post_update(
+        self, experiment_id: int, payload: bytes, message: UpdateMessage, signature: str
+    ) -> tuple[int, str]:
+        """Posts the update; retries network errors and 5xx. Returns (status, detail)."""
+        files = {"update": ("update.safetensors", payload, "application/octet-stream")}
+        form = {"message": message.to_json(), "signature": signature, "address": self.address}
+        delay = 1.0
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                response = self.http.post(f"/api/experiments/{experiment_id}/updates", data=form, files=files)
+            except httpx.TransportError as exc:
+                if attempt == POST_ATTEMPTS:
+                    raise
+                log.warning("%s: posting the update failed (%s), retrying", self.label, exc)
+            else:
+                if response.status_code < 500 or attempt == POST_ATTEMPTS:
+                    return response.status_code, _detail(response)
+            self._wait(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _download(self, path: str, limit: int) -> bytes:
+        with self.http.stream("GET", path) as response:
+            if response.status_code >= 500 or response.status_code == 404:
+                raise _Retryable(f"GET {path} answered {response.status_code}")
+            if response.status_code != 200:
+                response.read()
+                raise _Fatal(f"GET {path} refused ({response.status_code}): {_detail(response)}")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise _Fatal(f"GET {path} sent more than {limit} bytes, more than the model can hold")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _Retryable(f"{what}: orchestrator answered {response.status_code}")
+        if response.status_code != 200:
+            raise _Fatal(f"{what}: orchestrator answered {response.status_code}: {_detail(response)}")
+        try:
+            return response.json()
+        except ValueError:
+            raise _Retryable(f"{what}: answer is not JSON") from None
+
+    def _wait(self, seconds: float) -> None:
+        # Jitter spreads a large fleet's polls so they do not arrive in lockstep.
+        if self._stop.wait(seconds * random.uniform(0.8, 1.2)):
+            raise NodeStopped
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise NodeStopped
+
+
+class _Retryable(Exception):
+    """A failure worth waiting out (orchestrator busy, a model not yet published)."""
+
+
+class _Fatal(Exception):
+    """A failure that waiting will not fix (unknown experiment, data that does not fit)."""
+
+
+def expected_layout(spec: ModelSpec) -> Layout:
+    """Name -> (shape, dtype) of the model's weights, what global models and updates must match."""
+    return tensor_layout(build_model(spec, seed=0).state_dict())
+
+
+def _shaped_for(data: NodeData, spec: ModelSpec) -> NodeData:
+    """Samples reshaped to the model's input (an MLP over flattened images), when the sizes agree."""
+    if data.x.shape[1:] == spec.input_shape or math.prod(data.x.shape[1:]) != math.prod(spec.input_shape):
+        return data
+    return NodeData(x=data.x.reshape(len(data.x), *spec.input_shape), y=data.y)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return str(body)[:300]
