@@ -91,7 +91,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'fedshield.db'}"
     cluster: ThrowawayPostgres | None = request.getfixturevalue("postgres")
     if cluster is None:
-        pytest.skip("PostgreSQL binaries not installed")
+        # scripts/setup --browser installs PostgreSQL; a missing server must fail the run, not hide half of it.
+        pytest.fail("PostgreSQL binaries not installed: scripts/setup --browser installs them")
     return cluster.create_database(f"fedshield_{next(_db_counter)}")
 
 

@@ -42,7 +42,7 @@ def stack(contracts_built: None, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed: scripts/setup --browser installs it")
+        pytest.fail("Debian's Chromium is not installed: scripts/setup --browser installs it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
