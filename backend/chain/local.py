@@ -17,7 +17,7 @@ from web3 import Web3
 from backend.chain.accounts import ANVIL_MNEMONIC, dev_account
 from backend.chain.client import ChainClient, flt
 from backend.chain.deployment import DeployedContract, Deployment, load_deployment, write_deployment
-from backend.chain.errors import ChainError, ChainUnreachable, DeploymentFileError, NoContractAtAddress
+from backend.chain.errors import ChainError, ChainUnreachable
 from backend.chain.toolchain import REPO_ROOT, forge_env, foundry_binary
 
 DEPLOY_SCRIPT = "contracts/script/01_Deploy.s.sol"
@@ -177,9 +177,7 @@ def existing_deployment(path: Path, orchestrator_key: str) -> ChainClient | None
     """A client for the deployment in ``path`` if that chain still holds its contracts, else None."""
     try:
         return ChainClient.from_file(path, orchestrator_key)
-    except (DeploymentFileError, NoContractAtAddress, ChainUnreachable):
-        return None
-    except ChainError:
+    except ChainError:  # missing or stale file, another chain, nothing listening: deploy afresh
         return None
 
 

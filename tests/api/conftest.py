@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from eth_account.signers.local import LocalAccount
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backend.app.main import create_app
 from backend.chain.accounts import dev_account
 from backend.chain.client import ChainClient
-from backend.chain.local import free_port, fund_and_stake_nodes
+from backend.chain.local import fund_and_stake_nodes
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.api.pg_cluster import ThrowawayPostgres, find_pg_bin
@@ -129,37 +125,3 @@ def orchestrator(settings: Settings) -> Iterator[Orchestrator]:
 def client(orchestrator: Orchestrator) -> Iterator[TestClient]:
     with TestClient(create_app(orchestrator=orchestrator)) as test_client:
         yield test_client
-
-
-@contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def wait_for(condition: Callable[[], object], timeout_s: float = 60.0, what: str = "condition") -> object:
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(0.05)

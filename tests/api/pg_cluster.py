@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from backend.chain.local import free_port
 
 PG_BIN_DIRS = (
     Path("/usr/lib/postgresql/15/bin"),
@@ -35,19 +36,13 @@ def find_pg_bin() -> Path | None:
     return Path(found).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class ThrowawayPostgres:
     """One cluster; ``start()`` then ``url(dbname)`` / ``create_database(name)``; ``stop()`` deletes it all."""
 
     bin_dir: Path
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fedshield-pg-")))
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     _run_as: str | None = None
 
     @property

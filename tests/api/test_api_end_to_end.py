@@ -15,8 +15,9 @@ from backend.app.main import create_app
 from backend.chain.client import flt
 from backend.fleet import Fleet
 from backend.orchestrator.service import Orchestrator
-from tests.api.conftest import ApiChain, live_server, make_settings, wait_for
+from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import experiment_body
+from tests.support.server import live_server, wait_for
 from workers.wire import model_hash
 
 ROUNDS = 3

@@ -13,8 +13,8 @@ import pytest
 
 from backend.app.main import create_app
 from backend.orchestrator.service import Orchestrator
-from tests.api.conftest import live_server
 from tests.api.helpers import experiment_body
+from tests.support.server import live_server
 
 
 @pytest.fixture

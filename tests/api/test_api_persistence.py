@@ -18,8 +18,9 @@ from backend.db.models import SettlementRow
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.api.chain_proxy import ChainProxy
-from tests.api.conftest import ApiChain, make_settings, wait_for
+from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, register, start, submit_honest
+from tests.support.server import wait_for
 
 
 @contextmanager

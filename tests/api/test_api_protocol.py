@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from backend.app.main import create_app
 from backend.chain.client import flt
 from backend.orchestrator.service import Orchestrator
-from tests.api.conftest import ApiChain, make_settings, wait_for
+from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import (
     Signed,
     create_experiment,
@@ -27,6 +27,7 @@ from tests.api.helpers import (
     sign,
     start,
 )
+from tests.support.server import wait_for
 from workers.wire import encode_tensors
 
 

@@ -16,8 +16,9 @@ from backend.app.main import create_app
 from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
-from tests.api.conftest import ApiChain, live_server, make_settings
+from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, experiment_body, register, start, submit_honest
+from tests.support.server import live_server
 
 DASHBOARD = "http://localhost:5173"
 

@@ -7,23 +7,20 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
 from backend.app.main import create_app
 from backend.chain.accounts import dev_account
 from backend.chain.client import flt
-from backend.chain.local import free_port, stop_process
+from backend.chain.local import stop_process
 from backend.fleet import Fleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import REPO_ROOT, Settings
-from tests.conftest import LocalChain, launch_chain
+from tests.support.chain import LocalChain, launch_chain
+from tests.support.server import live_server
 
 DIST = REPO_ROOT / "frontend" / "dist"
 
@@ -43,46 +40,9 @@ class Stack:
     wallet_address: str
 
 
-@contextlib.contextmanager
-def serve(app: object) -> Iterator[str]:
-    """uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)  # type: ignore[arg-type]
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def dashboard_app(orchestrator: Orchestrator) -> object:
-    """The orchestrator's app, serving the built dashboard at / as it does in production.
-
-    Falls back to mounting frontend/dist here only if the app's own dashboard route cannot be built, so a
-    bug there fails loudly in its own tests rather than hiding every browser test behind it.
-    """
-    from fastapi.exceptions import FastAPIError
-    from fastapi.staticfiles import StaticFiles
-
-    try:
-        return create_app(orchestrator=orchestrator)
-    except FastAPIError as exc:
-        warnings.warn(
-            f"the orchestrator cannot serve the dashboard itself ({exc}); mounting {DIST}", stacklevel=2
-        )
-    settings = orchestrator.settings.model_copy(update={"frontend_dist": DIST.parent / "no-dist"})
-    app = create_app(settings=settings, orchestrator=orchestrator)
-    app.mount("/", StaticFiles(directory=DIST, html=True), name="dashboard")
-    return app
+    """The orchestrator's app, serving the built dashboard at / as it does in production."""
+    return create_app(orchestrator=orchestrator)
 
 
 @contextlib.contextmanager
@@ -109,7 +69,7 @@ def running_stack(tmp: Path, *, num_nodes: int = 10, round_deadline_s: float = 3
         )
         orchestrator = Orchestrator(settings)
         try:
-            with serve(dashboard_app(orchestrator)) as url:
+            with live_server(dashboard_app(orchestrator)) as url:
                 # Every node serves the newest running experiment: the browser creates and starts it.
                 fleet = Fleet.start(
                     url, None, num_nodes, nodes_per_process=5, first_account=1, log_dir=tmp / "fleet"

@@ -8,19 +8,18 @@ HTTP with real training, signatures and safetensors, and nothing else.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pytest
 import torch
-import uvicorn
 from fastapi import FastAPI, File, Form, HTTPException, Query, Response, UploadFile
 
-from backend.chain.local import free_port
 from backend.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
+from tests.support.server import live_server
+from tests.support.server import wait_for as poll_until
 from workers.attacks import AttackConfig
 from workers.datasets import load_builtin_split
 from workers.models import build_model, model_spec_for
@@ -212,33 +211,6 @@ class FakeOrchestrator:
         return app
 
 
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Runs `app` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test orchestrator did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def wait_until(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.05)
-
-
 StartOrchestrator = Callable[..., tuple[FakeOrchestrator, str]]
 
 
@@ -246,7 +218,7 @@ StartOrchestrator = Callable[..., tuple[FakeOrchestrator, str]]
 def http_server() -> Iterator[Callable[[FastAPI], str]]:
     """serve(app) runs the app over real HTTP on 127.0.0.1 and returns its base URL; stopped after the test."""
     with ExitStack() as stack:
-        yield lambda app: stack.enter_context(serving(app))
+        yield lambda app: stack.enter_context(live_server(app))
 
 
 @pytest.fixture
@@ -261,6 +233,6 @@ def orchestrator(http_server: Callable[[FastAPI], str]) -> StartOrchestrator:
 
 
 @pytest.fixture
-def wait_for() -> Callable[[Callable[[], object], float, str], None]:
+def wait_for() -> Callable[[Callable[[], object], float, str], object]:
     """wait_for(predicate, timeout_s, what): polls until the predicate holds, failing the test on timeout."""
-    return wait_until
+    return poll_until
