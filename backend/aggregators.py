@@ -19,20 +19,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.floating]
+SampleCounts = Sequence[float] | NDArray[np.integer] | NDArray[np.floating]  # FedAvg weights per update
 
 
 class AggregatorError(ValueError):
     """Raised for an unknown aggregator name or a cohort the rule cannot aggregate."""
 
 
-def _check_cohort(updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer]) -> None:
+def _check_cohort(updates: FloatArray, num_samples: SampleCounts) -> None:
     if updates.ndim != 2 or updates.shape[0] == 0:
         raise AggregatorError(f"expected a non-empty (n, d) matrix of updates, got shape {updates.shape}")
     if len(num_samples) != updates.shape[0]:
         raise AggregatorError(f"{len(num_samples)} sample counts for {updates.shape[0]} updates")
 
 
-def fedavg(updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer]) -> FloatArray:
+def fedavg(updates: FloatArray, num_samples: SampleCounts) -> FloatArray:
     """Sample-weighted mean of the updates [McMahan et al., 2017]."""
     _check_cohort(updates, num_samples)
     weights = np.asarray(num_samples, dtype=np.float64)
@@ -70,7 +71,7 @@ def krum_scores(updates: FloatArray, num_malicious: int) -> NDArray[np.float64]:
 
 def multi_krum(
     updates: FloatArray,
-    num_samples: Sequence[int] | NDArray[np.integer],
+    num_samples: SampleCounts,
     num_malicious: int,
     to_keep: int | None = None,
 ) -> FloatArray:
@@ -86,9 +87,7 @@ def multi_krum(
     return fedavg(updates[chosen], np.asarray(num_samples)[chosen])
 
 
-def coordinate_median(
-    updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer] | None = None
-) -> FloatArray:
+def coordinate_median(updates: FloatArray, num_samples: SampleCounts | None = None) -> FloatArray:
     """Coordinate-wise median of the updates [Yin et al., 2018]; sample counts are ignored."""
     if num_samples is not None:
         _check_cohort(updates, num_samples)
@@ -98,7 +97,7 @@ def coordinate_median(
 
 def trimmed_mean(
     updates: FloatArray,
-    num_samples: Sequence[int] | NDArray[np.integer] | None = None,
+    num_samples: SampleCounts | None = None,
     trim_fraction: float = 0.2,
 ) -> FloatArray:
     """Coordinate-wise mean after dropping the ``trim_fraction`` largest and smallest values [Yin et al., 2018].
@@ -125,31 +124,23 @@ class Aggregator(Protocol):
     """
 
     def __call__(
-        self, updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer], *, num_malicious: int
+        self, updates: FloatArray, num_samples: SampleCounts, *, num_malicious: int
     ) -> FloatArray: ...
 
 
-def _fedavg_rule(
-    updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer], *, num_malicious: int
-) -> FloatArray:
+def _fedavg_rule(updates: FloatArray, num_samples: SampleCounts, *, num_malicious: int) -> FloatArray:
     return fedavg(updates, num_samples)
 
 
-def _multi_krum_rule(
-    updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer], *, num_malicious: int
-) -> FloatArray:
+def _multi_krum_rule(updates: FloatArray, num_samples: SampleCounts, *, num_malicious: int) -> FloatArray:
     return multi_krum(updates, num_samples, num_malicious)
 
 
-def _median_rule(
-    updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer], *, num_malicious: int
-) -> FloatArray:
+def _median_rule(updates: FloatArray, num_samples: SampleCounts, *, num_malicious: int) -> FloatArray:
     return coordinate_median(updates, num_samples)
 
 
-def _trimmed_mean_rule(
-    updates: FloatArray, num_samples: Sequence[int] | NDArray[np.integer], *, num_malicious: int
-) -> FloatArray:
+def _trimmed_mean_rule(updates: FloatArray, num_samples: SampleCounts, *, num_malicious: int) -> FloatArray:
     n = updates.shape[0]
     # Cut at least the assumed Byzantine share from each end, but never the whole cohort.
     fraction = max(0.1, num_malicious / n) if n else 0.1

@@ -6,11 +6,15 @@ the commands, so ``fedshield --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from backend.detection import DefenseConfig
     from backend.simulation import RoundResult, SimulationResult
     from workers.attacks import AttackConfig
+
+from workers.task import ROOT_SET_SIZE
+from workers.training import DEFAULT_TRAIN
 
 console = Console()
 
@@ -35,6 +42,22 @@ class Attack(StrEnum):
     sign_flip = "sign_flip"
     gaussian = "gaussian"
     label_flip = "label_flip"
+    alie = "alie"
+    ipm = "ipm"
+    min_max = "min_max"
+    backdoor = "backdoor"
+    free_rider = "free_rider"
+
+
+class Optimizer(StrEnum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+class Perturbation(StrEnum):
+    std = "std"
+    unit = "unit"
+    sign = "sign"
 
 
 class Defense(StrEnum):
@@ -52,19 +75,74 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def attack_config(
-    kind: Attack, *, sigma: float, norm_matched: bool, scale: float, flip_fraction: float, start: int
-) -> AttackConfig:
-    from workers.attacks import AttackConfig
+@dataclass(frozen=True)
+class AttackOptions:
+    """The attack flags shared by ``fedshield run`` and ``fedshield attack probe``."""
 
-    return AttackConfig(
-        kind=kind.value,
-        sigma=sigma,
-        norm_matched=norm_matched,
-        scale=scale,
-        flip_fraction=flip_fraction,
-        start_round=max(start - 1, 0),  # the CLI counts rounds from 1, like its table
-    )
+    kind: Attack
+    sigma: float
+    norm_matched: bool
+    scale: float
+    flip_fraction: float
+    epsilon: float
+    z: float | None
+    perturbation: Perturbation
+    boost: float | None
+    target_label: int
+    poison_fraction: float
+    start: int  # 1-based, like the CLI's table
+
+    def config(self) -> AttackConfig:
+        from workers.attacks import AttackConfig
+
+        return AttackConfig(
+            kind=self.kind.value,
+            sigma=self.sigma,
+            norm_matched=self.norm_matched,
+            scale=self.scale,
+            flip_fraction=self.flip_fraction,
+            epsilon=self.epsilon,
+            z=self.z,
+            perturbation=self.perturbation.value,
+            boost=self.boost,
+            target_label=self.target_label,
+            poison_fraction=self.poison_fraction,
+            start_round=max(self.start - 1, 0),
+        )
+
+
+def attack_options(
+    kind: Attack = typer.Option(Attack.sign_flip, "--attack", help="What the malicious nodes do."),
+    sigma: float = typer.Option(1.0, min=0.0, help="gaussian: noise std per weight."),
+    norm_matched: bool = typer.Option(False, help="gaussian: scale the noise to the honest update's norm."),
+    scale: float = typer.Option(1.0, min=0.0, help="sign_flip: send -scale * Δ."),
+    flip_fraction: float = typer.Option(1.0, min=0.0, max=1.0, help="label_flip: share of labels flipped."),
+    epsilon: float = typer.Option(0.5, min=0.0, help="ipm: send -epsilon * mean of the benign updates."),
+    z: float | None = typer.Option(None, help="alie: std multiplier (default: the paper's z_max for n, f)."),
+    perturbation: Perturbation = typer.Option(Perturbation.std, help="min_max: the perturbation direction."),
+    boost: float | None = typer.Option(None, help="backdoor: model-replacement boost (default: nodes)."),
+    target_label: int = typer.Option(0, min=0, help="backdoor: the label triggered samples get."),
+    poison_fraction: float = typer.Option(
+        0.5, min=0.0, max=1.0, help="backdoor: share of samples triggered."
+    ),
+    attack_start: int = typer.Option(1, min=1, help="First round (from 1) in which attackers misbehave."),
+) -> AttackOptions:
+    return AttackOptions(kind, sigma, norm_matched, scale, flip_fraction, epsilon, z, perturbation, boost,
+                         target_label, poison_fraction, attack_start)  # fmt: skip
+
+
+def with_attack_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Gives ``command`` the attack flags of ``attack_options`` in place of its ``attack`` parameter."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.name != "attack"]
+    flags = list(inspect.signature(attack_options).parameters.values())
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        attack = attack_options(**{p.name: kwargs.pop(p.name) for p in flags})
+        command(attack=attack, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([*own, *flags])  # type: ignore[attr-defined]
+    return wrapper
 
 
 def defense_config(defense: Defense, malicious_fraction: float) -> DefenseConfig:
@@ -81,18 +159,23 @@ def defense_config(defense: Defense, malicious_fraction: float) -> DefenseConfig
 
 def rounds_table(result: SimulationResult) -> Table:
     table = Table(title=f"{result.config.dataset}: final accuracy {result.final_accuracy:.3f}")
-    for name in ("round", "accuracy", "loss", "accepted", "rejected", "TP", "FP"):
+    for name in (
+        "round",
+        "accuracy",
+        "loss",
+        "accepted",
+        "excluded",
+        "slashed",
+        "TP",
+        "FP",
+        "honest slashed",
+    ):
         table.add_column(name, justify="right")
     for r in result.rounds:
         table.add_row(
-            str(r.round),
-            f"{r.accuracy:.3f}",
-            f"{r.loss:.3f}",
-            str(r.accepted),
-            str(r.rejected),
-            str(r.tp),
-            str(r.fp),
-        )
+            str(r.round), f"{r.accuracy:.3f}", f"{r.loss:.3f}", str(r.accepted), str(r.excluded),
+            str(r.slashed), str(r.tp), str(r.fp), str(r.honest_slashed),
+        )  # fmt: skip
     return table
 
 
@@ -111,22 +194,19 @@ def run_command(
     partition: Partition = typer.Option(Partition.iid, help="How the training split is cut across nodes."),
     alpha: float = typer.Option(0.5, min=0.001, help="Dirichlet concentration (smaller: more label skew)."),
     rounds: int = typer.Option(10, min=1, help="Federated rounds."),
-    epochs: int = typer.Option(5, min=1, help="Local epochs per round."),
-    batch_size: int = typer.Option(
-        128, min=1, help="Local batch size (128: full-batch steps on small nodes)."
-    ),
-    lr: float = typer.Option(0.1, min=0.0, help="Local learning rate (SGD with momentum 0.9)."),
+    epochs: int = typer.Option(DEFAULT_TRAIN.epochs, min=1, help="Local epochs per round."),
+    batch_size: int = typer.Option(DEFAULT_TRAIN.batch_size, min=1, help="Local batch size."),
+    lr: float = typer.Option(DEFAULT_TRAIN.lr, min=0.0, help="Local learning rate."),
+    momentum: float = typer.Option(DEFAULT_TRAIN.momentum, min=0.0, max=0.999, help="SGD momentum."),
+    optimizer: Optimizer = typer.Option(Optimizer(DEFAULT_TRAIN.optimizer), help="Local optimizer."),
     malicious: int = typer.Option(0, min=0, help="How many nodes attack (chosen by the seed)."),
-    attack: Attack = typer.Option(Attack.sign_flip, help="What the malicious nodes do."),
-    sigma: float = typer.Option(1.0, min=0.0, help="gaussian: noise std per weight."),
-    norm_matched: bool = typer.Option(False, help="gaussian: scale the noise to the honest update's norm."),
-    scale: float = typer.Option(1.0, min=0.0, help="sign_flip: send -scale * Δ."),
-    flip_fraction: float = typer.Option(1.0, min=0.0, max=1.0, help="label_flip: share of labels flipped."),
-    attack_start: int = typer.Option(1, min=1, help="First round (from 1) in which attackers misbehave."),
+    attack: AttackOptions | None = None,  # the attack flags, added by ``with_attack_options``
     defense: Defense = typer.Option(
         Defense.fedshield, help="FedShield's screening, or a baseline aggregator."
     ),
-    root_set: int = typer.Option(100, min=0, help="Clean root samples the orchestrator keeps (0: none)."),
+    root_set: int = typer.Option(
+        ROOT_SET_SIZE, min=0, help="Clean root samples the orchestrator keeps (0: none)."
+    ),
     seed: int = typer.Option(0, help="Seed of everything: same seed, same result."),
     out: Path | None = typer.Option(None, help="Write the result to a .json or .csv file."),
     threads: int = typer.Option(1, min=1, help="Torch CPU threads."),
@@ -135,6 +215,7 @@ def run_command(
     from rich.progress import Progress
 
     from backend.simulation import ExperimentConfig, run_simulation
+    from workers.attacks import AttackConfig
     from workers.training import TrainConfig
 
     set_torch_threads(threads)
@@ -148,16 +229,11 @@ def run_command(
         partition=partition.value,
         alpha=alpha,
         rounds=rounds,
-        train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr),
-        malicious=malicious,
-        attack=attack_config(
-            attack,
-            sigma=sigma,
-            norm_matched=norm_matched,
-            scale=scale,
-            flip_fraction=flip_fraction,
-            start=attack_start,
+        train=TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer.value
         ),
+        malicious=malicious,
+        attack=attack.config() if attack is not None else AttackConfig(),
         defense=defense_config(defense, malicious / nodes),
         seed=seed,
         root_set_size=root_set,
@@ -176,54 +252,56 @@ def run_command(
 
 
 def probe_command(
-    dataset: str = typer.Option("digits", help="Built-in dataset the probe's cohort trains on."),
-    attack: Attack = typer.Option(Attack.sign_flip, help="The attack to probe."),
-    sigma: float = typer.Option(1.0, min=0.0, help="gaussian: noise std per weight."),
-    norm_matched: bool = typer.Option(False, help="gaussian: scale the noise to the honest update's norm."),
-    scale: float = typer.Option(1.0, min=0.0, help="sign_flip: send -scale * Δ."),
-    flip_fraction: float = typer.Option(1.0, min=0.0, max=1.0, help="label_flip: share of labels flipped."),
-    seed: int = typer.Option(0, help="Seed of the probe's cohort and attack."),
+    dataset: str = typer.Option("digits", help="Built-in dataset the probe's nodes train on."),
+    attack: AttackOptions | None = None,  # the attack flags, added by ``with_attack_options``
+    attackers: int = typer.Option(3, min=1, help="How many of the probe's 10 nodes attack."),
+    seed: int = typer.Option(0, help="Seed of the probe's nodes and attack."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Predict the shield's verdict on one attacked update, feature by feature."""
+    """Predict the shield's outcome for an attack (accepted, excluded, slashed), signal by signal."""
     from backend.probe import probe_dataset
 
+    assert attack is not None
     set_torch_threads(1)
-    cfg = attack_config(
-        attack, sigma=sigma, norm_matched=norm_matched, scale=scale, flip_fraction=flip_fraction, start=1
-    )
-    probe_dataset(dataset, cfg, seed=seed)  # the first call builds and caches the cohort
-    result = probe_dataset(dataset, cfg, seed=seed)
+    cfg = attack.config()
+    probe_dataset(dataset, cfg, seed=seed, num_attackers=attackers)  # the first call builds the cache
+    result = probe_dataset(dataset, cfg, seed=seed, num_attackers=attackers)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"probe: {attack.value} on {dataset}")
-    for name in ("rule", "feature", "value", "threshold", "tripped"):
+    table = Table(title=f"probe: {attack.kind.value} on {dataset}")
+    for name in ("rule", "feature", "value", "exclude at", "slash at (mean)", "tripped"):
         table.add_column(name, justify="left" if name in ("rule", "feature") else "right")
     for c in result.checks:
-        limit = f"{'<=' if c.bound == 'max' else '>='} {c.threshold:.3f}"
-        table.add_row(c.rule, c.feature, f"{c.value:.3f}", limit, "[red]yes[/]" if c.tripped else "no")
+        limit = f"{'<=' if c.bound == 'min' else '>='} {c.threshold:.3f}"
+        slash = "-" if c.slash_threshold is None else f"{c.slash_threshold:.1f}"
+        table.add_row(c.rule, c.feature, f"{c.value:.3f}", limit, slash, "[red]yes[/]" if c.tripped else "no")
     console.print(table)
-    verdict = "[green]accepted[/]" if result.accepted else f"[red]rejected[/] by {result.rule}"
-    console.print(f"predicted: {verdict} ({result.reason}); {result.elapsed_ms:.1f} ms")
+    colour = {"accepted": "green", "excluded": "yellow", "slashed": "red"}[result.outcome.value]
+    console.print(
+        f"predicted: [{colour}]{result.outcome.value}[/] ({result.reason}); first attacking round: "
+        f"{result.first_round.value}; {result.elapsed_ms:.1f} ms"
+    )
 
 
 def bench_defense_command(
-    quick: bool = typer.Option(False, help="One seed, 8 rounds, 30% attackers, four attacks (~1 min)."),
+    quick: bool = typer.Option(False, help="A small grid on digits (under 3 minutes on 2 cores)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON rows instead of tables."),
-    seeds: int = typer.Option(3, min=1, help="Seeds per cell."),
-    rounds: int = typer.Option(20, min=1, help="Rounds per run."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per CPU core)."),
 ) -> None:
-    """Grid of attacks x defenses on digits: FedShield against Flower's aggregators."""
+    """Honest-only grid, every attack against Flower's aggregators, and the gauge's agreement with launches."""
     from rich.progress import Progress
 
     from backend.bench.defense import (
+        GAUGE_SWEEP,
+        NUM_NODES,
         check_targets,
         default_workers,
-        grid,
+        full_grid,
+        gauge_sweep,
         quick_grid,
-        render_table,
+        render_gauge,
+        render_rows,
         render_targets,
         run_grid,
         summarize,
@@ -231,30 +309,45 @@ def bench_defense_command(
     from backend.probe import measure_probe_latency
 
     set_torch_threads(1)
-    runs = quick_grid() if quick else grid(seeds=seeds, rounds=rounds)
+    runs = quick_grid() if quick else full_grid()
     started = time.perf_counter()
     with Progress(console=console, transient=True, disable=json_output) as progress:
         task = progress.add_task("simulations", total=len(runs))
         metrics = run_grid(
             runs, workers=workers or default_workers(), on_done=lambda _: progress.update(task, advance=1)
         )
+    sweep = {k: v[:1] + v[-1:] if quick else v for k, v in GAUGE_SWEEP.items()}
+    gauge = gauge_sweep(sweep)
     elapsed = time.perf_counter() - started
     rows = summarize(metrics)
+    checks = check_targets(rows, gauge)
+    latency = measure_probe_latency("digits", repeats=5 if quick else 25)
     if json_output:
-        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "rows": [r.to_dict() for r in rows],
+                    "gauge": [g.__dict__ for g in gauge],
+                    "targets": [c.__dict__ for c in checks],
+                    "probe_latency_ms": {"p50": latency.p50_ms, "p99": latency.p99_ms},
+                    "seconds": elapsed,
+                },
+                indent=2,
+            )
+        )
         return
-    label = "quick" if quick else f"{seeds} seeds x {rounds} rounds"
-    console.print(render_table(rows, f"Defense bench on digits, 20 nodes ({label}; mean over seeds)"))
-    console.print(render_targets(check_targets(rows)))
-    latency = measure_probe_latency("digits")
+    label = "quick" if quick else "full"
+    console.print(render_rows(rows, f"Defense bench ({label}; {len(runs)} simulations of {NUM_NODES} nodes)"))
+    console.print(render_gauge(gauge))
+    console.print(render_targets(checks))
     console.print(
-        f"{len(runs)} simulations in {elapsed:.0f} s; probe latency on digits: "
-        f"p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms ({latency.samples} probes)"
+        f"{len(runs)} simulations and {len(gauge)} gauge settings in {elapsed:.0f} s; probe latency on digits "
+        f"(every attack kind, cached): p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms"
     )
 
 
 def register(app: typer.Typer, bench_app: typer.Typer, attack_app: typer.Typer) -> None:
     """Adds ``run`` to the main app, ``defense`` to ``bench`` and ``probe`` to ``attack``."""
-    app.command("run")(run_command)
+    app.command("run")(with_attack_options(run_command))
     bench_app.command("defense")(bench_defense_command)
-    attack_app.command("probe")(probe_command)
+    attack_app.command("probe")(with_attack_options(probe_command))

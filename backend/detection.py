@@ -1,64 +1,65 @@
-"""The Byzantine shield: screens a round's updates before aggregation and explains every verdict.
+"""The Byzantine shield: gives each of a round's updates one of three outcomes and explains every one.
+
+Outcomes. **accepted**: aggregated and rewarded. **excluded**: left out of the aggregate, neither
+rewarded nor slashed (an uncertain verdict, a low-quality update, a free rider). **slashed**: left out and
+slashed, only on evidence strong enough that an honest node is practically never hit. Leaving an update out
+costs the round a little data; slashing costs an honest person money, so the two have separate bars.
 
 Vocabulary. The product brief calls a node's *update* its local model ``w_local``; on the wire a node
-sends ``Δ = w_local - w_global`` (what aggregation averages). The brief's two checks are therefore, exactly:
+sends ``Δ = w_local - w_global``. The brief's two checks are therefore, exactly:
 
 - ``norm_threshold``: the submitted local model's L2 norm ``‖w_global + Δ‖`` must not exceed
   ``NORM_THRESHOLD = 1000.0``;
 - ``distance_threshold``: its L2 distance from the global model, ``‖Δ‖``, must not exceed
   ``distance_threshold``.
 
-These absolute bounds stop gross garbage but miss sign flipping, norm-matched noise and label flipping,
-whose updates have ordinary norms. The rules below catch those; each is a small pure function over plain
-arrays, and each was kept because it measurably separated attackers from honest Dirichlet(0.5) nodes on
-the defense bench (``fedshield bench defense``):
+These absolute bounds stop gross garbage (they always exclude), but miss sign flipping, norm-matched noise,
+label flipping and the adaptive attacks, whose updates have ordinary norms. The rules below catch those.
+Each measures one *signal* per update and decides against what this round's updates look like: the robust
+z-score ``(x - median) / max(1.4826 * MAD, floor)`` over the cohort [Rousseeuw & Croux, 1993], so a rule
+holds as the model converges and signals shrink, and whatever local training the experiment runs.
 
-- ``norm_mad``: robust z-score of ``log ‖Δ‖`` against the round's median / MAD, on both sides: boosted
-  or noisy updates, and near-empty free riders [Rousseeuw & Croux, 1993; Yin et al., 2018].
+- ``norm``: ``log ‖Δ‖`` on both sides: boosted or noisy updates, and near-empty free riders [Yin et al.,
+  2018]. The floor keeps ±20% norms from ever standing out.
 - ``quiet_energy``: the share of an update's energy on the coordinates the cohort leaves quiet, relative
   to what isotropic noise would put there. Trained updates concentrate on common coordinates [Aji &
   Heafield, 2017]; Gaussian noise cannot, even when its norm is matched to an honest update's.
-- ``root_alignment``: the update's direction against the orchestrator's small clean *root set* (FLTrust's
-  root data [Cao et al., NDSS 2021]; validation-based screening as in Zeno [Xie et al., ICML 2019]). Two
-  signals are summed: ``label_alignment``, what the update teaches on root samples (for each root class
-  ``c``, the mean change of every logit on samples of ``c``; centring each logit's change over the classes
-  removes the prior shift any skewed node legitimately causes; the cosine of what remains with the
-  identity says whether samples of ``c`` are pushed towards label ``c``), plus half the cosine to the
-  trusted root update (FLTrust). Honest skewed nodes score positive; sign and label flips score negative.
-- ``cosine_trusted`` / ``cosine_reference``: cosine to the trusted root update and to the cohort's
-  coordinate-wise median [Yin et al., 2018]. Under label skew honest cosines go below zero, so these only
-  reject blatantly opposed updates. ``cosine_reference`` applies only when no trusted update is held: 45%
-  sign flippers drag the median far enough to put honest nodes at -0.6 (measured).
-- ``isolation`` (off by default): the best cosine to any other update, FLAME's density idea of leaving
-  out directions nobody shares [Nguyen et al., USENIX Security 2022]; measured redundant with
-  ``quiet_energy`` here, kept for models where the noise test is weak.
-- ``trust_score``: cross-round reputation [Jøsang & Ismail, 2002, "The Beta Reputation System"]: the
-  share of rounds a node was accepted in, with a uniform prior. A node below ``trust_min`` is rejected
-  only while its update is also borderline on ``root_alignment``, so an honest node wrongly flagged once is
-  never locked out.
+- ``root_alignment``: the update's direction against the orchestrator's clean *root set*, data no node
+  trains on (FLTrust's root data [Cao et al., NDSS 2021]; validation-based screening as in Zeno [Xie et
+  al., ICML 2019]): ``label_alignment`` (what the update teaches on root samples: for each root class
+  ``c``, the mean change of every logit on samples of ``c``, centred over the classes so the prior shift
+  any skewed node causes cancels; its cosine with the identity) plus half the cosine to the trusted root
+  update.
+- ``cosine_trusted`` / ``cosine_reference``: cosine to the trusted root update (FLTrust), and, only when
+  no trusted update is held, to the cohort's coordinate-wise median [Yin et al., 2018].
 
-Assumption, measured: honest local training must be stable (e.g. a few full-batch steps, as
-``backend.simulation.DEFAULT_TRAIN``). With aggressive local steps (large learning rate with momentum,
-tiny batches) a very skewed honest node genuinely damages the model on every class, and on the root set it
-then looks like a label flipper; the shield would flag it.
+Exclusion. An update whose *exclusion score* (the largest of its signals' z-scores on the suspicious side)
+passes ``exclude_z`` is left out. Cohort-relative rules abstain below ``min_cohort`` updates and never
+exclude more than ``max_exclude_fraction`` of the cohort (the most suspicious go first); without an honest
+majority robust statistics cannot separate, and we accept rather than guess.
 
-Guard rails. Cohort-relative rules abstain below ``min_cohort`` updates. They never reject more than
-``max_reject_fraction`` of the cohort (half by default), counting the brief's absolute checks, which always
-apply (they are validity bounds, not estimates): if more are flagged, the most severe flags are rejected
-and the least certain accepted, with a reason saying so. Without an honest majority robust statistics
-cannot separate, and we accept rather than guess. Every verdict carries every feature computed, the rule
-that decided it and the number against its threshold. ``screen_round`` is pure and deterministic.
+Slashing needs evidence accumulated over rounds, the way sequential tests accumulate likelihood [Page,
+1954, CUSUM]: a node is slashed in a round when that round excludes it *and* the mean of its *evidence*
+(the largest suspicious-side z of the signals that indicate an attack, so not a free rider's small norm)
+over its last ``slash_window`` rounds reaches ``slash_z``, with at least ``slash_window`` rounds on record;
+or, in a single round, when the evidence reaches ``single_round_slash_z``, far beyond any honest spread
+measured. With small-batch training an attacker's single round can overlap the honest range while its mean
+over rounds stands well apart; an honest node's occasional odd round regresses to the mean.
+
+Every verdict carries every feature computed, the rule that decided it and the number against its
+threshold. ``screen_round`` is pure and deterministic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.aggregators import AGGREGATORS, get_aggregator
 
@@ -66,6 +67,23 @@ NORM_THRESHOLD = 1000.0  # product brief: max L2 norm of a submitted local model
 DISTANCE_THRESHOLD = 100.0  # max L2 distance of a local model from the global one: a generous sanity bound
 
 FloatArray = NDArray[np.floating]
+
+# Fields of earlier versions, still present in rounds recorded before three outcomes: ignored on load.
+_RETIRED_FIELDS = frozenset(
+    {
+        "norm_mad_high_z", "norm_mad_low_z", "quiet_energy_max", "root_alignment_min", "cosine_trusted_min",
+        "cosine_reference_min", "use_isolation", "isolation_min_cosine", "use_trust_score", "trust_min",
+        "trust_borderline", "trust_min_rounds", "max_reject_fraction",
+    }
+)  # fmt: skip
+
+
+class Outcome(StrEnum):
+    """What a round's verdict does to an update and its node."""
+
+    ACCEPTED = "accepted"  # aggregated, rewarded
+    EXCLUDED = "excluded"  # left out, neither rewarded nor slashed
+    SLASHED = "slashed"  # left out and slashed
 
 
 class DefenseConfig(BaseModel):
@@ -76,48 +94,47 @@ class DefenseConfig(BaseModel):
     enabled: bool = True  # False: accept every update and only aggregate (the undefended baseline)
 
     # --- the product brief's absolute checks (always applied, never capped)
-    use_norm_threshold: bool = True  # reject ‖w_global + Δ‖ > norm_threshold
+    use_norm_threshold: bool = True  # exclude ‖w_global + Δ‖ > norm_threshold
     norm_threshold: float = Field(default=NORM_THRESHOLD, gt=0)  # the brief's NORM_THRESHOLD
-    use_distance_threshold: bool = True  # reject ‖Δ‖ > distance_threshold
+    use_distance_threshold: bool = True  # exclude ‖Δ‖ > distance_threshold
     distance_threshold: float = Field(default=DISTANCE_THRESHOLD, gt=0)  # generous; robust rules do the rest
 
-    # --- robust norm statistics over the round, in log scale (norms are multiplicative)
-    use_norm_mad: bool = True
-    norm_mad_high_z: float = Field(default=6.0, gt=0)  # reject robust z above this: boosted or noisy
-    norm_mad_low_z: float = Field(default=6.0, gt=0)  # reject robust z below minus this: free riders
+    # --- the signals, each a robust z-score against this round's cohort
+    use_norm_mad: bool = True  # log ‖Δ‖, both sides
     norm_mad_floor: float = Field(default=0.2, ge=0)  # least MAD (log units): ±20% norms never stand out
-
-    # --- noise: energy on the coordinates honest training leaves quiet
     use_quiet_energy: bool = True
     quiet_fraction: float = Field(default=0.5, gt=0, lt=1)  # share of coordinates inspected, the quietest
-    quiet_energy_max: float = Field(default=0.4, gt=0)  # reject above this, in isotropic noise's units
-
-    # --- direction against the orchestrator's clean root set
+    quiet_energy_floor: float = Field(default=0.1, ge=0)  # least MAD of quiet energy (isotropic units)
+    use_gaussianity: bool = True
+    gaussianity_floor: float = Field(default=0.02, ge=0)  # least MAD of the L1/L2 ratio
     use_root_alignment: bool = True
-    root_alignment_min: float = 0.0  # reject label_alignment + trusted_weight * cosine_trusted below this
     trusted_weight: float = Field(default=0.5, ge=0)  # weight of the root-update cosine in root_alignment
     use_cosine_trusted: bool = True
-    cosine_trusted_min: float = -0.6  # reject cosine to the trusted root update below this (blatant only)
-
-    # --- direction against the cohort
     use_cosine_reference: bool = True  # only without a trusted update: attackers can drag the median
-    cosine_reference_min: float = -0.6  # reject cosine to the coordinate-wise median below this
-    use_isolation: bool = False  # measured redundant with quiet_energy on our bench; off by default
-    isolation_min_cosine: float = 0.05  # reject when the best cosine to any other update is below this
+    direction_floor: float = Field(default=0.15, ge=0)  # least MAD of the cosine-like signals
 
-    # --- cross-round reputation
-    use_trust_score: bool = True
-    trust_min: float = Field(default=0.35, ge=0, le=1)  # reputation below which borderline updates go
-    trust_borderline: float = Field(default=0.15, ge=0)  # borderline: root_alignment within this of its min
-    trust_min_rounds: int = Field(default=3, ge=0)  # rounds seen before a node's reputation counts
-
-    # --- guard rails
+    # --- outcomes
+    exclude_z: float = Field(default=4.0, gt=0)  # exclusion score above which an update is left out
+    slash_z: float = Field(default=8.5, gt=0)  # mean evidence over the window above which a node is slashed
+    slash_window: int = Field(default=3, ge=1, le=50)  # rounds of evidence a slash rests on
+    single_round_slash_z: float = Field(default=30.0, gt=0)  # one round's evidence alone slashes above this
     min_cohort: int = Field(default=5, ge=2)  # cohort-relative rules abstain below this many updates
-    max_reject_fraction: float = Field(default=0.5, gt=0, le=1)  # cap on rejections by cohort-relative rules
+    max_exclude_fraction: float = Field(default=0.5, gt=0, le=1)  # cap on exclusions by cohort rules
 
-    # --- aggregation of the accepted updates
+    # --- aggregation of the accepted updates, each with bounded influence
     aggregator: str = "fedavg"  # one of backend.aggregators.AGGREGATORS
     aggregator_malicious_fraction: float = Field(default=0.2, ge=0, lt=0.5)  # f/n for Krum, trimmed mean
+    clip_to_median_norm: bool = True  # scale accepted updates down to their median norm [Sun et al., 2019]
+    sample_weight_cap: float = Field(
+        default=3.0, ge=1
+    )  # a claimed sample count weighs at most this times the median
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in _RETIRED_FIELDS}
+        return data
 
     @field_validator("aggregator")
     @classmethod
@@ -132,10 +149,14 @@ class UpdateVerdict:
     """The shield's decision on one update, with everything needed to explain it."""
 
     index: int  # position of the update in the round's cohort
-    accepted: bool
-    rule: str | None  # the rule that decided a rejection; None when accepted
-    reason: str  # human text, e.g. "root alignment -0.31 below 0.00"
+    outcome: Outcome
+    rule: str | None  # the rule that decided an exclusion or slash; None when accepted
+    reason: str  # human text, e.g. "root alignment z -7.31 below -4.00"
     features: dict[str, float]  # every feature computed for this update
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
 
 
 @dataclass(frozen=True)
@@ -149,15 +170,11 @@ class RootEvidence:
 
 @dataclass
 class NodeRecord:
-    """What the shield remembers about one node across rounds."""
+    """What the shield remembers about one node: its outcomes and its recent evidence, newest last."""
 
     seen: int = 0
     accepted: int = 0
-
-    @property
-    def trust(self) -> float:
-        """Beta-reputation expectation with a uniform prior: (accepted + 1) / (seen + 2)."""
-        return (self.accepted + 1) / (self.seen + 2)
+    evidence: list[float] = field(default_factory=list)  # the last rounds' evidence scores
 
 
 @dataclass
@@ -165,18 +182,24 @@ class DefenseHistory:
     """Cross-round memory, keyed by node id; ``screen_round`` reads it, the caller ``record``s a round."""
 
     nodes: dict[Hashable, NodeRecord] = field(default_factory=dict)
+    keep: int = 50  # evidence values kept per node (the window never needs more)
+
+    def record_one(self, node_id: Hashable, outcome: Outcome, features: dict[str, float]) -> None:
+        """Adds one verdict, as stored (the service replays its verdict rows through this)."""
+        node = self.nodes.setdefault(node_id, NodeRecord())
+        node.seen += 1
+        node.accepted += int(outcome is Outcome.ACCEPTED)
+        if "evidence" in features:
+            node.evidence = [*node.evidence, float(features["evidence"])][-self.keep :]
 
     def record(self, node_ids: Sequence[Hashable], verdicts: Sequence[UpdateVerdict]) -> None:
         """Adds one round's verdicts to the nodes' records."""
         for verdict in verdicts:
-            node = self.nodes.setdefault(node_ids[verdict.index], NodeRecord())
-            node.seen += 1
-            node.accepted += int(verdict.accepted)
+            self.record_one(node_ids[verdict.index], verdict.outcome, verdict.features)
 
-    def trust_of(self, node_id: Hashable) -> tuple[float, int]:
-        """A node's reputation and how many rounds it rests on (a newcomer: 0.5 on 0 rounds)."""
-        node = self.nodes.get(node_id, NodeRecord())
-        return node.trust, node.seen
+    def evidence_of(self, node_id: Hashable) -> list[float]:
+        node = self.nodes.get(node_id)
+        return [] if node is None else list(node.evidence)
 
 
 @dataclass(frozen=True)
@@ -236,18 +259,19 @@ def quiet_energy(updates: FloatArray, quiet_fraction: float) -> NDArray[np.float
     return result
 
 
-def neighbour_cosine(updates: FloatArray, trusted_update: FloatArray | None = None) -> NDArray[np.float64]:
-    """Each update's best cosine to any *other* update (and to the trusted update when given)."""
+def gaussianity(updates: FloatArray) -> NDArray[np.float64]:
+    """``‖Δ‖₁ / (√d ‖Δ‖₂)`` over its value for Gaussian noise, ``√(2/π)``: 1 for isotropic noise.
+
+    SGD-trained updates are heavy-tailed, a few coordinates carrying most of the change (0.65-0.8 here);
+    Adam's are flatter (about 1.2). Noise added to either pulls the ratio towards 1, so the signal is how
+    far an update's ratio sits from the cohort's, on both sides [the L1/L2 sparsity measure of Hoyer, 2004,
+    "Non-negative Matrix Factorization with Sparseness Constraints"].
+    """
     x = updates.astype(np.float64)
-    norms = np.linalg.norm(x, axis=1)
-    unit = np.divide(x, norms[:, None], out=np.zeros_like(x), where=norms[:, None] > 0)
-    sims = unit @ unit.T  # (n, n)
-    np.fill_diagonal(sims, -np.inf)
-    best = sims.max(axis=1) if len(x) > 1 else np.full(len(x), -np.inf)
-    if trusted_update is not None:
-        best = np.maximum(best, cosine_rows(x, trusted_update))
-    result: NDArray[np.float64] = np.where(np.isfinite(best), best, 0.0)
-    return result
+    l2 = np.linalg.norm(x, axis=1) * np.sqrt(x.shape[1])
+    l1 = np.abs(x).sum(axis=1)
+    ratio: NDArray[np.float64] = np.divide(l1, l2, out=np.zeros_like(l1), where=l2 > 0) / np.sqrt(2 / np.pi)
+    return ratio
 
 
 def label_alignment(evidence: RootEvidence) -> NDArray[np.float64]:
@@ -286,111 +310,49 @@ def root_alignment(
     return combined
 
 
-# ------------------------------------------------------------------------------------------------- rules
+# ----------------------------------------------------------------------------------------------- signals
 
 
 @dataclass(frozen=True)
-class RuleCheck:
-    """One rule's threshold test on one update: the number, its limit, and whether it tripped."""
+class Signal:
+    """A calibrated rule: a feature, its robust z-score against the cohort, the side that is suspicious."""
 
-    rule: str  # e.g. "root_alignment"
-    feature: str  # the feature tested, a key of UpdateVerdict.features
-    value: float
-    threshold: float
-    bound: Literal["max", "min"]  # "max": reject above the threshold; "min": reject below it
-    tripped: bool
-    tier: int  # 0: the brief's absolute checks, 1: robust rules, 2: reputation
-    severity: float  # how far past the threshold, in the rule's own scale (0 when not tripped)
-    reason: str  # "root alignment -0.31 below 0.00"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A threshold rule: which feature it tests, against which DefenseConfig field, on which side."""
-
-    name: str
-    feature: str
-    label: str  # how a reason names the number
-    bound: Literal["max", "min"]  # "max": reject above the threshold; "min": reject below it
+    name: str  # the rule's name in verdicts
+    feature: str  # the raw feature, a key of UpdateVerdict.features
+    label: str  # how a reason names it
     switch: str  # the DefenseConfig flag that enables it
-    limit_field: str  # the DefenseConfig field holding the threshold
-    tier: int = 1  # 0: the brief's absolute checks (kept first when rejections are capped), 1: robust rules
-    negate: bool = False  # the threshold is minus the field (the low side of norm_mad)
-    unit_scale: bool = False  # severity in absolute units (cosines), else relative to the threshold
-    fallback_for: str | None = None  # applies only when this feature is absent (no better signal held)
+    side: Literal["high", "low", "both"]  # which side of the cohort is suspicious
+    evidence: Literal["high", "low", "both", "none"]  # which side counts as evidence of an attack
 
     def applies(self, features: dict[str, float], config: DefenseConfig) -> bool:
-        if not getattr(config, self.switch) or self.feature not in features:
-            return False
-        return self.fallback_for is None or self.fallback_for not in features
-
-    def threshold(self, config: DefenseConfig) -> float:
-        value = float(getattr(config, self.limit_field))
-        return -value if self.negate else value
-
-    def check(self, value: float, config: DefenseConfig) -> RuleCheck:
-        limit = self.threshold(config)
-        past = value - limit if self.bound == "max" else limit - value
-        scale = 1.0 if self.unit_scale else max(abs(limit), 1e-12)
-        side = "above" if self.bound == "max" else "below"
-        reason = f"{self.label} {value:.2f} {side} {limit:.2f}"
-        return RuleCheck(
-            self.name,
-            self.feature,
-            value,
-            limit,
-            self.bound,
-            past > 0,
-            self.tier,
-            max(past, 0.0) / scale,
-            reason,
+        return f"{self.feature}_z" in features and (
+            self.feature == "direction" or getattr(config, self.switch)
         )
 
 
-RULES: tuple[Rule, ...] = (  # in order of precedence: the first tripped rule names a rejection
-    Rule("norm_threshold", "model_norm", "model norm", "max", "use_norm_threshold", "norm_threshold", tier=0),
-    Rule("distance_threshold", "update_norm", "distance", "max", "use_distance_threshold", "distance_threshold",
-         tier=0),
-    Rule("norm_mad", "norm_z", "norm robust z", "max", "use_norm_mad", "norm_mad_high_z"),
-    Rule("norm_mad", "norm_z", "norm robust z", "min", "use_norm_mad", "norm_mad_low_z", negate=True),
-    Rule("quiet_energy", "quiet_energy", "quiet-coordinate energy", "max", "use_quiet_energy",
-         "quiet_energy_max"),
-    Rule("root_alignment", "root_alignment", "root alignment", "min", "use_root_alignment",
-         "root_alignment_min", unit_scale=True),
-    Rule("cosine_trusted", "cosine_trusted", "cosine to root update", "min", "use_cosine_trusted",
-         "cosine_trusted_min", unit_scale=True),
-    Rule("cosine_reference", "cosine_reference", "cosine to median", "min", "use_cosine_reference",
-         "cosine_reference_min", unit_scale=True, fallback_for="cosine_trusted"),
-    Rule("isolation", "neighbour_cosine", "best neighbour cosine", "min", "use_isolation",
-         "isolation_min_cosine", unit_scale=True),
-)  # fmt: skip
+SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally far out
+    Signal("norm", "log_norm", "update norm", "use_norm_mad", "both", "high"),
+    Signal("quiet_energy", "quiet_energy", "quiet-coordinate energy", "use_quiet_energy", "high", "high"),
+    Signal("gaussianity", "gaussianity", "gaussianity", "use_gaussianity", "both", "both"),
+    Signal("direction", "direction", "direction on the root set", "use_root_alignment", "low", "low"),
+)
+
+# What the direction signal averages, in z units: the root-set alignment and the cosine to the trusted
+# update (each alone overlaps honest skewed nodes more often than their mean does), or, without a trusted
+# update, the cosine to the cohort's median.
+DIRECTION_PARTS = ("root_alignment", "cosine_trusted")
+DIRECTION_FALLBACK = "cosine_reference"
 
 
-def rule_checks(features: dict[str, float], config: DefenseConfig) -> list[RuleCheck]:
-    """Every enabled rule whose feature was computed, tested against its threshold, in precedence order."""
-    checks = [r.check(features[r.feature], config) for r in RULES if r.applies(features, config)]
-    if config.use_trust_score and "trust" in features:
-        checks.append(_trust_check(features, config))
-    return checks
-
-
-def _trust_check(features: dict[str, float], config: DefenseConfig) -> RuleCheck:
-    """Low reputation rejects only a borderline update of a node seen for long enough."""
-    trust, limit = features["trust"], config.trust_min
-    margin = features.get("root_alignment", np.inf) - config.root_alignment_min
-    if not config.use_root_alignment:
-        margin = np.inf
-    tripped = (
-        features["trust_rounds"] >= config.trust_min_rounds
-        and trust < limit
-        and margin <= config.trust_borderline
-    )
-    reason = f"trust {trust:.2f} below {limit:.2f}"
-    if tripped:
-        reason += f" with a borderline update (root alignment margin {margin:.2f})"
-    return RuleCheck(
-        "trust_score", "trust", trust, limit, "min", bool(tripped), 2, max(limit - trust, 0.0), reason
-    )
+def _suspicion(z: float, side: str) -> float:
+    """How far ``z`` lies on the suspicious ``side``, in z units (never negative)."""
+    if side == "high":
+        return max(z, 0.0)
+    if side == "low":
+        return max(-z, 0.0)
+    if side == "both":
+        return abs(z)
+    return 0.0
 
 
 # -------------------------------------------------------------------------------------------- screening
@@ -403,20 +365,21 @@ def compute_features(
     *,
     trusted_update: FloatArray | None = None,
     root_evidence: RootEvidence | None = None,
-    trust: Sequence[tuple[float, int]] | None = None,
 ) -> list[dict[str, float]]:
-    """Every feature of every update of the round, as plain floats."""
+    """Every raw feature of every update of the round and, for a cohort large enough, its robust z."""
     n = updates.shape[0]
     x = updates.astype(np.float64)
+    norms = np.linalg.norm(x, axis=1)
     columns: dict[str, NDArray[np.float64]] = {
-        "update_norm": np.linalg.norm(x, axis=1),
+        "update_norm": norms,
         "model_norm": np.linalg.norm(x + global_weights.astype(np.float64)[None, :], axis=1),
+        "log_norm": np.log(np.maximum(norms, 1e-12)),
     }
     if n >= config.min_cohort:
-        columns["norm_z"] = log_norm_z(x, config.norm_mad_floor)
         columns["quiet_energy"] = quiet_energy(x, config.quiet_fraction)
-        columns["cosine_reference"] = cosine_rows(x, np.median(x, axis=0))
-        columns["neighbour_cosine"] = neighbour_cosine(x, trusted_update)
+        columns["gaussianity"] = gaussianity(x)
+        if trusted_update is None:
+            columns["cosine_reference"] = cosine_rows(x, np.median(x, axis=0))
     if trusted_update is not None:
         columns["cosine_trusted"] = cosine_rows(x, trusted_update)
     if root_evidence is not None:
@@ -428,10 +391,94 @@ def compute_features(
         columns["root_alignment"] = root_alignment(
             columns["label_alignment"], columns.get("cosine_trusted"), config.trusted_weight
         )
-    if trust is not None:
-        columns["trust"] = np.array([t for t, _ in trust], dtype=np.float64)
-        columns["trust_rounds"] = np.array([r for _, r in trust], dtype=np.float64)
+    if n >= config.min_cohort:
+        columns["log_norm_z"] = robust_z(columns["log_norm"], config.norm_mad_floor)
+        columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor)
+        columns["gaussianity_z"] = robust_z(columns["gaussianity"], config.gaussianity_floor)
+        switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
+                    DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
+        parts = [p for p in (*DIRECTION_PARTS, DIRECTION_FALLBACK) if p in columns and switches[p]]
+        for part in parts:
+            columns[f"{part}_z"] = robust_z(columns[part], config.direction_floor)
+        if parts:
+            columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
+            columns["direction_z"] = columns["direction"]  # already in z units
     return [{name: float(values[i]) for name, values in columns.items()} for i in range(n)]
+
+
+@dataclass(frozen=True)
+class SignalCheck:
+    """One signal's test on one update: its z-score against the exclusion and slash thresholds."""
+
+    rule: str
+    feature: str  # the z feature tested
+    value: float  # the z-score
+    threshold: float  # the exclusion threshold on the suspicious side (signed: -4.0 for a low side)
+    slash_threshold: float | None  # the mean-evidence threshold for a slash; None: never slash evidence
+    bound: Literal["max", "min", "both"]
+    tripped: bool  # past the exclusion threshold
+    outcome: Outcome  # what tripping it leads to on its own in one round: excluded, or slashed
+    suspicion: float  # how far on the suspicious side, in z units
+    reason: str
+
+
+def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[SignalCheck]:
+    """Every enabled signal (and the brief's absolute checks) tested against its thresholds."""
+    checks: list[SignalCheck] = []
+    for name, feature, label, switch, limit_field in (
+        ("norm_threshold", "model_norm", "model norm", "use_norm_threshold", "norm_threshold"),
+        ("distance_threshold", "update_norm", "distance", "use_distance_threshold", "distance_threshold"),
+    ):
+        if getattr(config, switch):
+            value, limit = features[feature], float(getattr(config, limit_field))
+            tripped = value > limit
+            checks.append(
+                SignalCheck(name, feature, value, limit, None, "max", tripped, Outcome.EXCLUDED,
+                            float("inf") if tripped else 0.0, f"{label} {value:.2f} above {limit:.2f}")
+            )  # fmt: skip
+    for signal in SIGNALS:
+        if not signal.applies(features, config):
+            continue
+        z = features[f"{signal.feature}_z"]
+        suspicion = _suspicion(z, signal.side)
+        bound: Literal["max", "min", "both"] = {"high": "max", "low": "min", "both": "both"}[signal.side]  # type: ignore[assignment]
+        threshold = -config.exclude_z if signal.side == "low" else config.exclude_z
+        tripped = suspicion > config.exclude_z
+        evidence = _suspicion(z, signal.evidence)
+        outcome = Outcome.SLASHED if evidence > config.single_round_slash_z else Outcome.EXCLUDED
+        side_word = "below" if z < 0 else "above"
+        shown = -config.exclude_z if z < 0 else config.exclude_z
+        checks.append(
+            SignalCheck(
+                signal.name,
+                f"{signal.feature}_z",
+                z,
+                threshold,
+                None if signal.evidence == "none" else config.slash_z,
+                bound,
+                tripped,
+                outcome,
+                suspicion,
+                f"{signal.label} z {z:.2f} {side_word} {shown:.2f}",
+            )
+        )
+    return checks
+
+
+def evidence_score(features: dict[str, float], config: DefenseConfig) -> float:
+    """This round's evidence of an attack: the largest z on an attack's side over the enabled signals."""
+    scores = [
+        _suspicion(features[f"{s.feature}_z"], s.evidence) for s in SIGNALS if s.applies(features, config)
+    ]
+    return max(scores, default=0.0)
+
+
+def exclusion_score(checks: Sequence[SignalCheck]) -> float:
+    """How far the update lies outside the honest spread on its most suspicious signal."""
+    return max((c.suspicion for c in checks if c.rule not in _ABSOLUTE), default=0.0)
+
+
+_ABSOLUTE = ("norm_threshold", "distance_threshold")
 
 
 def screen_round(
@@ -456,53 +503,111 @@ def screen_round(
     if len(num_samples) != n:
         raise ValueError(f"{len(num_samples)} sample counts for {n} updates")
     ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
-    trust = [history.trust_of(i) for i in ids] if history is not None else None
     features = compute_features(
-        updates,
-        global_weights,
-        config,
-        trusted_update=trusted_update,
-        root_evidence=root_evidence,
-        trust=trust,
+        updates, global_weights, config, trusted_update=trusted_update, root_evidence=root_evidence
     )
     if not config.enabled:
-        return [UpdateVerdict(i, True, None, "defense disabled", features[i]) for i in range(n)]
-    flags = [[c for c in rule_checks(f, config) if c.tripped] for f in features]
-    rejected = _cap_rejections(flags, config.max_reject_fraction)
-    return [_verdict(i, features[i], flags[i], i in rejected, n, len(rejected)) for i in range(n)]
+        return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
+    checks = [signal_checks(f, config) for f in features]
+    for f in features:
+        f["evidence"] = evidence_score(f, config)
+    for f, c in zip(features, checks, strict=True):
+        f["exclusion"] = exclusion_score(c)
+    excluded = _excluded(features, checks, config)
+    verdicts = []
+    for i in range(n):
+        past = history.evidence_of(ids[i]) if history is not None else []
+        verdicts.append(_verdict(i, features[i], checks[i], i in excluded, past, config, n, len(excluded)))
+    return verdicts
 
 
-def _cap_rejections(flags: list[list[RuleCheck]], max_fraction: float) -> set[int]:
-    """Indices to reject: every flagged one while within the cap, else the most severe flags up to it.
-
-    The brief's absolute checks (tier 0) are validity bounds, not statistics, so they always reject and
-    are not counted against the cap: the cap limits what the cohort-relative rules may guess.
-    """
-    absolute = {i for i, f in enumerate(flags) if any(c.tier == 0 for c in f)}
-    robust = [i for i, f in enumerate(flags) if f and i not in absolute]
-    room = max(int(np.floor(max_fraction * len(flags))) - len(absolute), 0)
-    if len(robust) <= room:
-        return absolute | set(robust)
-
-    def priority(i: int) -> tuple[float, int]:
-        return (-max(c.severity for c in flags[i]), i)
-
-    return absolute | set(sorted(robust, key=priority)[:room])
+def _excluded(
+    features: list[dict[str, float]], checks: list[list[SignalCheck]], config: DefenseConfig
+) -> set[int]:
+    """Indices to leave out: the brief's checks always; cohort rules up to the cap, most suspicious first."""
+    absolute = {i for i, c in enumerate(checks) if any(k.tripped and k.rule in _ABSOLUTE for k in c)}
+    flagged = [i for i, f in enumerate(features) if f["exclusion"] > config.exclude_z and i not in absolute]
+    room = max(int(np.floor(config.max_exclude_fraction * len(features))) - len(absolute), 0)
+    flagged.sort(key=lambda i: (-features[i]["exclusion"], i))
+    return absolute | set(flagged[:room])
 
 
 def _verdict(
-    index: int, features: dict[str, float], flags: list[RuleCheck], rejected: bool, n: int, num_rejected: int
+    index: int,
+    features: dict[str, float],
+    checks: list[SignalCheck],
+    excluded: bool,
+    past_evidence: list[float],
+    config: DefenseConfig,
+    n: int,
+    num_excluded: int,
 ) -> UpdateVerdict:
-    if rejected:
-        first = flags[0]
-        return UpdateVerdict(index, False, first.rule, first.reason, features)
-    if flags:
+    tripped = sorted((c for c in checks if c.tripped), key=lambda c: -c.suspicion)
+    evidence = features["evidence"]
+    window = [*past_evidence, evidence][-config.slash_window :]
+    features["evidence_mean"] = float(np.mean(window))
+    features["evidence_rounds"] = float(len(window))
+    if not excluded:
+        if tripped:
+            first = tripped[0]
+            reason = (
+                f"accepted although {first.rule} flagged it ({first.reason}): "
+                f"exclusions capped at {num_excluded} of {n}"
+            )
+            return UpdateVerdict(index, Outcome.ACCEPTED, None, reason, features)
+        return UpdateVerdict(index, Outcome.ACCEPTED, None, "within every threshold", features)
+    first = tripped[0]
+    if evidence > config.single_round_slash_z:
         reason = (
-            f"accepted although {flags[0].rule} flagged it ({flags[0].reason}): "
-            f"rejections capped at {num_rejected} of {n}"
+            f"{first.reason}; evidence {evidence:.1f} beyond {config.single_round_slash_z:.1f} in one round"
         )
-        return UpdateVerdict(index, True, None, reason, features)
-    return UpdateVerdict(index, True, None, "within every threshold", features)
+        return UpdateVerdict(index, Outcome.SLASHED, first.rule, reason, features)
+    if len(window) >= config.slash_window and features["evidence_mean"] > config.slash_z:
+        reason = (
+            f"{first.reason}; mean evidence {features['evidence_mean']:.1f} over {len(window)} rounds "
+            f"above {config.slash_z:.1f}"
+        )
+        return UpdateVerdict(index, Outcome.SLASHED, first.rule, reason, features)
+    return UpdateVerdict(
+        index, Outcome.EXCLUDED, first.rule, f"{first.reason}: left out, not slashed", features
+    )
+
+
+# ------------------------------------------------------------------------------------------- aggregation
+
+
+def bounded_weights(num_samples: Sequence[int], cap: float) -> NDArray[np.float64]:
+    """Sample counts capped at ``cap`` times their median: a claimed count cannot buy the aggregate."""
+    counts = np.asarray([float(c) for c in num_samples], dtype=np.float64)
+    limit = cap * float(np.median(counts))
+    return np.minimum(counts, max(limit, 1.0))
+
+
+def clip_to_median_norm(updates: FloatArray) -> FloatArray:
+    """Each row scaled down to at most the rows' median norm [Sun et al., 2019, "Can You Really Backdoor
+    Federated Learning?"]: no single accepted update moves the aggregate by more than a typical one."""
+    x = updates.astype(np.float64)
+    norms = np.linalg.norm(x, axis=1)
+    bound = float(np.median(norms))
+    factor = np.divide(bound, norms, out=np.ones_like(norms), where=norms > bound)
+    clipped: FloatArray = (x * factor[:, None]).astype(updates.dtype)
+    return clipped
+
+
+def aggregate_accepted(
+    updates: FloatArray, num_samples: Sequence[int], accepted: Sequence[int], config: DefenseConfig
+) -> FloatArray:
+    """The configured aggregate of the accepted rows, each with bounded influence; zeros when none."""
+    if not accepted:
+        return np.zeros(updates.shape[1], dtype=updates.dtype)
+    rows = np.asarray(accepted, dtype=np.int64)
+    chosen = updates[rows]
+    if config.enabled and config.clip_to_median_norm:
+        chosen = clip_to_median_norm(chosen)
+    weights = bounded_weights([num_samples[i] for i in rows], config.sample_weight_cap)
+    num_malicious = int(config.aggregator_malicious_fraction * len(rows))
+    aggregate = get_aggregator(config.aggregator)
+    return aggregate(chosen, weights, num_malicious=num_malicious)
 
 
 def defend_and_aggregate(
@@ -529,16 +634,3 @@ def defend_and_aggregate(
     )
     accepted = [v.index for v in verdicts if v.accepted]
     return RoundOutcome(verdicts, aggregate_accepted(updates, num_samples, accepted, config), accepted)
-
-
-def aggregate_accepted(
-    updates: FloatArray, num_samples: Sequence[int], accepted: Sequence[int], config: DefenseConfig
-) -> FloatArray:
-    """The configured aggregate of the accepted rows; the zero update when none was accepted."""
-    if not accepted:
-        return np.zeros(updates.shape[1], dtype=updates.dtype)
-    rows = np.asarray(accepted, dtype=np.int64)
-    counts = np.asarray(num_samples, dtype=np.int64)[rows]
-    num_malicious = int(config.aggregator_malicious_fraction * len(rows))
-    aggregate = get_aggregator(config.aggregator)
-    return aggregate(updates[rows], counts, num_malicious=num_malicious)

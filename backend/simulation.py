@@ -1,15 +1,14 @@
-"""In-process federated simulation: many nodes, one orchestrator, the real wire format and the shield.
+"""In-process federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
 
-Every round runs the data path of the real system [FedAvg: McMahan et al., 2017]: each node trains from
-the global model on its own slice (or attacks, for the malicious ones), encodes ``Δ`` as safetensors bytes;
-the orchestrator decodes them against the model's layout (shapes, dtypes, finiteness, size), screens the
-cohort with ``backend.detection``, aggregates the accepted updates and evaluates the new global model on
-the held-out test split. The orchestrator also holds a small clean *root set* carved from the training
-split before partitioning (FLTrust's assumption [Cao et al., NDSS 2021]); no node trains on it.
+Each round, every node trains from the global model on its own slice (or attacks, for the malicious
+ones) and encodes ``Δ`` as safetensors bytes; the orchestrator side is ``backend.round_engine.close_round``,
+the same function the service's round runner calls. The root set is carved from the training split before
+partitioning (``workers.task.carve_root``), exactly as the service does; seeds follow the protocol's
+1-based round numbers, exactly as served simulated nodes do. Everything is seeded: the same
+``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit.
 
-The round logic is split so the orchestrator service can reuse it: ``prepare`` builds a
-``SimulationState``, ``collect_submissions`` is the node side, ``run_round`` the orchestrator side.
-Everything is seeded: the same ``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit.
+Attackers are omniscient here: those whose attack needs the cohort (ALIE, IPM, Min-Max) see the round's
+honest updates before they craft theirs, the strongest setting of their papers.
 """
 
 from __future__ import annotations
@@ -17,36 +16,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from backend.detection import (
-    DefenseConfig,
-    DefenseHistory,
-    RootEvidence,
-    UpdateVerdict,
-    aggregate_accepted,
-    screen_round,
-)
-from workers.attacks import AttackConfig, is_active, malicious_local_update
+from backend.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
+from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
+from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update, needs_cohort
 from workers.datasets import load_builtin_split
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
-from workers.task import round_seed
-from workers.tensors import Layout, Weights, flatten, load_state, state_of, tensor_layout, unflatten
-from workers.training import TrainConfig, evaluate, train_local
-from workers.wire import decode_tensors, encode_tensors, model_hash, payload_limit
-
-# Local training the simulations default to: a few full-batch steps. Each honest update is then the
-# node's own gradient direction rather than minibatch noise, which is what lets the shield keep skewed
-# honest nodes apart from label flippers (see backend.detection); it also learns digits in ~5 rounds.
-DEFAULT_TRAIN = TrainConfig(epochs=5, batch_size=128, lr=0.1)
-
-ROOT_SLOT = 2**31 - 1  # seed slot of the orchestrator's own root training (nodes use 0..n-1)
+from workers.task import ROOT_SET_SIZE, carve_root, round_seed
+from workers.tensors import Weights, flatten, state_of, unflatten
+from workers.training import DEFAULT_TRAIN, TrainConfig, train_local
+from workers.wire import encode_tensors, model_hash
 
 PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates, (n,) samples -> (d,)
 
@@ -61,13 +46,13 @@ class ExperimentConfig:
     alpha: float = 0.5  # Dirichlet concentration (smaller: more label skew)
     shards_per_node: int = 2  # shards scheme only
     rounds: int = 10
-    train: TrainConfig = DEFAULT_TRAIN  # local training every node runs
+    train: TrainConfig = DEFAULT_TRAIN  # local training every node runs: the product's default
     malicious: int = 0  # how many nodes attack (chosen by seed), unless malicious_indices names them
     malicious_indices: tuple[int, ...] | None = None
     attack: AttackConfig = field(default_factory=AttackConfig)  # what the malicious nodes do
     defense: DefenseConfig = field(default_factory=lambda: DefenseConfig())
     seed: int = 0
-    root_set_size: int = 100  # clean samples the orchestrator keeps (FLTrust root set); 0 for none
+    root_set_size: int = ROOT_SET_SIZE  # clean samples the orchestrator keeps (FLTrust root set); 0: none
     test_fraction: float = 0.2
 
     def __post_init__(self) -> None:
@@ -109,25 +94,34 @@ class Submission:
 
 @dataclass(frozen=True)
 class RoundResult:
-    """Metrics and verdicts of one round; tp/fp/tn/fn count rejections against the ground truth."""
+    """Metrics and verdicts of one round; tp/fp/tn/fn count non-acceptance against the ground truth."""
 
     round: int  # 1-based
     accuracy: float  # of the new global model on the test split
     loss: float
     accepted: int
-    rejected: int
+    excluded: int
+    slashed: int
     verdicts: list[UpdateVerdict]  # in node order
     attacking: list[bool]  # ground truth per node: misbehaving in this round
-    tp: int  # attackers rejected
-    fp: int  # honest nodes rejected
+    tp: int  # attackers excluded or slashed
+    fp: int  # honest nodes excluded or slashed
     tn: int  # honest nodes accepted
     fn: int  # attackers accepted
+    honest_slashed: int
+    attackers_slashed: int
     model_hash: str  # keccak256 of the new global model's safetensors bytes
+
+    @property
+    def rejected(self) -> int:
+        return self.excluded + self.slashed
 
     def to_dict(self, *, with_verdicts: bool = True) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "verdicts"}
         if with_verdicts:
-            data["verdicts"] = [asdict(v) for v in self.verdicts]
+            data["verdicts"] = [
+                {**asdict(v), "outcome": v.outcome.value, "accepted": v.accepted} for v in self.verdicts
+            ]
         return data
 
 
@@ -135,6 +129,7 @@ class RoundResult:
 class SimulationResult:
     config: ExperimentConfig
     rounds: list[RoundResult]
+    final_weights: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @property
     def final_accuracy(self) -> float:
@@ -153,7 +148,8 @@ class SimulationResult:
     def to_csv(self) -> str:
         """One row per round (verdict details stay in the JSON form)."""
         out = io.StringIO()
-        columns = ["round", "accuracy", "loss", "accepted", "rejected", "tp", "fp", "tn", "fn", "model_hash"]
+        columns = ["round", "accuracy", "loss", "accepted", "excluded", "slashed", "tp", "fp", "tn", "fn",
+                   "honest_slashed", "attackers_slashed", "model_hash"]  # fmt: skip
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for r in self.rounds:
@@ -166,28 +162,32 @@ class SimulationState:
     """Everything that persists between rounds."""
 
     config: ExperimentConfig
-    spec: ModelSpec
+    setup: EngineSetup
     template: Weights  # layout carrier: the initial model's state
-    layout: Layout
     global_weights: np.ndarray  # (d,) flattened w_r
     node_data: list[tuple[np.ndarray, np.ndarray]]  # per node (x, y); never leaves the node
     malicious: frozenset[int]
-    root_x: np.ndarray
-    root_y: np.ndarray
-    test_x: np.ndarray
-    test_y: np.ndarray
     history: DefenseHistory = field(default_factory=DefenseHistory)
     round_idx: int = 0  # 0-based index of the next round
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.setup.spec
+
+    @property
+    def round_number(self) -> int:
+        """The next round as the protocol counts it, from 1."""
+        return self.round_idx + 1
 
 
 def prepare(config: ExperimentConfig) -> SimulationState:
     """Loads and splits the data (test, root set, node slices) and builds the initial model."""
     data = load_builtin_split(config.dataset, test_fraction=config.test_fraction, seed=config.seed)
     train = data.train
-    order = np.random.default_rng([config.seed, 104729]).permutation(len(train.y))
-    if config.root_set_size >= len(order) - config.num_nodes:
-        raise ValueError(f"root_set_size {config.root_set_size} leaves too little data for the nodes")
-    root_idx, pool = np.sort(order[: config.root_set_size]), np.sort(order[config.root_set_size :])
+    if config.root_set_size:
+        root_idx, pool = carve_root(train.y, config.seed, config.root_set_size)
+    else:
+        root_idx, pool = np.zeros(0, dtype=np.int64), np.arange(len(train.y))
     parts = partition_indices(
         train.y[pool],
         config.num_nodes,
@@ -198,148 +198,104 @@ def prepare(config: ExperimentConfig) -> SimulationState:
     )
     spec = model_spec_for(train.spec)
     template = state_of(build_model(spec, seed=config.seed))
+    setup = EngineSetup(
+        spec=spec,
+        defense=config.defense,
+        train=config.train,
+        root=(train.x[root_idx], train.y[root_idx]) if len(root_idx) else None,
+        test=(data.test.x, data.test.y),
+        seed=config.seed,
+    )
     return SimulationState(
         config=config,
-        spec=spec,
+        setup=setup,
         template=template,
-        layout=tensor_layout(template),
         global_weights=flatten(template),
         node_data=[(train.x[pool[p]], train.y[pool[p]]) for p in parts],
         malicious=config.malicious_nodes(),
-        root_x=train.x[root_idx],
-        root_y=train.y[root_idx],
-        test_x=data.test.x,
-        test_y=data.test.y,
     )
 
 
 def collect_submissions(state: SimulationState) -> list[Submission]:
-    """The node side of one round: every node trains (or attacks) and posts its encoded update."""
+    """The node side of one round: honest nodes train; attackers then craft theirs, seeing the cohort."""
     cfg = state.config
+    round_ = state.round_number
     global_weights = unflatten(state.global_weights, state.template)
-    submissions = []
+    updates: dict[int, tuple[Weights, int]] = {}
     for node, (x, y) in enumerate(state.node_data):
-        seed = round_seed(cfg.seed, state.round_idx, node)
-        if node in state.malicious:
-            update = malicious_local_update(
-                state.spec, global_weights, x, y, cfg.train, cfg.attack, state.round_idx, seed
+        attacking = node in state.malicious and is_active(cfg.attack, state.round_idx)
+        if not attacking:
+            honest = train_local(
+                state.spec, global_weights, x, y, cfg.train, seed=round_seed(cfg.seed, round_, node)
             )
-        else:
-            update = train_local(state.spec, global_weights, x, y, cfg.train, seed=seed)
-        submissions.append(Submission(node, encode_tensors(update.delta), update.num_samples))
-    return submissions
-
-
-def decode_updates(state: SimulationState, submissions: Sequence[Submission]) -> np.ndarray:
-    """The orchestrator's intake: each payload checked against the model's layout, stacked ``(n, d)``."""
-    limit = payload_limit(state.layout)
-    return np.stack([flatten(decode_tensors(s.payload, state.layout, max_bytes=limit)) for s in submissions])
-
-
-@torch.no_grad()
-def root_logits(spec: ModelSpec, template: Weights, weights: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Logits of each flattened model in ``weights`` ``(k, d)`` on ``x``: ``(k, m, classes)``."""
-    model = build_model(spec, seed=0)
-    model.eval()
-    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    out = []
-    for row in weights:
-        load_state(model, unflatten(row, template))
-        out.append(model(inputs).numpy())
-    return np.stack(out)
-
-
-def root_signals(
-    state: SimulationState, updates: np.ndarray
-) -> tuple[np.ndarray | None, RootEvidence | None]:
-    """The trusted root update and the root-set logits the shield screens with (None without a root set)."""
-    cfg = state.config
-    if cfg.root_set_size == 0 or not cfg.defense.enabled:
-        return None, None
-    global_weights = unflatten(state.global_weights, state.template)
-    trusted = train_local(
-        state.spec,
-        global_weights,
-        state.root_x,
-        state.root_y,
-        cfg.train,
-        seed=round_seed(cfg.seed, state.round_idx, ROOT_SLOT),
-    )
-    models = np.vstack([state.global_weights[None, :], state.global_weights[None, :] + updates])
-    logits = root_logits(state.spec, state.template, models, state.root_x)  # (1 + n, m, k)
-    evidence = RootEvidence(labels=state.root_y, global_logits=logits[0], update_logits=logits[1:])
-    return flatten(trusted.delta), evidence
+            updates[node] = (honest.delta, honest.num_samples)
+    benign = np.stack([flatten(updates[n][0]) for n in sorted(updates)]) if updates else None
+    for node, (x, y) in enumerate(state.node_data):
+        if node in updates:
+            continue
+        knowledge = None
+        if needs_cohort(cfg.attack) and benign is not None:
+            knowledge = CohortKnowledge(
+                benign=benign, num_nodes=cfg.num_nodes, num_malicious=len(state.malicious)
+            )
+        sent = malicious_local_update(
+            state.spec, global_weights, x, y, cfg.train, cfg.attack, state.round_idx,
+            round_seed(cfg.seed, round_, node), knowledge=knowledge,
+        )  # fmt: skip
+        updates[node] = (sent.delta, sent.num_samples)
+    return [Submission(n, encode_tensors(updates[n][0]), updates[n][1]) for n in range(len(state.node_data))]
 
 
 def run_round(
-    state: SimulationState, submissions: Sequence[Submission], *, peer_aggregate: PeerAggregate | None = None
+    state: SimulationState, submissions: list[Submission], *, peer_aggregate: PeerAggregate | None = None
 ) -> RoundResult:
-    """The orchestrator side of one round: decode, screen, aggregate, evaluate; advances ``state``.
+    """The orchestrator side of one round, through the one engine; advances ``state``.
 
     ``peer_aggregate`` replaces the shield with a plain aggregation rule over every update (the bench
     uses it to run Flower's aggregators on identical rounds).
     """
     cfg = state.config
-    updates = decode_updates(state, submissions)
-    counts = np.array([s.num_samples for s in submissions], dtype=np.int64)
-    node_ids = [s.node_id for s in submissions]
+    global_weights = unflatten(state.global_weights, state.template)
+    attacking = [s.node_id in state.malicious and is_active(cfg.attack, state.round_idx) for s in submissions]
+    candidates = [
+        Candidate(s.node_id, s.payload, s.num_samples, a) for s, a in zip(submissions, attacking, strict=True)
+    ]
     if peer_aggregate is not None:
-        verdicts = [
-            UpdateVerdict(i, True, None, "no screening (peer aggregator)", {}) for i in range(len(counts))
-        ]
-        aggregated = peer_aggregate(updates, counts).astype(np.float32)
+        closed = _peer_round(state, global_weights, candidates, peer_aggregate)
     else:
-        trusted, evidence = root_signals(state, updates)
-        verdicts = screen_round(
-            updates,
-            counts.tolist(),
-            state.global_weights,
-            cfg.defense,
-            trusted_update=trusted,
-            root_evidence=evidence,
-            history=state.history,
-            node_ids=node_ids,
-        )
-        accepted = [v.index for v in verdicts if v.accepted]
-        aggregated = aggregate_accepted(updates, counts.tolist(), accepted, cfg.defense)
-        state.history.record(node_ids, verdicts)
-    state.global_weights = (state.global_weights + aggregated).astype(np.float32)
-    new_weights = unflatten(state.global_weights, state.template)
-    metrics = evaluate(state.spec, new_weights, state.test_x, state.test_y)
-    attacking = [n in state.malicious and is_active(cfg.attack, state.round_idx) for n in node_ids]
-    digest = model_hash(encode_tensors(new_weights))
-    result = _round_result(state.round_idx + 1, metrics.accuracy, metrics.loss, verdicts, attacking, digest)
+        closed = close_round(state.setup, global_weights, state.round_number, candidates, state.history)
+        state.history.record([c.node_id for c in candidates], closed.verdicts)
+    state.global_weights = flatten(closed.new_weights)
     state.round_idx += 1
-    return result
-
-
-def _round_result(
-    number: int,
-    accuracy: float,
-    loss: float,
-    verdicts: list[UpdateVerdict],
-    attacking: list[bool],
-    digest: str,
-) -> RoundResult:
-    rejected = [not v.accepted for v in verdicts]
-    tp = sum(r and a for r, a in zip(rejected, attacking, strict=True))
-    fp = sum(r and not a for r, a in zip(rejected, attacking, strict=True))
-    fn = sum(a for a in attacking) - tp
-    tn = len(verdicts) - tp - fp - fn
+    c = closed.counts
     return RoundResult(
-        number,
-        accuracy,
-        loss,
-        len(verdicts) - sum(rejected),
-        sum(rejected),
-        verdicts,
-        attacking,
-        tp,
-        fp,
-        tn,
-        fn,
-        digest,
-    )
+        closed.round, closed.accuracy or 0.0, closed.loss or 0.0, c.accepted, c.excluded, c.slashed,
+        closed.verdicts, attacking, c.tp, c.fp, c.tn, c.fn, c.honest_slashed, c.attackers_slashed,
+        closed.model_hash,
+    )  # fmt: skip
+
+
+def _peer_round(
+    state: SimulationState, global_weights: Weights, candidates: list[Candidate], aggregate: PeerAggregate
+) -> ClosedRound:
+    """A baseline round: the engine's decoding and evaluation around a peer's aggregation rule."""
+    from backend.round_engine import count_outcomes, decode_cohort
+    from workers.training import evaluate
+
+    updates = decode_cohort(global_weights, candidates)
+    counts = np.array([c.num_samples for c in candidates], dtype=np.int64)
+    new_flat = (flatten(global_weights) + aggregate(updates, counts).astype(np.float32)).astype(np.float32)
+    new_weights = unflatten(new_flat, global_weights)
+    verdicts = [
+        UpdateVerdict(i, Outcome.ACCEPTED, None, "no screening (peer aggregator)", {})
+        for i in range(len(candidates))
+    ]
+    assert state.setup.test is not None
+    metrics = evaluate(state.spec, new_weights, *state.setup.test)
+    return ClosedRound(
+        state.round_number, verdicts, new_weights, model_hash(encode_tensors(new_weights)), metrics.accuracy,
+        metrics.loss, count_outcomes(verdicts, [c.attacking for c in candidates]),
+    )  # fmt: skip
 
 
 def run_simulation(
@@ -356,4 +312,4 @@ def run_simulation(
         rounds.append(result)
         if on_round is not None:
             on_round(result)
-    return SimulationResult(config, rounds)
+    return SimulationResult(config, rounds, state.global_weights)

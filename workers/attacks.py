@@ -98,6 +98,32 @@ class AttackConfig:
         return cls(**fields)
 
 
+@dataclass(frozen=True)
+class CohortKnowledge:
+    """What a colluding or omniscient attacker knows of the round's benign updates."""
+
+    benign: np.ndarray  # (k, d) float32 flattened updates the attacker knows are benign (k >= 1)
+    num_nodes: int  # n of the round
+    num_malicious: int  # f of the round
+
+
+def needs_cohort(cfg: AttackConfig) -> bool:
+    """Whether the attack crafts its update from the benign updates of the round."""
+    return False
+
+
+def needs_training(cfg: AttackConfig) -> bool:
+    """Whether the attack trains on altered data (its update is not a transform of the honest one)."""
+    return cfg.kind in ("label_flip", "backdoor")
+
+
+def crafted_update(
+    benign_delta: Weights, cfg: AttackConfig, rng: np.random.Generator, knowledge: CohortKnowledge | None
+) -> Weights:
+    """What the attacker sends in place of its own (honest- or poison-trained) ``benign_delta``."""
+    return attack_update(benign_delta, cfg, rng)
+
+
 def is_active(cfg: AttackConfig, round_idx: int) -> bool:
     """Whether the node misbehaves in this round."""
     return cfg.kind != "none" and round_idx >= cfg.start_round
@@ -161,6 +187,8 @@ def malicious_local_update(
     attack_cfg: AttackConfig,
     round_idx: int,
     seed: int,
+    *,
+    knowledge: CohortKnowledge | None = None,
 ) -> LocalUpdate:
     """A node's update under `attack_cfg`: honest training before start_round, the attack from then on.
 

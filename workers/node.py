@@ -50,7 +50,7 @@ from workers.protocol import (
     eip712_domain_from_dict,
     sign_update,
 )
-from workers.task import NodeData, local_node_data, round_seed, simulated_node_data
+from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
 from workers.tensors import Layout, Weights, tensor_layout
 from workers.training import LocalUpdate, TrainConfig, train_local
 from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
@@ -260,9 +260,8 @@ def _training_split(sim: Simulation, schema: DatasetSpec, http: httpx.Client | N
     key = (sim.dataset, sim.test_fraction, sim.split_seed, sim.data_url)
     if key not in _splits:
         if sim.data_url is None:
-            split = load_builtin_split(
-                sim.dataset, test_fraction=sim.test_fraction, seed=sim.split_seed
-            ).train
+            full = load_builtin_split(sim.dataset, test_fraction=sim.test_fraction, seed=sim.split_seed).train
+            split = full.subset(carve_root(full.y, sim.split_seed)[1])  # the orchestrator keeps the root set
         elif http is None:
             raise TaskError("simulation.data_url needs an HTTP client")
         else:

@@ -56,3 +56,25 @@ def round_seed(base_seed: int, round_idx: int, node_index: int) -> int:
     """A distinct, reproducible 63-bit seed for each (run, round, node)."""
     state = np.random.SeedSequence([base_seed, round_idx, node_index]).generate_state(2, dtype=np.uint64)
     return int(state[0] >> np.uint64(1))
+
+
+ROOT_SLOT = 2**31 - 1  # seed slot of the orchestrator's own root training (nodes use 0..n-1)
+ROOT_SET_SIZE = 100  # samples of the orchestrator's clean root set (FLTrust's "root data")
+
+
+def carve_root(y: np.ndarray, seed: int, size: int = ROOT_SET_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the orchestrator's root set and of the pool the nodes are partitioned from.
+
+    The one root-set policy of simulation and service alike: a class-balanced sample of the training split
+    taken *before* partitioning, so no node ever trains on it (FLTrust's assumption [Cao et al., NDSS
+    2021]). At most a fifth of the split goes to the root set, so small sets keep data for their nodes.
+    """
+    y = np.asarray(y)
+    classes = np.unique(y)
+    size = min(size, len(y) // 5)
+    per_class = max(1, size // max(len(classes), 1))
+    rng = np.random.default_rng([seed, 104729])
+    picked = [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in classes]
+    root = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    pool = np.setdiff1d(np.arange(len(y)), root)
+    return root.astype(np.int64), pool.astype(np.int64)

@@ -1,57 +1,89 @@
-"""Defense bench: FedShield's screening against Flower's aggregators, attack by attack, on digits.
+"""Defense bench: the shield's three outcomes against Flower's aggregators, through the one round engine.
 
-Every cell runs the same simulation (20 nodes, same partition, same seeds, same attackers) and changes
-only what happens between decoding the updates and applying their aggregate: FedShield screens and then
-averages what it accepts; the peers are Flower's own aggregation functions over every update
-(``flwr.server.strategy.aggregate``: FedAvg [McMahan et al., 2017], Krum and Multi-Krum [Blanchard et al.,
-2017], coordinate-wise median and trimmed mean [Yin et al., 2018]), given the true number of attackers.
-Trajectories differ per defense, so nothing is shared between cells; runs spread over ``workers``
-processes instead.
+Every run is ``backend.simulation.run_simulation``, whose orchestrator side is
+``backend.round_engine.close_round``, the function the service's round runner calls, with the product's
+defaults (``DefenseConfig()``, ``DEFAULT_TRAIN``) unless a cell names another local training. Three parts:
 
-Cost. The full grid is 396 simulations of 20 rounds x 20 nodes (2 partitions x (clean + 5 attacks x 2
-attacker shares) x 6 defenses x 3 seeds): about 14 minutes on two idle cores with two workers (28 measured on
-a shared, loaded machine); ``--quick`` (48 simulations of 8 rounds) about 45 seconds.
+- **honest**: no attacker at all, over the local-training grid ``TRAIN_GRID`` (epochs 1-5, batches 16-128,
+  learning rates 0.01-0.1, SGD with and without momentum, Adam) x IID, Dirichlet 0.5 and 0.1 x digits
+  and breast cancer: honest slashes (the target is none), honest exclusion rate, accuracy against FedAvg
+  on the same rounds;
+- **attacks**: every attack at 30% and 45% of the nodes, IID and Dirichlet 0.5, FedShield against
+  Flower's own aggregation functions over every update (``flwr.server.strategy.aggregate``: FedAvg
+  [McMahan et al., 2017], Krum and Multi-Krum [Blanchard et al., 2017], coordinate-wise median and trimmed
+  mean [Yin et al., 2018], Bulyan [El Mhamdi et al., 2018] where n >= 4f + 3), told the true attacker count;
+- **gauge**: each attack's intensity swept; the Attack Lab's prediction (``backend.probe.probe_attack``)
+  against the outcome of launching that attack, and how often they agree.
 
-Detection TPR / FPR are per round, pooled over rounds (a constant cohort makes that the mean of the
-per-round rates), from the attack's first round, and from round 5 for label flipping (which needs a model
-that has learned something to invert). They are only meaningful for FedShield: the peers reject nothing.
+Outcome rates count an attacker's attacking node-rounds (label flipping attacks from round 5, once the
+model has learned something to invert); ``slashed_by_3`` is the share of attackers slashed by their third
+attacking round, ``slash_after_3`` the share of their later attacking rounds that slashed them.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from backend.detection import DefenseConfig
-from backend.simulation import ExperimentConfig, SimulationResult, run_simulation
-from workers.attacks import AttackConfig
+from backend.detection import DefenseConfig, Outcome
+from backend.probe import build_reference, probe_attack
+from backend.simulation import (
+    ExperimentConfig,
+    SimulationResult,
+    collect_submissions,
+    prepare,
+    run_round,
+    run_simulation,
+)
+from workers.attacks import AttackConfig, backdoor_success
+from workers.tensors import unflatten
+from workers.training import DEFAULT_TRAIN, TrainConfig
 
+NUM_NODES = 12
+DATASETS = ("digits", "breast_cancer")
+LABEL_FLIP_FROM_ROUND = 5  # 1-based: the attack starts once the model has learned something to invert
 ATTACKS: dict[str, AttackConfig] = {
-    "none": AttackConfig(),
-    "sign_flip_x1": AttackConfig(kind="sign_flip", scale=1.0),
-    "sign_flip_x4": AttackConfig(kind="sign_flip", scale=4.0),
+    "sign_flip": AttackConfig(kind="sign_flip"),
     "gaussian_s1": AttackConfig(kind="gaussian", sigma=1.0),
     "gaussian_norm": AttackConfig(kind="gaussian", norm_matched=True),
-    "label_flip": AttackConfig(kind="label_flip", flip_fraction=1.0),
+    "label_flip": AttackConfig(kind="label_flip", start_round=LABEL_FLIP_FROM_ROUND - 1),
+    "alie": AttackConfig(kind="alie"),
+    "ipm_0.5": AttackConfig(kind="ipm", epsilon=0.5),
+    "ipm_100": AttackConfig(kind="ipm", epsilon=100.0),
+    "min_max": AttackConfig(kind="min_max"),
+    "backdoor": AttackConfig(kind="backdoor"),
+    "free_rider": AttackConfig(kind="free_rider"),
 }
-DEFENSES = ("fedshield", "fedavg", "krum", "multi_krum", "median", "trimmed_mean")
-PARTITIONS = ("iid", "dirichlet")
-FRACTIONS = (0.3, 0.45)
-NUM_NODES = 20
-LABEL_FLIP_FROM_ROUND = 5
-# Targets at 30% malicious: (accuracy points below clean FedAvg, min TPR, max FPR)
-TARGETS: dict[str, tuple[float, float, float]] = {
-    "sign_flip_x1": (2.0, 0.99, 0.01),
-    "sign_flip_x4": (2.0, 0.99, 0.01),
-    "gaussian_s1": (2.0, 0.99, 0.01),
-    "gaussian_norm": (2.0, 0.99, 0.01),
-    "label_flip": (3.0, 0.90, 0.05),
+GROSS_ATTACKS = ("sign_flip", "gaussian_s1", "label_flip", "ipm_100", "backdoor")
+PEERS = ("fedavg", "krum", "multi_krum", "median", "trimmed_mean", "bulyan")
+TRAIN_GRID: dict[str, TrainConfig] = {
+    "default": DEFAULT_TRAIN,
+    "e1-b16-sgd": TrainConfig(epochs=1, batch_size=16, lr=0.1, momentum=0.0),
+    "e5-b16-momentum": TrainConfig(epochs=5, batch_size=16, lr=0.05, momentum=0.9),
+    "e5-b128-sgd": TrainConfig(epochs=5, batch_size=128, lr=0.1, momentum=0.0),
+    "e3-b64-lr0.01": TrainConfig(epochs=3, batch_size=64, lr=0.01, momentum=0.9),
+    "e2-b32-adam": TrainConfig(epochs=2, batch_size=32, lr=0.01, optimizer="adam", momentum=0.0),
+}
+PARTITIONS: dict[str, tuple[str, float]] = {
+    "iid": ("iid", 0.5),
+    "dirichlet_0.5": ("dirichlet", 0.5),
+    "dirichlet_0.1": ("dirichlet", 0.1),
+}
+GAUGE_SWEEP: dict[str, tuple[AttackConfig, ...]] = {
+    "sign_flip": tuple(AttackConfig(kind="sign_flip", scale=s) for s in (0.25, 1.0, 4.0)),
+    "gaussian": tuple(AttackConfig(kind="gaussian", sigma=s) for s in (0.001, 0.01, 0.1, 1.0)),
+    "label_flip": tuple(AttackConfig(kind="label_flip", flip_fraction=f) for f in (0.3, 0.6, 1.0)),
+    "alie": tuple(AttackConfig(kind="alie", z=z) for z in (0.5, 1.5)),
+    "ipm": tuple(AttackConfig(kind="ipm", epsilon=e) for e in (0.5, 100.0)),
+    "min_max": (AttackConfig(kind="min_max"),),
+    "backdoor": tuple(AttackConfig(kind="backdoor", boost=b) for b in (1.0, float(NUM_NODES))),
+    "free_rider": (AttackConfig(kind="free_rider"),),
 }
 
 
@@ -59,47 +91,39 @@ TARGETS: dict[str, tuple[float, float, float]] = {
 class BenchRun:
     """One simulation of the grid."""
 
-    attack: str
-    partition: str
+    part: str  # "honest" | "attacks"
+    dataset: str
+    partition: str  # a key of PARTITIONS
+    train: str  # a key of TRAIN_GRID
+    attack: str  # "none" or a key of ATTACKS
     malicious_fraction: float
-    defense: str
+    defense: str  # "fedshield" or a peer
     seed: int
     rounds: int
 
 
 @dataclass(frozen=True)
 class RunMetrics:
+    """What one run measured; rates are None where they do not apply."""
+
     run: BenchRun
     final_accuracy: float
-    tp: int
-    fn: int
-    fp: int
-    tn: int
+    honest_node_rounds: int
+    honest_slashed: int
+    honest_excluded: int
+    attacker_node_rounds: int  # attacking node-rounds
+    attackers_excluded: int
+    attackers_slashed: int
+    attackers_accepted: int
+    slashed_by_3: float | None  # share of attackers slashed by their third attacking round
+    slash_after_3: float | None  # share of attacking rounds after the third that slashed
+    backdoor_success: float | None
     seconds: float
 
-
-@dataclass(frozen=True)
-class BenchRow:
-    """A cell of the grid, averaged over seeds; tpr / fpr are None where not meaningful."""
-
-    attack: str
-    partition: str
-    malicious_fraction: float
-    defense: str
-    final_accuracy: float
-    tpr: float | None
-    fpr: float | None
-
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "attack": self.attack,
-            "partition": self.partition,
-            "malicious_fraction": self.malicious_fraction,
-            "defense": self.defense,
-            "final_accuracy": self.final_accuracy,
-            "tpr": self.tpr,
-            "fpr": self.fpr,
-        }
+        data = asdict(self)
+        data.update(data.pop("run"))
+        return data
 
 
 # ------------------------------------------------------------------------------------ Flower's aggregators
@@ -113,6 +137,7 @@ def flower_peer(name: str, num_malicious: int) -> Callable[[np.ndarray, np.ndarr
     """Flower's aggregation function ``name`` over flattened updates, told the true attacker count."""
     from flwr.server.strategy.aggregate import (
         aggregate,
+        aggregate_bulyan,
         aggregate_krum,
         aggregate_median,
         aggregate_trimmed_avg,
@@ -132,39 +157,69 @@ def flower_peer(name: str, num_malicious: int) -> Callable[[np.ndarray, np.ndarr
         if name == "trimmed_mean":
             cut = min(max(num_malicious / n, 0.1), 0.45)  # cut at least the attackers from each end
             return aggregate_trimmed_avg(results, proportiontocut=cut)[0]
+        if name == "bulyan":
+            return aggregate_bulyan(results, num_malicious=num_malicious, aggregation_rule=aggregate_krum,
+                                    num_malicious_for_rule=num_malicious, to_keep=0)[0]  # fmt: skip
         raise ValueError(f"unknown peer aggregator {name!r}")
 
     return peer
+
+
+def peer_applies(name: str, num_nodes: int, num_malicious: int) -> bool:
+    """Bulyan needs n >= 4f + 3 [El Mhamdi et al., 2018]; the others run on any cohort."""
+    return name != "bulyan" or num_nodes >= 4 * num_malicious + 3
 
 
 # ----------------------------------------------------------------------------------------------- running
 
 
 def experiment_for(run: BenchRun) -> ExperimentConfig:
-    malicious = round(run.malicious_fraction * NUM_NODES)
+    scheme, alpha = PARTITIONS[run.partition]
     return ExperimentConfig(
-        dataset="digits",
+        dataset=run.dataset,
         num_nodes=NUM_NODES,
-        partition="iid" if run.partition == "iid" else "dirichlet",
-        alpha=0.5,
+        partition=scheme,  # type: ignore[arg-type]
+        alpha=alpha,
         rounds=run.rounds,
-        malicious=malicious,
-        attack=ATTACKS[run.attack],
-        defense=DefenseConfig(enabled=run.defense == "fedshield"),
+        train=TRAIN_GRID[run.train],
+        malicious=round(run.malicious_fraction * NUM_NODES),
+        attack=ATTACKS[run.attack] if run.attack != "none" else AttackConfig(),
+        defense=DefenseConfig(),
         seed=run.seed,
     )
 
 
-def detection_counts(result: SimulationResult, attack: str) -> tuple[int, int, int, int]:
-    """(tp, fn, fp, tn) pooled over the rounds that count for this attack."""
-    first = LABEL_FLIP_FROM_ROUND if attack == "label_flip" else 1
-    rounds = [r for r in result.rounds if r.round >= first]
-    return (
-        sum(r.tp for r in rounds),
-        sum(r.fn for r in rounds),
-        sum(r.fp for r in rounds),
-        sum(r.tn for r in rounds),
-    )
+def measure(run: BenchRun, result: SimulationResult, seconds: float) -> RunMetrics:
+    """Outcome counts of one run, from its verdicts and ground truth."""
+    honest = [0, 0, 0]  # node-rounds, slashed, excluded
+    attackers = [0, 0, 0, 0]  # attacking node-rounds, excluded, slashed, accepted
+    per_attacker: dict[int, list[Outcome]] = {}
+    for r in result.rounds:
+        for verdict, attacking in zip(r.verdicts, r.attacking, strict=True):
+            if attacking:
+                per_attacker.setdefault(verdict.index, []).append(verdict.outcome)
+                attackers[0] += 1
+                attackers[1] += verdict.outcome is Outcome.EXCLUDED
+                attackers[2] += verdict.outcome is Outcome.SLASHED
+                attackers[3] += verdict.outcome is Outcome.ACCEPTED
+            elif verdict.index not in result.config.malicious_nodes():
+                honest[0] += 1
+                honest[1] += verdict.outcome is Outcome.SLASHED
+                honest[2] += verdict.outcome is Outcome.EXCLUDED
+    ours = run.defense == "fedshield" and per_attacker
+    by_3 = [Outcome.SLASHED in seq[:3] for seq in per_attacker.values()] if ours else []
+    after = [o is Outcome.SLASHED for seq in per_attacker.values() for o in seq[3:]] if ours else []
+    success = None
+    if run.attack == "backdoor":
+        state = prepare(result.config)
+        weights = unflatten(np.asarray(result.final_weights), state.template)
+        assert state.setup.test is not None
+        success = backdoor_success(state.spec, weights, *state.setup.test, ATTACKS["backdoor"])
+    return RunMetrics(
+        run, result.final_accuracy, honest[0], honest[1], honest[2], attackers[0], attackers[1], attackers[2],
+        attackers[3], float(np.mean(by_3)) if by_3 else None, float(np.mean(after)) if after else None, success,
+        seconds,
+    )  # fmt: skip
 
 
 def execute(run: BenchRun) -> RunMetrics:
@@ -173,8 +228,7 @@ def execute(run: BenchRun) -> RunMetrics:
     peer = None if run.defense == "fedshield" else flower_peer(run.defense, len(config.malicious_nodes()))
     started = time.perf_counter()
     result = run_simulation(config, peer_aggregate=peer)
-    tp, fn, fp, tn = detection_counts(result, run.attack)
-    return RunMetrics(run, result.final_accuracy, tp, fn, fp, tn, time.perf_counter() - started)
+    return measure(run, result, time.perf_counter() - started)
 
 
 def _init_worker() -> None:
@@ -183,30 +237,51 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def grid(
-    *,
-    seeds: int,
-    rounds: int,
-    attacks: Sequence[str] = tuple(ATTACKS),
-    partitions: Sequence[str] = PARTITIONS,
-    fractions: Sequence[float] = FRACTIONS,
-    defenses: Sequence[str] = DEFENSES,
-) -> list[BenchRun]:
-    """Every run of the grid; the clean reference ("none") once per partition, at fraction 0."""
+def honest_grid(
+    *, rounds: int, seeds: int = 1, datasets: Sequence[str] = DATASETS, trains: Sequence[str] = tuple(TRAIN_GRID),
+    partitions: Sequence[str] = tuple(PARTITIONS),
+) -> list[BenchRun]:  # fmt: skip
+    """No attacker: FedShield and FedAvg on the same rounds, every local training and partition."""
+    return [
+        BenchRun("honest", d, p, t, "none", 0.0, defense, s, rounds)
+        for d in datasets for t in trains for p in partitions for defense in ("fedshield", "fedavg")
+        for s in range(seeds)
+    ]  # fmt: skip
+
+
+def attack_grid(
+    *, rounds: int, seeds: int = 1, datasets: Sequence[str] = DATASETS, attacks: Sequence[str] = tuple(ATTACKS),
+    fractions: Sequence[float] = (0.3, 0.45), partitions: Sequence[str] = ("iid", "dirichlet_0.5"),
+    peers: Sequence[str] = PEERS,
+) -> list[BenchRun]:  # fmt: skip
+    """Every attack against FedShield and each Flower peer; the clean FedAvg reference per partition."""
     runs = []
-    for attack in attacks:
-        for partition in partitions:
-            for fraction in (0.0,) if attack == "none" else fractions:
-                for defense in defenses:
-                    runs += [BenchRun(attack, partition, fraction, defense, s, rounds) for s in range(seeds)]
+    for d in datasets:
+        for p in partitions:
+            runs += [
+                BenchRun("attacks", d, p, "default", "none", 0.0, "fedavg", s, rounds) for s in range(seeds)
+            ]
+            for a in attacks:
+                for f in fractions:
+                    f_nodes = round(f * NUM_NODES)
+                    for defense in ("fedshield", *[q for q in peers if peer_applies(q, NUM_NODES, f_nodes)]):
+                        runs += [
+                            BenchRun("attacks", d, p, "default", a, f, defense, s, rounds)
+                            for s in range(seeds)
+                        ]
     return runs
 
 
+def full_grid() -> list[BenchRun]:
+    return honest_grid(rounds=50) + attack_grid(rounds=20)
+
+
 def quick_grid() -> list[BenchRun]:
-    """About a minute on two cores: one seed, 8 rounds, 30% attackers, four attacks."""
-    return grid(
-        seeds=1, rounds=8, attacks=("none", "sign_flip_x4", "gaussian_norm", "label_flip"), fractions=(0.3,)
-    )
+    """Under three minutes on two cores: digits, fewer rounds, 30% attackers, three peers."""
+    return honest_grid(rounds=15, datasets=("digits",), trains=("default", "e5-b16-momentum")) + attack_grid(
+        rounds=10, datasets=("digits",), fractions=(0.3,), partitions=("dirichlet_0.5",),
+        peers=("fedavg", "multi_krum", "median"),
+    )  # fmt: skip
 
 
 def run_grid(
@@ -231,123 +306,255 @@ def run_grid(
         return done
 
 
-def summarize(metrics: Iterable[RunMetrics]) -> list[BenchRow]:
-    """Cells averaged over seeds, in grid order."""
-    cells: dict[tuple[str, str, float, str], list[RunMetrics]] = {}
-    for m in metrics:
-        cells.setdefault((m.run.attack, m.run.partition, m.run.malicious_fraction, m.run.defense), []).append(
-            m
-        )
-    rows = []
-    for (attack, partition, fraction, defense), ms in cells.items():
-        ours = defense == "fedshield"
-        tprs = [m.tp / (m.tp + m.fn) for m in ms if m.tp + m.fn]
-        fprs = [m.fp / (m.fp + m.tn) for m in ms if m.fp + m.tn]
-        rows.append(
-            BenchRow(
-                attack,
-                partition,
-                fraction,
-                defense,
-                float(np.mean([m.final_accuracy for m in ms])),
-                float(np.mean(tprs)) if ours and tprs else None,
-                float(np.mean(fprs)) if ours and fprs else None,
-            )
-        )
-    return rows
-
-
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-# ----------------------------------------------------------------------------------------------- targets
+# ------------------------------------------------------------------------------------------------- gauge
+
+
+@dataclass(frozen=True)
+class GaugePoint:
+    """One swept setting: what the probe predicted, what launching it did."""
+
+    attack: str
+    setting: dict[str, Any]
+    predicted: str
+    launched: str
+    agree: bool
+
+
+def launched_outcome(outcomes: Sequence[Outcome], window: int) -> Outcome:
+    """A sustained attack's outcome: the most common one once the slash window has filled."""
+    steady = list(outcomes[window - 1 :]) or list(outcomes)
+    return max(Outcome, key=lambda o: (steady.count(o), list(Outcome).index(o)))
+
+
+def gauge_point(
+    attack_name: str, attack: AttackConfig, *, warmup: int = 3, attack_rounds: int = 5
+) -> GaugePoint:
+    """Probes ``attack`` at the round it would start, then launches it from there in simulation."""
+    f = round(0.25 * NUM_NODES)
+    config = ExperimentConfig(
+        dataset="digits", num_nodes=NUM_NODES, partition="dirichlet", alpha=0.5, rounds=warmup + attack_rounds,
+        malicious_indices=tuple(range(NUM_NODES - f, NUM_NODES)), attack=replace(attack, start_round=warmup),
+    )  # fmt: skip
+    state = prepare(config)
+    for _ in range(warmup):
+        run_round(state, collect_submissions(state))
+    reference = build_reference(
+        state.setup,
+        unflatten(state.global_weights, state.template),
+        state.node_data,
+        round_=state.round_number,
+    )
+    predicted = probe_attack(reference, attack, num_attackers=f, omniscient=True).outcome
+    first = NUM_NODES - f
+    outcomes = []
+    for _ in range(attack_rounds):
+        result = run_round(state, collect_submissions(state))
+        outcomes.append(result.verdicts[first].outcome)
+    launched = launched_outcome(outcomes, config.defense.slash_window)
+    setting = {k: v for k, v in attack.to_dict().items() if v != AttackConfig().to_dict().get(k)}
+    return GaugePoint(attack_name, setting, predicted.value, launched.value, predicted is launched)
+
+
+def gauge_sweep(sweep: dict[str, tuple[AttackConfig, ...]] = GAUGE_SWEEP) -> list[GaugePoint]:
+    _init_worker()
+    return [gauge_point(name, attack) for name, attacks in sweep.items() for attack in attacks]
+
+
+# ----------------------------------------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """A cell of the grid, pooled over seeds."""
+
+    part: str
+    dataset: str
+    partition: str
+    train: str
+    attack: str
+    malicious_fraction: float
+    defense: str
+    final_accuracy: float
+    honest_node_rounds: int
+    honest_slashes: int
+    honest_exclusion_rate: float | None
+    attacker_exclusion_rate: float | None  # excluded, not slashed
+    attacker_slash_rate: float | None
+    attacker_caught_rate: float | None  # excluded or slashed
+    slashed_by_3: float | None
+    slash_after_3: float | None
+    backdoor_success: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(metrics: Sequence[RunMetrics]) -> list[BenchRow]:
+    """Cells pooled over seeds, in grid order."""
+    cells: dict[tuple[str, str, str, str, str, float, str], list[RunMetrics]] = {}
+    for m in metrics:
+        r = m.run
+        cells.setdefault(
+            (r.part, r.dataset, r.partition, r.train, r.attack, r.malicious_fraction, r.defense), []
+        ).append(m)
+    rows = []
+    for key, ms in cells.items():
+        honest = sum(m.honest_node_rounds for m in ms)
+        attacking = sum(m.attacker_node_rounds for m in ms)
+        ours = key[-1] == "fedshield"
+
+        def rate(total: int, count: int, *, when: bool = True) -> float | None:
+            return count / total if total and when else None
+
+        def mean(values: list[float | None]) -> float | None:
+            present = [v for v in values if v is not None]
+            return float(np.mean(present)) if present else None
+
+        part, dataset, partition, train, attack, fraction, defense = key
+        rows.append(
+            BenchRow(
+                part, dataset, partition, train, attack, fraction, defense,
+                final_accuracy=float(np.mean([m.final_accuracy for m in ms])),
+                honest_node_rounds=honest,
+                honest_slashes=sum(m.honest_slashed for m in ms),
+                honest_exclusion_rate=rate(honest, sum(m.honest_excluded for m in ms), when=ours),
+                attacker_exclusion_rate=rate(attacking, sum(m.attackers_excluded for m in ms), when=ours),
+                attacker_slash_rate=rate(attacking, sum(m.attackers_slashed for m in ms), when=ours),
+                attacker_caught_rate=rate(
+                    attacking, sum(m.attackers_excluded + m.attackers_slashed for m in ms), when=ours
+                ),
+                slashed_by_3=mean([m.slashed_by_3 for m in ms]),
+                slash_after_3=mean([m.slash_after_3 for m in ms]),
+                backdoor_success=mean([m.backdoor_success for m in ms]),
+            )
+        )  # fmt: skip
+    return rows
 
 
 @dataclass(frozen=True)
 class TargetCheck:
-    attack: str
-    partition: str
-    what: str  # "accuracy vs clean FedAvg", "TPR", "FPR", "at or above every Flower aggregator"
+    what: str
+    cell: str
     value: str
     target: str
     met: bool
 
 
-def check_targets(rows: Sequence[BenchRow]) -> list[TargetCheck]:
-    """The brief's targets at 30% malicious, cell by cell, for the rows present."""
-    by_key = {(r.attack, r.partition, r.malicious_fraction, r.defense): r for r in rows}
+def check_targets(rows: Sequence[BenchRow], gauge: Sequence[GaugePoint] = ()) -> list[TargetCheck]:
+    """The issue's targets, for the cells present."""
     checks: list[TargetCheck] = []
-    for r in rows:
-        if r.defense != "fedshield" or r.attack not in TARGETS or abs(r.malicious_fraction - 0.3) > 1e-9:
+    ours = [r for r in rows if r.defense == "fedshield"]
+    honest = [r for r in ours if r.part == "honest"]
+    if honest:
+        node_rounds = sum(r.honest_node_rounds for r in honest)
+        slashes = sum(r.honest_slashes for r in honest)
+        checks.append(TargetCheck("honest slashes (honest grid)", f"{node_rounds} honest node-rounds",
+                                  str(slashes), "0", slashes == 0))  # fmt: skip
+        excluded = sum((r.honest_exclusion_rate or 0) * r.honest_node_rounds for r in honest) / max(
+            node_rounds, 1
+        )
+        checks.append(TargetCheck("honest exclusion rate (honest grid)", "pooled", f"{excluded:.3%}", "<= 2%",
+                                  excluded <= 0.02))  # fmt: skip
+        fedavg = {
+            (r.dataset, r.partition, r.train): r for r in rows if r.part == "honest" and r.defense == "fedavg"
+        }
+        gaps = [100 * (fedavg[k].final_accuracy - r.final_accuracy) for r in honest
+                if (k := (r.dataset, r.partition, r.train)) in fedavg]  # fmt: skip
+        if gaps:
+            worst = max(gaps)
+            checks.append(TargetCheck("accuracy vs FedAvg (honest grid)", "worst cell", f"-{worst:.1f} pts",
+                                      "within 1 pt", worst <= 1.0))  # fmt: skip
+    by = {
+        (r.dataset, r.partition, r.attack, r.malicious_fraction, r.defense): r
+        for r in rows
+        if r.part == "attacks"
+    }
+    for r in ours:
+        if r.part != "attacks" or abs(r.malicious_fraction - 0.3) > 1e-9:
             continue
-        gap, min_tpr, max_fpr = TARGETS[r.attack]
-        clean = by_key.get(("none", r.partition, 0.0, "fedavg"))
+        cell = f"{r.dataset} {r.partition} {r.attack}"
+        clean = by.get((r.dataset, r.partition, "none", 0.0, "fedavg"))
         if clean is not None:
             drop = 100 * (clean.final_accuracy - r.final_accuracy)
             checks.append(
-                TargetCheck(r.attack, r.partition, "accuracy vs clean FedAvg", f"-{drop:.1f} pts",
-                            f"within {gap:.0f} pts", drop <= gap)
-            )  # fmt: skip
-        if r.tpr is not None:
-            checks.append(
-                TargetCheck(r.attack, r.partition, "TPR", f"{r.tpr:.3f}", f">= {min_tpr}", r.tpr >= min_tpr)
-            )
-        if r.fpr is not None:
-            checks.append(
-                TargetCheck(r.attack, r.partition, "FPR", f"{r.fpr:.3f}", f"<= {max_fpr}", r.fpr <= max_fpr)
+                TargetCheck("accuracy vs clean FedAvg", cell, f"-{drop:.1f} pts", "within 2 pts", drop <= 2.0)
             )
         peers = [
-            p for p in rows if (p.attack, p.partition, p.malicious_fraction) == (r.attack, r.partition, 0.3)
+            p
+            for k, p in by.items()
+            if k[:4] == (r.dataset, r.partition, r.attack, 0.3) and k[4] != "fedshield"
         ]
-        best = max(
-            (p for p in peers if p.defense != "fedshield"), key=lambda p: p.final_accuracy, default=None
-        )
+        best = max(peers, key=lambda p: p.final_accuracy, default=None)
         if best is not None:
+            checks.append(TargetCheck("at or above every Flower aggregator", cell,
+                                      f"{r.final_accuracy:.3f} vs {best.defense} {best.final_accuracy:.3f}", ">=",
+                                      r.final_accuracy >= best.final_accuracy - 1e-9))  # fmt: skip
+        checks.append(TargetCheck("honest slashes", cell, str(r.honest_slashes), "0", r.honest_slashes == 0))
+        if r.attack == "backdoor" and r.backdoor_success is not None:
+            checks.append(TargetCheck("backdoor success", cell, f"{r.backdoor_success:.1%}", "<= 5%",
+                                      r.backdoor_success <= 0.05))  # fmt: skip
+        if r.attack == "free_rider" and r.attacker_caught_rate is not None:
+            rewarded = 1 - r.attacker_caught_rate
+            checks.append(TargetCheck("free riders rewarded", cell, f"{rewarded:.1%}", "0%", rewarded == 0))
+        if r.attack in GROSS_ATTACKS:
+            caught, by_3, after = r.attacker_caught_rate or 0, r.slashed_by_3 or 0, r.slash_after_3 or 0
+            checks.append(TargetCheck("excluded or slashed", cell, f"{caught:.1%}", ">= 90%", caught >= 0.9))
             checks.append(
-                TargetCheck(r.attack, r.partition, "at or above every Flower aggregator",
-                            f"{r.final_accuracy:.3f} vs {best.defense} {best.final_accuracy:.3f}", ">=",
-                            r.final_accuracy >= best.final_accuracy - 1e-9)
-            )  # fmt: skip
+                TargetCheck("slashed by 3rd attacking round", cell, f"{by_3:.0%}", "100%", by_3 >= 1.0)
+            )
+            checks.append(TargetCheck("slashed after the 3rd", cell, f"{after:.1%}", ">= 95%", after >= 0.95))
+    if gauge:
+        agree = float(np.mean([g.agree for g in gauge]))
+        checks.append(TargetCheck("gauge agrees with launch", f"{len(gauge)} settings", f"{agree:.0%}", ">= 95%",
+                                  agree >= 0.95))  # fmt: skip
     return checks
 
 
 # ------------------------------------------------------------------------------------------------ output
 
 
-def render_table(rows: Sequence[BenchRow], title: str) -> Any:
-    """A rich table: one line per (attack, partition, fraction); accuracy per defense, our TPR / FPR."""
+def render_rows(rows: Sequence[BenchRow], title: str) -> Any:
+    """A rich table of the grid's cells."""
     from rich.table import Table
 
     table = Table(title=title)
-    for name in ("attack", "partition", "malicious", "FedShield acc", "TPR", "FPR"):
-        table.add_column(name, justify="right" if name not in ("attack", "partition") else "left")
-    peers = [d for d in DEFENSES if d != "fedshield" and any(r.defense == d for r in rows)]
-    for name in peers:
-        table.add_column(name, justify="right")
-    cells: dict[tuple[str, str, float], dict[str, BenchRow]] = {}
+    columns = ("part", "dataset", "partition", "train", "attack", "mal", "defense", "acc", "honest slashed",
+               "honest excl", "atk excl", "atk slash", "slashed by 3", "slash after 3", "backdoor")  # fmt: skip
+    for name in columns:
+        table.add_column(name)
     for r in rows:
-        cells.setdefault((r.attack, r.partition, r.malicious_fraction), {})[r.defense] = r
-    for (attack, partition, fraction), by_defense in cells.items():
-        ours = by_defense.get("fedshield")
-        line = [attack, partition, f"{fraction:.0%}"]
-        line += [f"{ours.final_accuracy:.3f}" if ours else "-", _rate(ours.tpr if ours else None)]
-        line += [_rate(ours.fpr if ours else None)]
-        line += [f"{by_defense[p].final_accuracy:.3f}" if p in by_defense else "-" for p in peers]
-        table.add_row(*line)
+        table.add_row(
+            r.part, r.dataset, r.partition, r.train, r.attack, f"{r.malicious_fraction:.0%}", r.defense,
+            f"{r.final_accuracy:.3f}", str(r.honest_slashes), _rate(r.honest_exclusion_rate),
+            _rate(r.attacker_exclusion_rate), _rate(r.attacker_slash_rate), _rate(r.slashed_by_3),
+            _rate(r.slash_after_3), _rate(r.backdoor_success),
+        )  # fmt: skip
     return table
 
 
 def render_targets(checks: Sequence[TargetCheck]) -> Any:
     from rich.table import Table
 
-    table = Table(title="Targets at 30% malicious")
-    for name in ("attack", "partition", "target", "measured", "wanted", "met"):
+    table = Table(title="Targets")
+    for name in ("target", "cell", "measured", "wanted", "met"):
         table.add_column(name)
     for c in checks:
-        table.add_row(
-            c.attack, c.partition, c.what, c.value, c.target, "[green]yes[/]" if c.met else "[red]no[/]"
-        )
+        table.add_row(c.what, c.cell, c.value, c.target, "[green]yes[/]" if c.met else "[red]no[/]")
+    return table
+
+
+def render_gauge(points: Sequence[GaugePoint]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Attack Lab gauge against the launched attack")
+    for name in ("attack", "setting", "predicted", "launched", "agree"):
+        table.add_column(name)
+    for g in points:
+        table.add_row(g.attack, str(g.setting), g.predicted, g.launched, "yes" if g.agree else "[red]no[/]")
     return table
 
 

@@ -85,7 +85,9 @@ class RoundRow(Base):
     accuracy: Mapped[float | None] = mapped_column(Float)
     loss: Mapped[float | None] = mapped_column(Float)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)  # excluded + slashed
+    excluded: Mapped[int] = mapped_column(Integer, default=0)
+    slashed: Mapped[int] = mapped_column(Integer, default=0)
     tp: Mapped[int] = mapped_column(Integer, default=0)
     fp: Mapped[int] = mapped_column(Integer, default=0)
     tn: Mapped[int] = mapped_column(Integer, default=0)
@@ -122,7 +124,8 @@ class VerdictRow(Base):
     round: Mapped[int] = mapped_column(Integer)
     node_address: Mapped[str] = mapped_column(String(ADDRESS_LEN))
     node_label: Mapped[str] = mapped_column(String(100))
-    accepted: Mapped[bool] = mapped_column(Boolean)
+    accepted: Mapped[bool] = mapped_column(Boolean)  # outcome == "accepted"
+    outcome: Mapped[str] = mapped_column(String(16))  # backend.detection.Outcome
     rule: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     features: Mapped[dict[str, float]] = mapped_column(JSON)

@@ -15,15 +15,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
-
-import numpy as np
 
 from backend.detection import DefenseConfig, DefenseHistory
 from backend.orchestrator.data import DatasetInfo, experiment_splits
-from backend.orchestrator.round_compute import CohortMember, RoundComputation, compute_round
-from backend.probe import ProbeReference, honest_reference
+from backend.probe import ProbeReference, build_reference
+from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme, partition_indices
 from workers.tensors import Weights
@@ -85,51 +83,57 @@ class RoundJob:
 
     spec: ModelSpec
     global_weights: Weights
-    cohort: list[CohortMember]
+    base_hash: str
+    round: int
+    candidates: list[Candidate]
     defense: DefenseConfig
     history: DefenseHistory
     dataset: DatasetInfo
-    split_seed: int
     train_config: TrainConfig
-    seed: int
+    seed: int  # the experiment's seed: its splits and every round's seeds derive from it
 
 
-def close_round_job(job: RoundJob) -> RoundComputation:
-    splits = experiment_splits(job.dataset, job.split_seed)
-    return compute_round(
-        spec=job.spec,
-        global_weights=job.global_weights,
-        cohort=job.cohort,
-        defense=job.defense,
-        history=job.history,
-        root=splits.root,
-        test=splits.test,
-        train_config=job.train_config,
-        seed=job.seed,
+def engine_setup(
+    spec: ModelSpec, defense: DefenseConfig, train: TrainConfig, dataset: DatasetInfo, seed: int
+) -> EngineSetup:
+    """The one engine's set-up for an experiment: its root set and test split, from its seed."""
+    splits = experiment_splits(dataset, seed)
+    return EngineSetup(
+        spec=spec,
+        defense=defense,
+        train=train,
+        root=(splits.root.x, splits.root.y),
+        test=(splits.test.x, splits.test.y),
+        seed=seed,
+    )
+
+
+def close_round_job(job: RoundJob) -> ClosedRound:
+    setup = engine_setup(job.spec, job.defense, job.train_config, job.dataset, job.seed)
+    return close_round(
+        setup, job.global_weights, job.round, job.candidates, job.history, base_hash=job.base_hash
     )
 
 
 @dataclass(frozen=True)
 class ProbeJob:
-    """An experiment's probe reference: an honest cohort of its partitions, one more as the attacker."""
+    """An experiment's probe reference: every node of its partition, honest, from the current model."""
 
     spec: ModelSpec
     global_weights: Weights
+    round: int
     dataset: DatasetInfo
     seed: int
     partition: PartitionScheme
     alpha: float
-    cohort_size: int
+    num_nodes: int
+    defense: DefenseConfig
     train_config: TrainConfig
 
 
-def probe_reference_job(job: ProbeJob) -> tuple[ProbeReference, tuple[np.ndarray, np.ndarray]]:
-    splits = experiment_splits(job.dataset, job.seed)
-    train = splits.train
-    parts = partition_indices(train.y, job.cohort_size + 1, job.partition, alpha=job.alpha, seed=job.seed)
+def probe_reference_job(job: ProbeJob) -> ProbeReference:
+    setup = engine_setup(job.spec, job.defense, job.train_config, job.dataset, job.seed)
+    train = experiment_splits(job.dataset, job.seed).train
+    parts = partition_indices(train.y, job.num_nodes, job.partition, alpha=job.alpha, seed=job.seed)
     nodes = [(train.x[p], train.y[p]) for p in parts]
-    root = (splits.root.x, splits.root.y)
-    reference = honest_reference(
-        job.spec, job.global_weights, nodes[:-1], root, train_config=job.train_config, seed=job.seed
-    )
-    return reference, nodes[-1]
+    return build_reference(replace(setup, test=None), job.global_weights, nodes, round_=job.round)

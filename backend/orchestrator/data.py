@@ -1,8 +1,9 @@
 """Datasets the orchestrator knows: the bundled ones and uploads, and each experiment's splits.
 
 The orchestrator keeps the held-out test split (to evaluate every aggregated model) and a small clean root
-set drawn from the training split (the defense's trusted reference); simulated nodes recompute their own
-share of the training split from the task's `simulation` block, exactly as `experiment_splits` does.
+set carved from the training split before partitioning (``workers.task.carve_root``: no node trains on
+it); simulated nodes recompute their own share of the remaining pool from the task's `simulation` block,
+exactly as `experiment_splits` does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select
 
 from backend.db.base import SessionFactory
@@ -34,9 +34,9 @@ from workers.datasets import (
     load_file,
     split_train_test,
 )
+from workers.task import carve_root
 
 TEST_FRACTION = 0.2  # share of every dataset the orchestrator keeps for evaluation
-ROOT_SET_SIZE = 64  # samples of the clean root set (FLTrust's "root data"), drawn from the training split
 UPLOAD_SUFFIXES = (".csv", ".npz")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _DATASET_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -58,9 +58,9 @@ class DatasetInfo:
 class ExperimentSplits:
     """What the orchestrator holds for one experiment."""
 
-    train: Dataset  # the nodes' data, partitioned among them (never used by the orchestrator to train)
+    train: Dataset  # the nodes' pool, partitioned among them (never used by the orchestrator to train)
     test: Dataset  # held out: every aggregated model is evaluated on it
-    root: Dataset  # the defense's small clean root set
+    root: Dataset  # the defense's small clean root set, carved before partitioning: no node trains on it
     standardizer: Standardizer | None
 
 
@@ -168,14 +168,5 @@ def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
         scaler = None if train.spec.is_image else fit_standardizer(train)
         if scaler is not None:
             train, test = scaler.apply(train), scaler.apply(test)
-    return ExperimentSplits(train, test, root_set(train, seed), scaler)
-
-
-def root_set(train: Dataset, seed: int, size: int = ROOT_SET_SIZE) -> Dataset:
-    """A small class-balanced sample of the training split: the orchestrator's clean reference data."""
-    rng = np.random.default_rng(seed + 7919)
-    per_class = max(1, size // train.spec.num_classes)
-    picked = [
-        rng.permutation(np.flatnonzero(train.y == c))[:per_class] for c in range(train.spec.num_classes)
-    ]
-    return train.subset(np.sort(np.concatenate(picked)))
+    root_idx, pool = carve_root(train.y, seed)
+    return ExperimentSplits(train.subset(pool), test, train.subset(root_idx), scaler)

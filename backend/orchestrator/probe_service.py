@@ -1,8 +1,9 @@
 """The Attack Lab's probe, served fast: `backend.probe.probe_attack` against cached, never-awaited inputs.
 
-For an experiment, the probe screens one simulated attacker's update against an honest cohort trained from
-the experiment's *current* global model on its own partition, its root set and training settings; for a
-bare dataset, against `backend.probe.probe_setup` (a warmed-up model of a built-in set). The honest
+For an experiment, the probe closes the round the attack would produce: the experiment's own nodes
+trained honestly from its *current* global model with its own partition, root set, training settings and
+defense, the planned number of attackers among them; for a bare dataset, `backend.probe.probe_setup` (a
+warmed-up model of a built-in set). The honest
 reference is the slow part: it is built once per model on a background thread and, when the experiment's
 model moves on, rebuilt there while probes keep using the previous one (stale-while-revalidate), so a probe
 never waits for training or for a round to close — only the very first probe of an experiment waits.
@@ -17,34 +18,22 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
 from backend.db.models import ExperimentRow
-from backend.detection import DefenseConfig
+from backend.detection import DefenseConfig, Outcome
 from backend.orchestrator.compute import ComputePool, ProbeJob, probe_reference_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import InvalidInput, NotFound
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from backend.probe import (
-    PROBE_COHORT,
-    PROBE_TRAIN,
-    ProbeReference,
-    honest_reference,
-    probe_attack,
-    probe_setup,
-)
+from backend.probe import PROBE_NODES, ProbeReference, probe_attack, probe_setup
 from workers.attacks import AttackConfig
 from workers.datasets import BUILTIN_DATASETS
 from workers.models import ModelSpec, build_model, model_spec_for
-from workers.partition import partition_indices
-from workers.tensors import Weights, state_of
-from workers.training import TrainConfig
-
-NodeData = tuple[np.ndarray, np.ndarray]  # (x, y)
+from workers.tensors import state_of
+from workers.training import DEFAULT_TRAIN
 
 
 @dataclass(frozen=True)
@@ -52,12 +41,7 @@ class ProbeInputs:
     """Everything a probe needs that does not depend on the attack."""
 
     model_key: str  # the global model (and defense) the inputs were built for
-    spec: ModelSpec
-    global_weights: Weights
-    attacker: NodeData  # (x, y) of the probed node
     reference: ProbeReference
-    defense: DefenseConfig
-    train_config: TrainConfig | None  # None: the probe's own default
 
 
 @dataclass(frozen=True)
@@ -65,33 +49,22 @@ class ProbeFeature:
     name: str
     value: float | None
     threshold: float | None
-    comparison: str  # "max" | "min"
+    slash_threshold: float | None
+    comparison: str  # "max" | "min" | "both"
     caught: bool
+    outcome: Outcome
     rule: str
 
 
 @dataclass(frozen=True)
 class ProbeOutcome:
-    predicted: str  # "rejected" | "accepted"
+    predicted: Outcome
+    first_round: Outcome
     rule: str | None
     reason: str
     features: list[ProbeFeature]
     latency_ms: float
     cached: bool  # False only when this probe had to build its inputs first
-
-
-def _warm(inputs: ProbeInputs) -> None:
-    """One probe before the inputs are published: it caches the attacker's honest update for this model,
-    so no request ever pays for that training."""
-    probe_attack(
-        inputs.spec,
-        inputs.global_weights,
-        AttackConfig(kind="sign_flip"),
-        inputs.attacker,
-        inputs.reference,
-        inputs.defense,
-        train_config=inputs.train_config or PROBE_TRAIN,
-    )
 
 
 def attack_config_of(plan: AttackPlan) -> AttackConfig:
@@ -126,20 +99,18 @@ class ProbeService:
         started = time.perf_counter()
         key, model_key, build = self._source(experiment_id, dataset_id)
         inputs, cached = self._current(key, model_key, build)
-        result = probe_attack(
-            inputs.spec,
-            inputs.global_weights,
-            attack_config_of(plan),
-            inputs.attacker,
-            inputs.reference,
-            inputs.defense,
-            train_config=inputs.train_config or PROBE_TRAIN,
-        )
+        reference = inputs.reference
+        num_attackers = len(plan.nodes) if plan.nodes else max(plan.num_attackers, 1)
+        result = probe_attack(reference, attack_config_of(plan), num_attackers=num_attackers)
         features = [
-            ProbeFeature(c.feature, c.value, c.threshold, c.bound, c.tripped, c.rule) for c in result.checks
+            ProbeFeature(
+                c.feature, c.value, c.threshold, c.slash_threshold, c.bound, c.tripped, c.outcome, c.rule
+            )
+            for c in result.checks
         ]
         return ProbeOutcome(
-            predicted="accepted" if result.accepted else "rejected",
+            predicted=result.outcome,
+            first_round=result.first_round,
             rule=result.rule,
             reason=result.reason,
             features=features,
@@ -165,7 +136,8 @@ class ProbeService:
                 config = ExperimentCreate.model_validate(row.config)
                 spec = ModelSpec.from_dict(row.model_spec)
             model_key = f"{model_hash}:{config.defense.model_dump_json()}"
-            build = functools.partial(self._for_experiment, model_key, model_hash, spec, config)
+            round_ = (last.round + 1) if last is not None else 1
+            build = functools.partial(self._for_experiment, model_key, model_hash, round_, spec, config)
             return f"experiment:{experiment_id}", model_key, build
         if not dataset_id:
             raise InvalidInput("give experiment_id or dataset_id")
@@ -199,39 +171,41 @@ class ProbeService:
                 self._inputs[key] = future.result()
 
     def _for_experiment(
-        self, model_key: str, model_hash: str, spec: ModelSpec, config: ExperimentCreate
+        self, model_key: str, model_hash: str, round_: int, spec: ModelSpec, config: ExperimentCreate
     ) -> ProbeInputs:
-        """The experiment's own data: an honest cohort of its partitions (built in the compute pool)."""
-        weights = self._models.load(model_hash)
-        train_config = train_config_of(config)
+        """The experiment's own nodes, honest, from its current model (built in the compute pool)."""
         job = ProbeJob(
             spec=spec,
-            global_weights=weights,
+            global_weights=self._models.load(model_hash),
+            round=round_,
             dataset=self._catalog.get(config.dataset_id),
             seed=config.seed,
             partition=config.partition,
             alpha=config.alpha,
-            cohort_size=max(2, min(PROBE_COHORT, config.num_nodes - 1)),
-            train_config=train_config,
+            num_nodes=max(config.num_nodes, 2),
+            defense=config.defense,
+            train_config=train_config_of(config),
         )
-        reference, attacker = self._compute.run(probe_reference_job, job)
-        inputs = ProbeInputs(model_key, spec, weights, attacker, reference, config.defense, train_config)
-        _warm(inputs)
+        inputs = ProbeInputs(model_key, self._compute.run(probe_reference_job, job))
+        probe_attack(inputs.reference, AttackConfig(kind="sign_flip"))  # caches the trusted root update
         return inputs
 
     def _for_dataset(self, dataset_id: str) -> ProbeInputs:
         if dataset_id in BUILTIN_DATASETS:
-            setup = self._compute.run(probe_setup, dataset_id)  # a few warm-up rounds: in the worker
-            return ProbeInputs(
-                dataset_id, setup.spec, setup.global_weights, setup.attacker, setup.reference,
-                DefenseConfig.model_validate({}), None,
-            )  # fmt: skip
+            return ProbeInputs(dataset_id, self._compute.run(probe_setup, dataset_id))  # warm-up rounds
+        info = self._catalog.get(dataset_id)
         splits = self._catalog.splits(dataset_id, 0)
         spec = model_spec_for(splits.train.spec)
-        weights = state_of(build_model(spec, seed=0))
-        parts = partition_indices(splits.train.y, PROBE_COHORT + 1, "iid", seed=0)
-        nodes = [(splits.train.x[p], splits.train.y[p]) for p in parts]
-        reference = honest_reference(spec, weights, nodes[:-1], (splits.root.x, splits.root.y))
-        return ProbeInputs(
-            dataset_id, spec, weights, nodes[-1], reference, DefenseConfig.model_validate({}), None
+        job = ProbeJob(
+            spec=spec,
+            global_weights=state_of(build_model(spec, seed=0)),
+            round=1,
+            dataset=info,
+            seed=0,
+            partition="iid",
+            alpha=0.5,
+            num_nodes=PROBE_NODES,
+            defense=DefenseConfig(),
+            train_config=DEFAULT_TRAIN,
         )
+        return ProbeInputs(dataset_id, self._compute.run(probe_reference_job, job))

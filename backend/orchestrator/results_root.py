@@ -4,7 +4,9 @@ Leaves are ``keccak256(abi.encode(...))`` of fixed-width values, paired with sor
 OpenZeppelin's ``MerkleProof``, so a node can prove its verdict against the on-chain root in Solidity:
 
 - one header leaf: ``(experimentId, round, modelHash, accuracyBps, numVerdicts)``
-- one leaf per verdict: ``(experimentId, round, node, accepted, keccak256(rule), updateHash)``
+- one leaf per verdict: ``(experimentId, round, node, outcome, keccak256(rule), updateHash)``, with
+  ``outcome`` a ``uint8``: 0 accepted, 1 excluded, 2 slashed (``OUTCOME_CODES``), so a proof shows which
+  of the three outcomes a node got
 
 The experiment id and round in every leaf make roots unique across experiments, which is what lets the
 settlement outbox recognise its own `RoundSettled` event after a crash.
@@ -18,11 +20,15 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 
+from backend.detection import Outcome
+
+OUTCOME_CODES: dict[Outcome, int] = {Outcome.ACCEPTED: 0, Outcome.EXCLUDED: 1, Outcome.SLASHED: 2}
+
 
 @dataclass(frozen=True)
 class VerdictLeaf:
     node: str  # checksummed address
-    accepted: bool
+    outcome: Outcome
     rule: str | None
     update_hash: str  # 0x + 64 hex
 
@@ -48,12 +54,12 @@ def header_leaf(
 def verdict_leaf(experiment_id: int, round_: int, leaf: VerdictLeaf) -> bytes:
     return keccak(
         encode(
-            ["uint256", "uint256", "address", "bool", "bytes32", "bytes32"],
+            ["uint256", "uint256", "address", "uint8", "bytes32", "bytes32"],
             [
                 experiment_id,
                 round_,
                 leaf.node,
-                leaf.accepted,
+                OUTCOME_CODES[leaf.outcome],
                 keccak(text=leaf.rule or ""),
                 _bytes32(leaf.update_hash),
             ],

@@ -37,7 +37,7 @@ from backend.db.models import (
     SubmissionRow,
     VerdictRow,
 )
-from backend.detection import DefenseConfig, DefenseHistory, NodeRecord
+from backend.detection import DefenseConfig, DefenseHistory, Outcome
 from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.events import EventBus, Publisher
@@ -45,12 +45,10 @@ from backend.orchestrator.experiments import ExperimentService, is_attacker
 from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.results_root import VerdictLeaf, results_root
-from backend.orchestrator.round_compute import CohortMember, RoundComputation
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
+from backend.round_engine import Candidate, ClosedRound
 from workers.models import ModelSpec
-from workers.tensors import tensor_layout
 from workers.training import TrainConfig
-from workers.wire import decode_tensors, payload_limit
 
 log = logging.getLogger("fedshield.runner")
 
@@ -250,66 +248,63 @@ class RoundRunner:
             plan = AttackPlan.model_validate(row.attack) if row.attack else None
             defense = DefenseConfig.model_validate(row.defense) if row.defense else config.defense
             global_weights = self._models.load(row.base_model_hash)
-            layout = tensor_layout(global_weights)
-            cohort: list[CohortMember] = []
+            base_hash = row.base_model_hash
+            candidates: list[Candidate] = []
             update_hashes: dict[str, str] = {}
             for sub in repo.submissions(session, experiment_id, round_):
                 node = nodes[sub.node_address]
                 truth = (
                     is_attacker(plan, config.num_nodes, node, round_) if node.kind == "simulated" else None
                 )
-                delta = decode_tensors(
-                    sub.payload, layout, max_bytes=max(len(sub.payload), payload_limit(layout))
-                )
-                cohort.append(CohortMember(sub.node_address, sub.num_samples, delta, truth))
+                candidates.append(Candidate(sub.node_address, sub.payload, sub.num_samples, truth))
                 update_hashes[sub.node_address] = sub.update_hash
             history = self._history(session, experiment_id)
         job = RoundJob(
             spec=spec,
             global_weights=global_weights,
-            cohort=cohort,
+            base_hash=base_hash,
+            round=round_,
+            candidates=candidates,
             defense=defense,
             history=history,
             dataset=self._catalog.get(config.dataset_id),
-            split_seed=config.seed,
             train_config=train_config_of(config),
-            seed=config.seed * 100_003 + round_,
+            seed=config.seed,
         )
         computed = self._compute.run(close_round_job, job)
-        new_hash, size = self._models.save(
-            computed.new_weights
-        )  # the file exists before the round is committed
-        self._record(experiment_id, round_, cohort, nodes, update_hashes, computed, new_hash, size)
+        new_hash, size = self._models.save(computed.new_weights)  # the file exists before the round commits
+        self._record(experiment_id, round_, candidates, nodes, update_hashes, computed, new_hash, size)
         self._on_round_recorded()
 
     @staticmethod
     def _history(session: Session, experiment_id: int) -> DefenseHistory:
-        """The defense's cross-round memory, rebuilt from the verdicts on record."""
+        """The defense's cross-round memory, rebuilt from the verdicts on record, oldest first."""
         history = DefenseHistory()
         for verdict in repo.verdicts(session, experiment_id):
-            record = history.nodes.setdefault(verdict.node_address, NodeRecord())
-            record.seen += 1
-            record.accepted += int(verdict.accepted)
+            features = {k: v for k, v in verdict.features.items() if v is not None}
+            history.record_one(verdict.node_address, Outcome(verdict.outcome), features)
         return history
 
     def _record(
         self,
         experiment_id: int,
         round_: int,
-        cohort: list[CohortMember],
+        cohort: list[Candidate],
         nodes: dict[str, NodeRow],
         update_hashes: dict[str, str],
-        computed: RoundComputation,
+        computed: ClosedRound,
         new_hash: str,
         size: int,
     ) -> None:
-        accepted = [m.address for m, v in zip(cohort, computed.verdicts, strict=True) if v.accepted]
-        slashed = [m.address for m, v in zip(cohort, computed.verdicts, strict=True) if not v.accepted]
+        pairs = list(zip(cohort, computed.verdicts, strict=True))
+        accepted = [str(m.node_id) for m, v in pairs if v.outcome is Outcome.ACCEPTED]
+        slashed = [str(m.node_id) for m, v in pairs if v.outcome is Outcome.SLASHED]
         leaves = [
-            VerdictLeaf(m.address, v.accepted, v.rule, update_hashes[m.address])
-            for m, v in zip(cohort, computed.verdicts, strict=True)
+            VerdictLeaf(str(m.node_id), v.outcome, v.rule, update_hashes[str(m.node_id)]) for m, v in pairs
         ]
-        root = results_root(experiment_id, round_, new_hash, computed.accuracy, leaves)
+        accuracy = computed.accuracy if computed.accuracy is not None else 0.0
+        root = results_root(experiment_id, round_, new_hash, accuracy, leaves)
+        counts = computed.counts
         with self._bus.transaction() as pub:
             s = pub.session
             row = repo.round_row(s, experiment_id, round_)
@@ -320,29 +315,31 @@ class RoundRunner:
             row.model_hash = new_hash
             row.finished_at = utcnow()
             row.accuracy, row.loss = computed.accuracy, computed.loss
-            row.accepted, row.rejected = len(accepted), len(slashed)
-            row.tp, row.fp, row.tn, row.fn = computed.tp, computed.fp, computed.tn, computed.fn
+            row.accepted, row.excluded, row.slashed = counts.accepted, counts.excluded, counts.slashed
+            row.rejected = counts.excluded + counts.slashed
+            row.tp, row.fp, row.tn, row.fn = counts.tp, counts.fp, counts.tn, counts.fn
             if s.get(ModelRow, new_hash) is None:
                 s.add(
                     ModelRow(hash=new_hash, experiment_id=experiment_id, version=round_ + 1, size_bytes=size)
                 )
-            for member, verdict in zip(cohort, computed.verdicts, strict=True):
-                node = nodes[member.address]
+            for member, verdict in pairs:
+                node = nodes[str(member.node_id)]
                 s.add(
                     VerdictRow(
                         experiment_id=experiment_id,
                         round=round_,
-                        node_address=member.address,
+                        node_address=node.address,
                         node_label=node.label,
                         accepted=verdict.accepted,
+                        outcome=verdict.outcome.value,
                         rule=verdict.rule,
                         reason=verdict.reason,
                         features=_finite(verdict.features),
-                        malicious=member.malicious,
+                        malicious=member.attacking,
                     )
                 )
                 self._emit_verdict(
-                    pub, experiment_id, round_, node, verdict.accepted, verdict.rule, verdict.reason
+                    pub, experiment_id, round_, node, verdict.outcome, verdict.rule, verdict.reason
                 )
             s.add(
                 SettlementRow(
@@ -363,20 +360,22 @@ class RoundRunner:
             )
             pub.emit(
                 "model.aggregated",
-                f"Aggregated v{round_ + 1}: {len(accepted)} of {len(cohort)} updates accepted, "
-                f"accuracy {computed.accuracy:.1%}",
+                f"Aggregated v{round_ + 1}: {counts.accepted} of {len(cohort)} updates accepted, "
+                f"{counts.excluded} excluded, {counts.slashed} slashed, accuracy {accuracy:.1%}",
                 experiment_id=experiment_id,
                 round=round_,
                 model_hash=new_hash,
                 version=round_ + 1,
                 accuracy=computed.accuracy,
                 loss=computed.loss,
-                accepted=len(accepted),
-                rejected=len(slashed),
-                tp=computed.tp,
-                fp=computed.fp,
-                tn=computed.tn,
-                fn=computed.fn,
+                accepted=counts.accepted,
+                excluded=counts.excluded,
+                slashed=counts.slashed,
+                rejected=counts.excluded + counts.slashed,
+                tp=counts.tp,
+                fp=counts.fp,
+                tn=counts.tn,
+                fn=counts.fn,
                 results_root=root,
             )
 
@@ -386,32 +385,27 @@ class RoundRunner:
         experiment_id: int,
         round_: int,
         node: NodeRow,
-        accepted: bool,
+        outcome: Outcome,
         rule: str | None,
         reason: str,
     ) -> None:
         who = short_address(node.address)
-        if accepted:
-            pub.emit(
-                "update.accepted",
-                f"Accepted update from {who} ({node.label})",
-                experiment_id=experiment_id,
-                round=round_,
-                address=node.address,
-                label=node.label,
-                reason=reason,
-            )
-        else:
-            pub.emit(
-                "update.rejected",
-                f"Rejected update from {who}: {reason}",
-                experiment_id=experiment_id,
-                round=round_,
-                address=node.address,
-                label=node.label,
-                rule=rule,
-                reason=reason,
-            )
+        text = {
+            Outcome.ACCEPTED: f"Accepted update from {who} ({node.label})",
+            Outcome.EXCLUDED: f"Excluded update from {who}, not slashed: {reason}",
+            Outcome.SLASHED: f"Slashed {who}: {reason}",
+        }[outcome]
+        pub.emit(
+            f"update.{outcome.value}",
+            text,
+            experiment_id=experiment_id,
+            round=round_,
+            address=node.address,
+            label=node.label,
+            outcome=outcome.value,
+            rule=rule,
+            reason=reason,
+        )
 
     # -- restart --------------------------------------------------------------------------------------------
 

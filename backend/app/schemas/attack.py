@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.detection import Outcome
 from backend.orchestrator.specs import AttackPlan
 
 
@@ -28,14 +29,17 @@ class ProbeRequest(BaseModel):
 class ProbeFeature(BaseModel):
     name: str
     value: float | None
-    threshold: float | None
-    comparison: Literal["max", "min"]  # "max": rejected above the threshold; "min": below it
-    caught: bool  # this rule alone would reject the update
+    threshold: float | None  # the exclusion threshold
+    slash_threshold: float | None  # the mean evidence over the slash window that slashes; None: never
+    comparison: Literal["max", "min", "both"]  # "max": caught above the threshold; "min": below it
+    caught: bool  # past the exclusion threshold
+    outcome: Outcome  # what tripping this rule leads to on its own in one round
     rule: str  # the defense rule that tests this feature
 
 
 class ProbeResult(BaseModel):
-    predicted: Literal["rejected", "accepted"]
+    predicted: Outcome  # for the attack sustained over the slash window
+    first_round: Outcome  # in its first attacking round, before evidence accumulates
     rule: str | None
     reason: str
     features: list[ProbeFeature]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from backend.chain.client import DecodedEvent
+from backend.detection import Field, Outcome
 
 NodeKind = Literal["simulated", "external"]
 
@@ -28,6 +29,7 @@ class NodeRegister(BaseModel):
 class LastVerdict(BaseModel):
     round: int
     accepted: bool
+    outcome: Outcome
     rule: str | None
     reason: str
 
@@ -45,7 +47,9 @@ class NodePublic(BaseModel):
     eligible: bool | None
     last_verdict: LastVerdict | None
     accepted_rounds: int
-    rejected_rounds: int
+    excluded_rounds: int
+    slashed_rounds: int
+    rejected_rounds: int  # excluded + slashed
     rewarded_flt: str  # paid by confirmed settlements of this experiment
     slashed_flt: str
 

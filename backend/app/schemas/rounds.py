@@ -8,6 +8,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 
 from backend.db.models import RoundRow, SettlementRow, VerdictRow
+from backend.detection import Outcome
 
 SettlementStatus = Literal["pending", "sent", "confirmed", "failed"]
 RoundStatus = Literal["open", "screening", "completed", "cancelled"]
@@ -46,9 +47,11 @@ class RoundPublic(BaseModel):
     accuracy: float | None
     loss: float | None
     accepted: int
-    rejected: int
-    tp: int  # attackers rejected
-    fp: int  # honest nodes rejected
+    excluded: int  # left out, neither rewarded nor slashed
+    slashed: int
+    rejected: int  # excluded + slashed
+    tp: int  # attackers excluded or slashed
+    fp: int  # honest nodes excluded or slashed
     tn: int  # honest nodes accepted
     fn: int  # attackers accepted
     base_model_hash: str
@@ -70,6 +73,8 @@ class RoundPublic(BaseModel):
             accuracy=row.accuracy,
             loss=row.loss,
             accepted=row.accepted,
+            excluded=row.excluded,
+            slashed=row.slashed,
             rejected=row.rejected,
             tp=row.tp,
             fp=row.fp,
@@ -91,8 +96,9 @@ class RoundPublic(BaseModel):
 class VerdictPublic(BaseModel):
     node_address: str
     node_label: str
-    accepted: bool
-    rule: str | None  # the rule that rejected it; None when accepted
+    accepted: bool  # outcome == "accepted"
+    outcome: Outcome
+    rule: str | None  # the rule that excluded or slashed it; None when accepted
     reason: str
     features: dict[str, float | None]
     malicious: bool | None  # ground truth for simulated nodes
@@ -103,6 +109,7 @@ class VerdictPublic(BaseModel):
             node_address=row.node_address,
             node_label=row.node_label,
             accepted=row.accepted,
+            outcome=Outcome(row.outcome),
             rule=row.rule,
             reason=row.reason,
             features=dict(row.features),

@@ -23,6 +23,7 @@ from backend.chain.client import NodeStatus, to_flt
 from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.models import ExperimentRow, NodeRow
+from backend.detection import Outcome
 from backend.orchestrator.errors import ChainUnavailable, NotFound
 from backend.orchestrator.experiments import attacks
 from backend.orchestrator.messages import flt_text
@@ -77,11 +78,17 @@ def _nodes_public(
                 pending_flt=flt_text(to_flt(chain.pending)) if chain else None,
                 eligible=chain.eligible if chain else None,
                 last_verdict=LastVerdict(
-                    round=last.round, accepted=last.accepted, rule=last.rule, reason=last.reason
+                    round=last.round,
+                    accepted=last.accepted,
+                    outcome=Outcome(last.outcome),
+                    rule=last.rule,
+                    reason=last.reason,
                 )
                 if last
                 else None,
-                accepted_rounds=sum(v.accepted for v in mine),
+                accepted_rounds=sum(v.outcome == Outcome.ACCEPTED for v in mine),
+                excluded_rounds=sum(v.outcome == Outcome.EXCLUDED for v in mine),
+                slashed_rounds=sum(v.outcome == Outcome.SLASHED for v in mine),
                 rejected_rounds=sum(not v.accepted for v in mine),
                 rewarded_flt=flt_text(rewarded),
                 slashed_flt=flt_text(slashed),

@@ -1,0 +1,261 @@
+"""The one round engine: closes a round from the cohort's signed bytes to the next global model.
+
+Every caller closes rounds through ``close_round``: the orchestrator's round runner, ``fedshield run``,
+the Attack Lab's probe and every bench. One round, in order [FedAvg: McMahan et al., 2017]:
+
+1. decode and validate each update against the model's layout (shapes, dtypes, finiteness, size);
+2. build the root evidence: the orchestrator's own *trusted update*, trained with the experiment's own
+   local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
+   NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
+3. screen the cohort together (``backend.detection.screen_round``): accepted, excluded or slashed;
+4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_accepted``);
+5. evaluate the new global model on the held-out test split;
+6. count the outcomes against the ground truth where it is known (simulated attackers).
+
+Pure apart from torch's CPU work: nothing here reads a database, a file or the network, and ``history`` is
+read, never written (the caller records the verdicts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from backend.detection import (
+    DefenseConfig,
+    DefenseHistory,
+    Outcome,
+    RootEvidence,
+    UpdateVerdict,
+    aggregate_accepted,
+    screen_round,
+)
+from workers.models import ModelSpec, build_model
+from workers.task import ROOT_SLOT, round_seed
+from workers.tensors import Weights, flatten, load_state, tensor_layout, unflatten
+from workers.training import TrainConfig, evaluate, train_local
+from workers.wire import decode_tensors, encode_tensors, model_hash, payload_limit
+
+NodeArrays = tuple[np.ndarray, np.ndarray]  # (x, y)
+
+
+@dataclass(frozen=True)
+class EngineSetup:
+    """What stays fixed across an experiment's rounds."""
+
+    spec: ModelSpec
+    defense: DefenseConfig
+    train: TrainConfig  # the experiment's local training; the trusted root update trains the same way
+    root: NodeArrays | None  # the orchestrator's clean root set; None: no root-set signals
+    test: NodeArrays | None  # the held-out test split; None: no evaluation (the probe)
+    seed: int  # the experiment's seed; every round's seeds derive from it
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One update of the round as it arrived: the node, the signed bytes, the claimed sample count."""
+
+    node_id: Hashable
+    payload: bytes  # safetensors bytes of Δ
+    num_samples: int
+    attacking: bool | None = None  # ground truth for simulated nodes; None: unknown
+
+
+@dataclass(frozen=True)
+class OutcomeCounts:
+    """A round's outcomes, and where the ground truth is known, how they fell."""
+
+    accepted: int
+    excluded: int
+    slashed: int
+    tp: int  # attackers not accepted (excluded or slashed)
+    fp: int  # honest nodes not accepted
+    tn: int  # honest nodes accepted
+    fn: int  # attackers accepted
+    honest_slashed: int  # the worst outcome the product can produce
+    attackers_slashed: int
+
+
+@dataclass(frozen=True)
+class ClosedRound:
+    """Everything a closed round produced."""
+
+    round: int  # 1-based, as in the protocol
+    verdicts: list[UpdateVerdict]  # in candidate order
+    new_weights: Weights
+    model_hash: str  # keccak256 of the new global model's safetensors bytes
+    accuracy: float | None  # of the new global model on the test split; None without one
+    loss: float | None
+    counts: OutcomeCounts
+
+
+def count_outcomes(verdicts: Sequence[UpdateVerdict], attacking: Sequence[bool | None]) -> OutcomeCounts:
+    """Tallies the outcomes, and against the ground truth for the candidates whose truth is known."""
+    tally = {o: sum(v.outcome is o for v in verdicts) for o in Outcome}
+    tp = fp = tn = fn = honest_slashed = attackers_slashed = 0
+    for verdict, truth in zip(verdicts, attacking, strict=True):
+        if truth is None:
+            continue
+        slashed = verdict.outcome is Outcome.SLASHED
+        if truth:
+            tp, fn = tp + (not verdict.accepted), fn + verdict.accepted
+            attackers_slashed += slashed
+        else:
+            fp, tn = fp + (not verdict.accepted), tn + verdict.accepted
+            honest_slashed += slashed
+    return OutcomeCounts(
+        tally[Outcome.ACCEPTED],
+        tally[Outcome.EXCLUDED],
+        tally[Outcome.SLASHED],
+        tp,
+        fp,
+        tn,
+        fn,
+        honest_slashed,
+        attackers_slashed,
+    )
+
+
+def decode_cohort(template: Weights, candidates: Sequence[Candidate]) -> np.ndarray:
+    """Each payload checked against the model's layout and stacked: ``(n, d)`` float32."""
+    layout = tensor_layout(template)
+    limit = payload_limit(layout)
+    return np.stack([flatten(decode_tensors(c.payload, layout, max_bytes=limit)) for c in candidates])
+
+
+@torch.no_grad()
+def model_logits(spec: ModelSpec, template: Weights, models: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Logits of each flattened model in ``models`` ``(k, d)`` on ``x``: ``(k, m, classes)``."""
+    model = build_model(spec, seed=0)
+    model.eval()
+    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    out = []
+    for row in models:
+        load_state(model, unflatten(row, template))
+        out.append(model(inputs).numpy())
+    return np.stack(out)
+
+
+class _TrustedCache:
+    """Trusted root updates by (model hash, training, seed): the probe asks for the same one many times."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> np.ndarray | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple[object, ...], value: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_trusted = _TrustedCache()
+
+
+def trusted_update(setup: EngineSetup, global_weights: Weights, round_: int, base_hash: str) -> np.ndarray:
+    """The orchestrator's own update on its root set [Cao et al., FLTrust, NDSS 2021], flattened ``(d,)``."""
+    assert setup.root is not None
+    seed = round_seed(setup.seed, round_, ROOT_SLOT)
+    root_digest = hashlib.blake2b(np.ascontiguousarray(setup.root[0]).tobytes(), digest_size=16).hexdigest()
+    key = (base_hash, setup.train, seed, root_digest)
+    cached = _trusted.get(key)
+    if cached is not None:
+        return cached
+    delta = train_local(
+        setup.spec, global_weights, setup.root[0], setup.root[1], setup.train, seed=seed
+    ).delta
+    flat = flatten(delta)
+    _trusted.put(key, flat)
+    return flat
+
+
+def root_evidence(setup: EngineSetup, global_weights: Weights, updates: np.ndarray) -> RootEvidence:
+    """Root-set logits of ``w`` and of every ``w + Δ_i`` (the label-alignment signal's input)."""
+    assert setup.root is not None
+    base = flatten(global_weights)  # (d,)
+    models = np.vstack([base[None, :], base[None, :] + updates])  # (1 + n, d)
+    logits = model_logits(setup.spec, global_weights, models, setup.root[0])  # (1 + n, m, k)
+    return RootEvidence(labels=setup.root[1], global_logits=logits[0], update_logits=logits[1:])
+
+
+def screen_cohort(
+    setup: EngineSetup,
+    global_weights: Weights,
+    round_: int,
+    updates: np.ndarray,
+    num_samples: Sequence[int],
+    node_ids: Sequence[Hashable],
+    history: DefenseHistory | None,
+    *,
+    base_hash: str | None = None,
+) -> list[UpdateVerdict]:
+    """Steps 2 and 3: root evidence and trusted update, then the shield's verdicts, in candidate order."""
+    trusted: np.ndarray | None = None
+    evidence: RootEvidence | None = None
+    if setup.root is not None and setup.defense.enabled:
+        key = base_hash or model_hash(encode_tensors(global_weights))
+        trusted = trusted_update(setup, global_weights, round_, key)
+        evidence = root_evidence(setup, global_weights, updates)
+    return screen_round(
+        updates,
+        list(num_samples),
+        flatten(global_weights),
+        setup.defense,
+        trusted_update=trusted,
+        root_evidence=evidence,
+        history=history,
+        node_ids=node_ids,
+    )
+
+
+def close_round(
+    setup: EngineSetup,
+    global_weights: Weights,
+    round_: int,
+    candidates: Sequence[Candidate],
+    history: DefenseHistory | None,
+    *,
+    base_hash: str | None = None,
+    evaluate_model: bool = True,
+) -> ClosedRound:
+    """Closes round ``round_`` (1-based) of the experiment: decode, screen, aggregate, evaluate, count."""
+    if not candidates:
+        raise ValueError("a round closes with at least one update")
+    updates = decode_cohort(global_weights, candidates)  # (n, d)
+    counts = [c.num_samples for c in candidates]
+    ids = [c.node_id for c in candidates]
+    verdicts = screen_cohort(
+        setup, global_weights, round_, updates, counts, ids, history, base_hash=base_hash
+    )
+    accepted = [v.index for v in verdicts if v.accepted]
+    aggregated = aggregate_accepted(updates, counts, accepted, setup.defense)
+    new_flat = (flatten(global_weights) + aggregated).astype(np.float32)
+    new_weights = unflatten(new_flat, global_weights)
+    accuracy = loss = None
+    if evaluate_model and setup.test is not None:
+        metrics = evaluate(setup.spec, new_weights, setup.test[0], setup.test[1])
+        accuracy, loss = metrics.accuracy, metrics.loss
+    return ClosedRound(
+        round=round_,
+        verdicts=verdicts,
+        new_weights=new_weights,
+        model_hash=model_hash(encode_tensors(new_weights)),
+        accuracy=accuracy,
+        loss=loss,
+        counts=count_outcomes(verdicts, [c.attacking for c in candidates]),
+    )
