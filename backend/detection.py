@@ -263,8 +263,9 @@ def gaussianity(updates: FloatArray) -> NDArray[np.float64]:
     """``‖Δ‖₁ / (√d ‖Δ‖₂)`` over its value for Gaussian noise, ``√(2/π)``: 1 for isotropic noise.
 
     SGD-trained updates are heavy-tailed, a few coordinates carrying most of the change (0.65-0.8 here);
-    Adam's are flatter (about 1.2). Noise added to either pulls the ratio towards 1, so the signal is how
-    far an update's ratio sits from the cohort's, on both sides [the L1/L2 sparsity measure of Hoyer, 2004,
+    Adam's are flatter (about 1.2). Noise added to either pulls the ratio towards 1, so the signal,
+    ``noise_likeness = -|ratio - 1|``, is suspicious when an update sits closer to noise than the cohort
+    does; a skewed node's sparser update moves the other way [the L1/L2 sparsity measure of Hoyer, 2004,
     "Non-negative Matrix Factorization with Sparseness Constraints"].
     """
     x = updates.astype(np.float64)
@@ -333,7 +334,7 @@ class Signal:
 SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally far out
     Signal("norm", "log_norm", "update norm", "use_norm_mad", "both", "high"),
     Signal("quiet_energy", "quiet_energy", "quiet-coordinate energy", "use_quiet_energy", "high", "high"),
-    Signal("gaussianity", "gaussianity", "gaussianity", "use_gaussianity", "both", "both"),
+    Signal("gaussianity", "noise_likeness", "closeness to noise", "use_gaussianity", "high", "high"),
     Signal("direction", "direction", "direction on the root set", "use_root_alignment", "low", "low"),
 )
 
@@ -378,6 +379,7 @@ def compute_features(
     if n >= config.min_cohort:
         columns["quiet_energy"] = quiet_energy(x, config.quiet_fraction)
         columns["gaussianity"] = gaussianity(x)
+        columns["noise_likeness"] = -np.abs(columns["gaussianity"] - 1.0)
         if trusted_update is None:
             columns["cosine_reference"] = cosine_rows(x, np.median(x, axis=0))
     if trusted_update is not None:
@@ -394,7 +396,7 @@ def compute_features(
     if n >= config.min_cohort:
         columns["log_norm_z"] = robust_z(columns["log_norm"], config.norm_mad_floor)
         columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor)
-        columns["gaussianity_z"] = robust_z(columns["gaussianity"], config.gaussianity_floor)
+        columns["noise_likeness_z"] = robust_z(columns["noise_likeness"], config.gaussianity_floor)
         switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
                     DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
         parts = [p for p in (*DIRECTION_PARTS, DIRECTION_FALLBACK) if p in columns and switches[p]]
