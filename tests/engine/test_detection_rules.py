@@ -1,4 +1,5 @@
-"""Each shield rule on synthetic vectors, the brief's thresholds at their boundary, and the guard rails."""
+"""Each shield rule on synthetic vectors: the brief's thresholds, the calibrated signals, the three outcomes,
+the slash that needs accumulated evidence, and the bounds on any one update's influence."""
 
 from __future__ import annotations
 
@@ -11,24 +12,28 @@ from backend.detection import (
     NORM_THRESHOLD,
     DefenseConfig,
     DefenseHistory,
+    Outcome,
     RootEvidence,
     UpdateVerdict,
+    aggregate_accepted,
+    bounded_weights,
+    clip_to_median_norm,
     compute_features,
     defend_and_aggregate,
+    gaussianity,
     label_alignment,
-    log_norm_z,
     quiet_energy,
-    rule_checks,
     screen_round,
+    signal_checks,
 )
 
 BRIEF_ONLY = DefenseConfig(
     use_norm_mad=False,
     use_quiet_energy=False,
+    use_gaussianity=False,
     use_root_alignment=False,
     use_cosine_trusted=False,
     use_cosine_reference=False,
-    use_trust_score=False,
 )
 
 
@@ -50,6 +55,10 @@ def verdicts_for(updates: np.ndarray, config: DefenseConfig, **kwargs: object) -
     return screen_round(updates, [10] * len(updates), zeros, config, **kwargs)  # type: ignore[arg-type]
 
 
+def outcomes(verdicts: list[UpdateVerdict]) -> list[Outcome]:
+    return [v.outcome for v in verdicts]
+
+
 # ---------------------------------------------------------------------------------- the brief's checks
 
 
@@ -58,131 +67,138 @@ def test_norm_threshold_default_is_the_brief_value() -> None:
     assert DefenseConfig().norm_threshold == 1000.0
 
 
-def test_norm_threshold_triggers_exactly_above_the_boundary() -> None:
-    global_weights = np.zeros(3, dtype=np.float32)
-    global_weights[0] = 600.0
-    at = np.array([[400.0, 0.0, 0.0]], dtype=np.float32)  # ‖w + Δ‖ = 1000 exactly
-    above = np.array([[np.nextafter(np.float32(400.0), np.float32(500.0)), 0.0, 0.0]], dtype=np.float32)
-    config = BRIEF_ONLY.model_copy(update={"use_distance_threshold": False})
-    assert screen_round(at, [1], global_weights, config)[0].accepted
-    rejected = screen_round(above, [1], global_weights, config)[0]
-    assert not rejected.accepted and rejected.rule == "norm_threshold"
-    assert rejected.reason == "model norm 1000.00 above 1000.00"
-    assert rejected.features["model_norm"] > 1000.0
+@pytest.mark.parametrize(("value", "caught"), [(1000.0, False), (1000.001, True)])
+def test_norm_threshold_excludes_exactly_above_the_boundary(value: float, caught: bool) -> None:
+    update = np.array([[value, 0.0]], dtype=np.float32)
+    verdict = screen_round(
+        update, [1], np.zeros(2, np.float32), BRIEF_ONLY.model_copy(update={"distance_threshold": 1e9})
+    )[0]
+    assert (verdict.outcome, verdict.rule) == (
+        (Outcome.EXCLUDED, "norm_threshold") if caught else (Outcome.ACCEPTED, None)
+    )
 
 
-def test_distance_threshold_triggers_exactly_above_the_boundary() -> None:
-    config = BRIEF_ONLY.model_copy(update={"distance_threshold": 5.0})
-    global_weights = np.full(2, 100.0, dtype=np.float32)
-    at = np.array([[3.0, 4.0]], dtype=np.float32)  # ‖Δ‖ = 5 exactly
-    above = np.array([[3.0, np.nextafter(np.float32(4.0), np.float32(5.0))]], dtype=np.float32)
-    assert screen_round(at, [1], global_weights, config)[0].accepted
-    verdict = screen_round(above, [1], global_weights, config)[0]
-    assert (verdict.accepted, verdict.rule) == (False, "distance_threshold")
+@pytest.mark.parametrize(("value", "caught"), [(100.0, False), (100.01, True)])
+def test_distance_threshold_excludes_exactly_above_the_boundary(value: float, caught: bool) -> None:
+    update = np.array([[value, 0.0]], dtype=np.float32)
+    verdict = screen_round(update, [1], np.zeros(2, np.float32), BRIEF_ONLY)[0]
+    assert verdict.outcome is (Outcome.EXCLUDED if caught else Outcome.ACCEPTED)
 
 
-# ------------------------------------------------------------------------------------------ robust rules
+# ---------------------------------------------------------------------------------------- the signals
 
 
-def test_norm_mad_flags_boosted_and_empty_updates_both_ways() -> None:
+def test_the_norm_signal_excludes_boosted_and_empty_updates_both_ways() -> None:
     updates = honest_cohort()
     updates[0] *= 50.0  # boosted
-    updates[1] *= 1e-4  # a free rider sending almost nothing
-    z = log_norm_z(updates, floor=0.2)
-    assert z[0] > 6 and z[1] < -6 and np.all(np.abs(z[2:]) < 3)
-    config = DefenseConfig(use_quiet_energy=False, distance_threshold=1e6)
-    verdicts = verdicts_for(updates, config)
-    assert [v.rule for v in verdicts[:2]] == ["norm_mad", "norm_mad"]
+    updates[1] *= 1e-4  # near-empty: a free rider
+    verdicts = verdicts_for(updates, DefenseConfig(distance_threshold=1e9))
+    assert verdicts[0].rule == "norm" and verdicts[1].rule == "norm"
+    assert verdicts[1].outcome is Outcome.EXCLUDED  # a free rider is left out, never slashed
     assert all(v.accepted for v in verdicts[2:])
 
 
-def test_quiet_energy_catches_norm_matched_noise() -> None:
+def test_quiet_energy_and_noise_likeness_catch_norm_matched_noise() -> None:
     updates = honest_cohort()
     rng = np.random.default_rng(1)
-    noise = rng.normal(size=updates.shape[1])
-    updates[3] = updates[3] + (noise * np.linalg.norm(updates[3]) / np.linalg.norm(noise)).astype(np.float32)
-    scores = quiet_energy(updates, 0.5)
-    assert scores[3] > 0.4 and np.all(np.delete(scores, 3) < 0.1)
-    verdicts = verdicts_for(updates, DefenseConfig())
-    assert [v.index for v in verdicts if not v.accepted] == [3]
-    assert verdicts[3].rule == "quiet_energy"
+    noise = rng.normal(size=updates.shape[1]).astype(np.float32)
+    updates[0] = updates[0] + noise * (np.linalg.norm(updates[0]) / np.linalg.norm(noise))
+    features = compute_features(updates, np.zeros(updates.shape[1], np.float32), DefenseConfig())
+    assert features[0]["quiet_energy_z"] > 4 and features[0]["noise_likeness_z"] > 4
+    assert verdicts_for(updates, DefenseConfig())[0].outcome is not Outcome.ACCEPTED
 
 
-def test_cosine_rules_reject_an_opposed_update() -> None:
-    updates = honest_cohort()
-    trusted = updates.mean(axis=0)
-    updates[4] = -3.0 * updates[4]
-    config = DefenseConfig(use_norm_mad=False, use_root_alignment=False)
-    verdicts = verdicts_for(updates, config, trusted_update=trusted)
-    assert [v.index for v in verdicts if not v.accepted] == [4]
-    assert verdicts[4].rule == "cosine_trusted"
-    assert verdicts[4].features["cosine_reference"] < -0.6
-    checks = {c.rule for c in rule_checks(verdicts[4].features, config)}
-    assert "cosine_reference" not in checks  # the median is only the fallback for the trusted update
-    without_root = verdicts_for(updates, config)
-    assert [(v.index, v.rule) for v in without_root if not v.accepted] == [(4, "cosine_reference")]
+def test_gaussianity_is_one_for_noise_and_lower_for_a_sparse_update() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(1, 20_000))
+    sparse = np.zeros((1, 20_000))
+    sparse[0, :200] = rng.normal(size=200)
+    assert abs(gaussianity(noise)[0] - 1.0) < 0.02
+    assert gaussianity(sparse)[0] < 0.2
 
 
-# ------------------------------------------------------------------------------------- root-set alignment
+def test_quiet_energy_is_small_for_trained_updates() -> None:
+    assert quiet_energy(honest_cohort(), 0.5).max() < 0.1
 
 
-def _root_evidence(shifts: list[np.ndarray], labels: np.ndarray, classes: int) -> RootEvidence:
+def _root_evidence(maps: list[np.ndarray], labels: np.ndarray, classes: int) -> RootEvidence:
+    """Logit shifts per update: ``maps[i][s]`` is the change of sample s's logits under update i."""
     base = np.zeros((len(labels), classes))
-    return RootEvidence(labels, base, np.stack([base + s for s in shifts]))
+    return RootEvidence(labels=labels, global_logits=base, update_logits=np.stack([base + m for m in maps]))
 
 
 def test_label_alignment_separates_teaching_skew_and_flipping() -> None:
-    classes, labels = 4, np.repeat(np.arange(4), 5)  # 20 root samples, 5 per class
-    own = np.eye(classes)[labels]  # raises each sample's own logit
-    skewed = own * (labels[:, None] == 0) + 2.0 * np.eye(classes)[np.zeros_like(labels)]  # class 0 only
-    flipped = np.eye(classes)[classes - 1 - labels]  # raises the flipped label's logit
-    prior_only = np.tile(np.eye(classes)[2], (len(labels), 1))  # pushes every sample towards class 2
-    scores = label_alignment(_root_evidence([own, skewed, flipped, prior_only], labels, classes))
-    assert scores[0] == pytest.approx(np.sqrt((classes - 1) / classes))  # pure teaching: the maximum
-    assert scores[1] > 0.2  # a skewed node still teaches its class; the prior shift is centred away
-    assert scores[2] < -0.2  # flipping teaches the wrong classes
-    assert abs(scores[3]) < 1e-9  # a pure prior shift says nothing
-
-
-def test_root_alignment_rejects_the_flipped_update() -> None:
-    updates = honest_cohort(n=6)
     classes, labels = 4, np.repeat(np.arange(4), 5)
-    own, flipped = np.eye(classes)[labels], np.eye(classes)[classes - 1 - labels]
-    evidence = _root_evidence([own] * 5 + [flipped], labels, classes)
-    verdicts = verdicts_for(updates, DefenseConfig(), root_evidence=evidence)
-    assert [v.index for v in verdicts if not v.accepted] == [5]
-    assert verdicts[5].rule == "root_alignment"
-    assert verdicts[5].reason.startswith("root alignment -")
+    own = np.eye(classes)[labels]  # pushes each sample towards its own label
+    skewed = own * np.array([3.0, 1.0, 0.2, 0.2])[labels][:, None] + 0.5  # teaches mostly classes 0 and 1
+    flipped = np.eye(classes)[classes - 1 - labels]
+    scores = label_alignment(_root_evidence([own, skewed, flipped], labels, classes))
+    assert scores[0] > 0.8 and scores[1] > 0.3 and scores[2] < -0.2
 
 
-# ------------------------------------------------------------------------------------------ guard rails
+def test_the_direction_signal_excludes_an_opposed_update() -> None:
+    updates = honest_cohort()
+    updates[0] = -updates[0]
+    trusted = honest_cohort(n=1, seed=5)[0] * 0 + updates[1:].mean(axis=0)
+    verdicts = verdicts_for(updates, DefenseConfig(), trusted_update=trusted)
+    assert verdicts[0].rule == "direction" and verdicts[0].outcome is Outcome.EXCLUDED
+    assert all(v.accepted for v in verdicts[1:])
 
 
-def test_robust_rules_never_take_the_rejections_past_half() -> None:
-    updates = honest_cohort(n=10)
-    updates[:3] *= 1e4  # over the brief's distance threshold
-    updates[3:7] = -updates[3:7]  # opposed: flagged by the median cosine
-    config = DefenseConfig(use_norm_mad=False, use_quiet_energy=False, cosine_reference_min=0.0)
-    verdicts = verdicts_for(updates, config)
-    rejected = {v.index for v in verdicts if not v.accepted}
-    assert len(rejected) == 5 and rejected >= {0, 1, 2}  # the 3 absolute, then the 2 most opposed
-    worst_two = sorted(range(3, 7), key=lambda i: verdicts[i].features["cosine_reference"])[:2]
-    assert rejected == {0, 1, 2, *worst_two}
-    capped = [v.index for v in verdicts if v.accepted and "capped at 5 of 10" in v.reason]
-    assert len(capped) == 2
+# ------------------------------------------------------------------------------------- three outcomes
 
 
-def test_the_brief_checks_apply_even_to_a_single_update() -> None:
-    update = np.array([[2000.0, 0.0]], dtype=np.float32)
-    verdict = screen_round(update, [1], np.zeros(2, np.float32), DefenseConfig(distance_threshold=1e6))[0]
-    assert (verdict.accepted, verdict.rule) == (False, "norm_threshold")
+def test_one_round_of_extreme_evidence_slashes() -> None:
+    updates = honest_cohort()
+    updates[0] *= 1e6  # a million times the cohort's norm
+    verdict = verdicts_for(updates, DefenseConfig(distance_threshold=1e9, norm_threshold=1e12))[0]
+    assert verdict.outcome is Outcome.SLASHED and "in one round" in verdict.reason
 
 
-def test_robust_rules_abstain_on_a_tiny_cohort() -> None:
+def test_sustained_evidence_slashes_by_the_window_and_not_before() -> None:
+    config = DefenseConfig(distance_threshold=1e9, single_round_slash_z=1e9)
+    history = DefenseHistory()
+    ids = [f"n{i}" for i in range(10)]
+    seen = []
+    for round_ in range(config.slash_window + 1):
+        updates = honest_cohort(seed=round_)
+        updates[0] *= 40.0  # far outside the honest spread, every round
+        verdicts = verdicts_for(updates, config, history=history, node_ids=ids)
+        seen.append(verdicts[0].outcome)
+        assert all(v.outcome is Outcome.ACCEPTED for v in verdicts[1:])
+        history.record(ids, verdicts)
+    assert seen[: config.slash_window - 1] == [Outcome.EXCLUDED] * (config.slash_window - 1)
+    assert seen[config.slash_window - 1 :] == [Outcome.SLASHED] * 2
+
+
+def test_an_honest_node_with_one_odd_round_is_never_slashed() -> None:
+    config = DefenseConfig(distance_threshold=1e9, single_round_slash_z=1e9)
+    history = DefenseHistory()
+    ids = [f"n{i}" for i in range(10)]
+    for round_ in range(8):
+        updates = honest_cohort(seed=round_)
+        if round_ == 4:
+            updates[0] *= 40.0  # one odd round
+        verdicts = verdicts_for(updates, config, history=history, node_ids=ids)
+        assert verdicts[0].outcome is not Outcome.SLASHED
+        history.record(ids, verdicts)
+
+
+def test_exclusions_by_cohort_rules_never_pass_the_cap() -> None:
+    updates = honest_cohort(n=20)
+    updates[:2] *= 1e4  # over the brief's thresholds: always excluded, counted first against the cap
+    updates[2:7] *= 8.0  # five boosted: only four fit under a cap of 6 of 20
+    verdicts = verdicts_for(updates, DefenseConfig(max_exclude_fraction=0.3))
+    left_out = {v.index for v in verdicts if not v.accepted}
+    assert len(left_out) == 6 and left_out >= {0, 1}
+    assert sum("capped at 6 of 20" in v.reason for v in verdicts) == 1
+
+
+def test_cohort_rules_abstain_on_a_tiny_cohort() -> None:
     updates = honest_cohort(n=3)
     updates[0] *= 1000.0
     features = compute_features(updates, np.zeros(updates.shape[1], dtype=np.float32), DefenseConfig())
-    assert "norm_z" not in features[0] and "quiet_energy" not in features[0]
+    assert "log_norm_z" not in features[0] and "quiet_energy" not in features[0]
     lenient = DefenseConfig(distance_threshold=1e9, norm_threshold=1e9)
     assert all(v.accepted for v in verdicts_for(updates, lenient))
 
@@ -193,54 +209,72 @@ def test_disabled_defense_accepts_everything() -> None:
     assert all(v.accepted for v in verdicts_for(updates, DefenseConfig(enabled=False)))
 
 
-def test_low_trust_rejects_only_a_borderline_update() -> None:
-    updates = honest_cohort(n=6)
-    classes, labels = 4, np.repeat(np.arange(4), 5)
-    own, flipped = np.eye(classes)[labels], np.eye(classes)[classes - 1 - labels]
-    weak = own + 2.5 * flipped  # alignment ~0.06: positive, but within the borderline band
-    evidence = _root_evidence([own] * 4 + [weak, weak], labels, classes)
-    history = DefenseHistory()
-    ids = ["a", "b", "c", "d", "liar", "new"]
-    for _ in range(4):  # "liar" was rejected in each of 4 past rounds
-        history.record(ids, [UpdateVerdict(i, ids[i] != "liar", None, "", {}) for i in range(6)])
-    snapshot = {k: (v.seen, v.accepted) for k, v in history.nodes.items()}
-    verdicts = verdicts_for(updates, DefenseConfig(), root_evidence=evidence, history=history, node_ids=ids)
-    assert verdicts[4].rule == "trust_score" and "borderline" in verdicts[4].reason
-    assert verdicts[5].accepted  # same update, clean record
-    assert {k: (v.seen, v.accepted) for k, v in history.nodes.items()} == snapshot  # screening is pure
-
-
 def test_every_verdict_carries_its_features_and_checks() -> None:
     updates = honest_cohort()
-    trusted = updates.mean(axis=0)
-    verdict = verdicts_for(updates, DefenseConfig(), trusted_update=trusted)[0]
-    assert {"model_norm", "update_norm", "norm_z", "quiet_energy", "cosine_trusted"} <= set(verdict.features)
-    checks = rule_checks(verdict.features, DefenseConfig())
-    assert {c.rule for c in checks} >= {"norm_threshold", "distance_threshold", "norm_mad", "quiet_energy"}
+    verdict = verdicts_for(updates, DefenseConfig(), trusted_update=updates.mean(axis=0))[0]
+    assert {"model_norm", "update_norm", "log_norm_z", "quiet_energy_z", "direction_z", "evidence"} <= set(
+        verdict.features
+    )
+    checks = signal_checks(verdict.features, DefenseConfig())
+    assert {c.rule for c in checks} >= {
+        "norm_threshold",
+        "distance_threshold",
+        "norm",
+        "quiet_energy",
+        "direction",
+    }
     assert all(not c.tripped for c in checks)
+    assert all(c.slash_threshold == DefenseConfig().slash_z for c in checks if c.rule == "direction")
 
 
-def test_screening_is_deterministic() -> None:
+def test_screening_is_deterministic_and_pure() -> None:
     updates = honest_cohort()
-    first = verdicts_for(updates, DefenseConfig())
-    second = verdicts_for(updates.copy(), DefenseConfig())
+    history = DefenseHistory()
+    history.record_one(0, Outcome.EXCLUDED, {"evidence": 5.0})
+    snapshot = json.dumps({str(k): vars(v) for k, v in history.nodes.items()})
+    first = verdicts_for(updates, DefenseConfig(), history=history)
+    second = verdicts_for(updates.copy(), DefenseConfig(), history=history)
     assert first == second
+    assert json.dumps({str(k): vars(v) for k, v in history.nodes.items()}) == snapshot
+
+
+# --------------------------------------------------------------------------------- bounded influence
+
+
+def test_accepted_updates_are_clipped_to_their_median_norm() -> None:
+    updates = honest_cohort()
+    clipped = clip_to_median_norm(updates)
+    norms = np.linalg.norm(clipped, axis=1)
+    assert norms.max() <= np.median(np.linalg.norm(updates, axis=1)) * (1 + 1e-5)
+
+
+def test_a_claimed_sample_count_cannot_buy_the_aggregate() -> None:
+    weights = bounded_weights([2**62, 100, 100, 120, 80], cap=3.0)
+    assert weights[0] == 300.0 and list(weights[1:]) == [100, 100, 120, 80]
+    updates = honest_cohort(n=5)
+    updates[0] = updates[0] * 0 + 1.0  # the liar's update
+    aggregate = aggregate_accepted(updates, [2**62, 100, 100, 120, 80], list(range(5)), DefenseConfig())
+    liar_share = np.dot(aggregate, updates[0]) / np.dot(updates[0], updates[0])
+    assert liar_share < 0.5
 
 
 def test_defend_and_aggregate_averages_only_the_accepted() -> None:
     updates = honest_cohort()
     updates[0] *= 1e4
-    outcome = defend_and_aggregate(
-        updates, [10] * 10, np.zeros(updates.shape[1], np.float32), DefenseConfig()
-    )
+    plain = DefenseConfig(clip_to_median_norm=False)
+    outcome = defend_and_aggregate(updates, [10] * 10, np.zeros(updates.shape[1], np.float32), plain)
     assert outcome.accepted_indices == list(range(1, 10))
     np.testing.assert_allclose(outcome.aggregated_delta, updates[1:].mean(axis=0), rtol=1e-5, atol=1e-6)
 
 
-def test_config_is_json_and_validated() -> None:
-    config = DefenseConfig(aggregator="median", root_alignment_min=0.05)
+def test_config_is_json_validated_and_reads_older_rounds() -> None:
+    config = DefenseConfig(aggregator="median", exclude_z=3.5)
     assert DefenseConfig.model_validate(json.loads(config.model_dump_json())) == config
+    older = DefenseConfig.model_validate({"root_alignment_min": 0.0, "use_trust_score": True})
+    assert older == DefenseConfig()
     with pytest.raises(ValueError, match="unknown aggregator"):
         DefenseConfig(aggregator="mean")
     with pytest.raises(ValueError):
         DefenseConfig(norm_threshold=-1.0)
+    with pytest.raises(ValueError):
+        DefenseConfig(exclude_zz=1.0)  # type: ignore[call-arg]
