@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -94,14 +94,16 @@ def _warm(inputs: ProbeInputs) -> None:
     )
 
 
-def attack_config_of(plan: AttackPlan) -> AttackConfig:
-    return AttackConfig(
-        kind=plan.kind,
-        sigma=plan.sigma,
-        norm_matched=plan.norm_matched,
-        flip_fraction=max(plan.flip_fraction, 1e-6),
-        scale=plan.scale,
-    )
+def attack_config_of(plan: AttackPlan, inputs: ProbeInputs) -> AttackConfig:
+    """The probed attacker's config; a backdoor without a boost gets the probed round's number of nodes."""
+    try:
+        plan.check_classes(inputs.spec.num_classes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    config = plan.attack_config()
+    if config.kind == "backdoor" and config.boost is None:
+        config = replace(config, boost=float(len(inputs.reference.updates) + 1))
+    return config
 
 
 class ProbeService:
@@ -129,7 +131,7 @@ class ProbeService:
         result = probe_attack(
             inputs.spec,
             inputs.global_weights,
-            attack_config_of(plan),
+            attack_config_of(plan, inputs),
             inputs.attacker,
             inputs.reference,
             inputs.defense,
