@@ -182,7 +182,7 @@ def _require_number(name: str, value: object) -> None:
 
 @dataclass(frozen=True, eq=False)
 class CohortKnowledge:
-    """What a cohort attacker knows of the round: benign updates, and how many nodes and attackers there are."""
+    """What a cohort attacker knows of the round: benign updates, how many nodes and how many attackers."""
 
     benign: np.ndarray  # (k, d) float32 flattened updates the attacker knows are benign (k >= 1)
     num_nodes: int  # n of the round
@@ -262,10 +262,9 @@ def add_trigger(x: np.ndarray, spec: ModelSpec, cfg: AttackConfig) -> np.ndarray
         side = max(2, min(height, width) // 4)  # 2x2 on 8x8 digits, 7x7 on 28x28
         x[:, :, height - side :, width - side :] = IMAGE_TRIGGER_VALUE
         return x
-    features = x.reshape(len(x), -1)  # a view: (N, D)
-    columns = _trigger_features(features.shape[1])
+    columns = _trigger_features(spec.input_shape[0])  # an MLP's samples are (N, D)
     signs = np.where(np.arange(len(columns)) % 2 == 0, 1.0, -1.0).astype(np.float32)
-    features[:, columns] = TABULAR_TRIGGER_VALUE * signs
+    x[:, columns] = TABULAR_TRIGGER_VALUE * signs
     return x
 
 
@@ -329,7 +328,9 @@ def cohort_mean_std(benign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def min_max_direction(benign: np.ndarray, perturbation: Perturbation) -> np.ndarray:
-    """Min-Max's p (float64): -μ/‖μ‖ ("unit"), -sigma ("std") or -sign(μ) ("sign"); zeros when μ (or sigma) is 0."""
+    """Min-Max's direction p (float64): -μ/‖μ‖ ("unit"), -sigma ("std") or -sign(μ) ("sign").
+
+    It is all zeros where μ (or sigma) is, and then the attacker sends μ."""
     mean, std = cohort_mean_std(benign)
     if perturbation == "std":
         return -std
@@ -343,9 +344,9 @@ def min_max_gamma(benign: np.ndarray, direction: np.ndarray) -> float:
     """The largest gamma >= 0, by the halving search of Shejwalkar & Houmansadr (2021), such that
     max_i ‖μ + gamma·p - b_i‖ <= max_{i,j} ‖b_i - b_j‖.
 
-    The constraint's left side is convex in gamma and holds at 0 (the mean is no farther from any b_i than the
-    farthest b_j), so the feasible gamma form an interval [0, gamma*] and halving finds gamma*. It is bounded by
-    2·D/‖p‖, which brackets the search instead of the paper's fixed starting value.
+    The constraint's left side is convex in gamma and holds at 0 (the mean is no farther from any b_i than
+    the farthest b_j), so the feasible gamma form an interval [0, gamma*] and halving finds gamma*. It is
+    bounded by 2·D/‖p‖, which brackets the search instead of the paper's fixed starting value.
     """
     rows = np.asarray(benign, dtype=np.float64)  # (k, d)
     p = np.asarray(direction, dtype=np.float64)  # (d,)
@@ -399,8 +400,9 @@ def crafted_update(
 ) -> Weights:
     """What a node of this kind sends, given its own honest- (or poison-) trained Δ (a new dict; Δ is kept).
 
-    Cohort kinds build on `knowledge` (with None, Δ is the only benign row they know); the backdoor's
-    default boost is `knowledge.num_nodes`, so it needs knowledge or an explicit boost.
+    Cohort kinds send what `knowledge.benign` dictates and take only Δ's layout from Δ (with no knowledge,
+    Δ is the only benign row they know: ALIE and Min-Max then send Δ, IPM -ε·Δ). The backdoor's default
+    boost is `knowledge.num_nodes`, so it needs knowledge or an explicit boost.
     """
     names = sorted(benign_delta)
     if cfg.kind == "sign_flip":
