@@ -6,6 +6,10 @@ machine hosts a hundred nodes in four processes. Keys come from stdin (one 0x he
 environment (`FEDSHIELD_NODE_KEYS`, comma or newline separated), never from the command line, which any
 user can read in `ps`; `--dev-accounts START:COUNT` derives anvil's public development keys instead.
 
+Simulated attackers running a cohort attack (ALIE, IPM, Min-Max) collude within the process: each pools
+its honest update of the round in `workers.collusion.COLLUSION` and crafts from the pooled ones, the
+papers' partial-knowledge variant; attackers in other processes do not see each other.
+
 The process ends when every node has stopped: the experiment finished, SIGTERM / SIGINT arrived, or the
 process given as `--parent-pid` is gone (so a fleet never outlives the orchestrator that started it). It
 prints one JSON line per node on stdout at the end: address, rounds submitted, rejections.

@@ -23,8 +23,8 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,16 @@ import httpx
 import numpy as np
 from eth_account import Account
 
-from workers.attacks import AttackConfig, AttackConfigError, malicious_local_update
+from workers.attacks import (
+    AttackConfig,
+    AttackConfigError,
+    CohortKnowledge,
+    crafted_update,
+    is_active,
+    malicious_local_update,
+    needs_cohort,
+)
+from workers.collusion import COLLUSION
 from workers.datasets import (
     BUILTIN_DATASETS,
     Dataset,
@@ -51,7 +60,7 @@ from workers.protocol import (
     sign_update,
 )
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
-from workers.tensors import Layout, Weights, tensor_layout
+from workers.tensors import Layout, Weights, flatten, tensor_layout
 from workers.training import LocalUpdate, TrainConfig, train_local
 from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
 
@@ -61,6 +70,7 @@ FINISHED = frozenset({"completed", "stopped", "failed"})
 MIN_POLL_S = 0.5
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
+COLLUSION_WAIT_S = 10.0  # longest a cohort attacker waits for its colluders' honest updates
 POST_ATTEMPTS = 3  # tries for one update on network errors and 5xx; the orchestrator dedupes by signer
 
 
@@ -533,11 +543,44 @@ class NodeClient:
             attack = AttackConfig.from_dict(sim.attack)
         except (AttackConfigError, TypeError) as exc:
             raise _Fatal(f"task's simulation.attack cannot be run: {exc}") from None
-        return malicious_local_update(
-            task.model_spec, weights, data.x, data.y, task.train_config, attack,
-            round_idx=task.round - 1,  # AttackConfig counts rounds from 0, the protocol from 1
-            seed=seed,
-        )  # fmt: skip
+        round_idx = task.round - 1  # AttackConfig counts rounds from 0, the protocol from 1
+        if needs_cohort(attack) and is_active(attack, round_idx):
+            honest = train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
+            pooled = self._pool_with_colluders(task, honest.delta)
+            knowledge = CohortKnowledge(pooled, num_nodes=sim.num_nodes, num_malicious=len(pooled))
+            # The same rng and honest Δ as malicious_local_update uses, so in-process runs match.
+            sent = crafted_update(honest.delta, attack, np.random.default_rng(seed), knowledge)
+            return LocalUpdate(delta=sent, num_samples=honest.num_samples, train_loss=honest.train_loss)
+        if attack.kind == "backdoor" and attack.boost is None:
+            attack = replace(attack, boost=float(sim.num_nodes))  # model replacement: gamma = n
+        try:
+            return malicious_local_update(
+                task.model_spec, weights, data.x, data.y, task.train_config, attack, round_idx, seed
+            )
+        except AttackConfigError as exc:  # e.g. a target label outside the experiment's classes
+            raise _Fatal(f"task's simulation.attack cannot be run: {exc}") from None
+
+    def _pool_with_colluders(self, task: Task, honest_delta: Weights) -> np.ndarray:
+        """This node's honest update pooled with those of the colluders in this process, (k, d).
+
+        Waits outside the training slot: `local_update` runs inside one (`work_on`), and with one slot a
+        colluder holding it while waiting would keep the others from training until the timeout. The wait
+        is bounded by COLLUSION_WAIT_S and half the time left before the round's deadline.
+        """
+        assert task.round is not None and task.base_model_hash is not None
+        timeout_s = COLLUSION_WAIT_S
+        if task.deadline is not None:
+            deadline = task.deadline if task.deadline.tzinfo else task.deadline.replace(tzinfo=UTC)
+            left_s = (deadline - datetime.now(UTC)).total_seconds()
+            timeout_s = max(0.0, min(timeout_s, left_s / 2))
+        key = (task.experiment_id, task.round, task.base_model_hash)
+        self._slots.release()
+        try:
+            return COLLUSION.exchange(
+                key, self.address, flatten(honest_delta), timeout_s=timeout_s, stop=self._stop
+            )
+        finally:
+            self._slots.acquire()
 
     def post_update(
         self, experiment_id: int, payload: bytes, message: UpdateMessage, signature: str

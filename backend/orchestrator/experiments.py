@@ -71,6 +71,13 @@ def attacks(
     return slot is not None and slot in attacker_slots(plan, num_nodes)
 
 
+def _check_attack_classes(plan: AttackPlan, num_classes: int) -> None:
+    try:
+        plan.check_classes(num_classes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def _checksum_or_none(address: str) -> str | None:
     try:
         return checksum(address)
@@ -132,6 +139,8 @@ class ExperimentService:
         if config.model == "cnn" and not info.spec.is_image:
             raise InvalidInput(f"model 'cnn' needs image samples; dataset {config.dataset_id!r} is tabular")
         spec = build_model_spec(config, self._catalog)
+        if config.attack is not None:
+            _check_attack_classes(config.attack, info.spec.num_classes)
         if config.num_nodes * 2 > info.num_samples:
             raise InvalidInput(
                 f"dataset {config.dataset_id!r} has {info.num_samples} samples: too few for {config.num_nodes} nodes"
@@ -216,6 +225,7 @@ class ExperimentService:
             if row is None:
                 raise NotFound(f"no experiment {experiment_id}")
             num_nodes = int(row.config["num_nodes"])
+            _check_attack_classes(plan, ModelSpec.from_dict(row.model_spec).num_classes)
             if plan.num_attackers > num_nodes:
                 raise InvalidInput(f"num_attackers ({plan.num_attackers}) exceeds num_nodes ({num_nodes})")
             if plan.nodes:

@@ -67,14 +67,13 @@ class ProbeOutcome:
     cached: bool  # False only when this probe had to build its inputs first
 
 
-def attack_config_of(plan: AttackPlan) -> AttackConfig:
-    return AttackConfig(
-        kind=plan.kind,
-        sigma=plan.sigma,
-        norm_matched=plan.norm_matched,
-        flip_fraction=max(plan.flip_fraction, 1e-6),
-        scale=plan.scale,
-    )
+def attack_config_of(plan: AttackPlan, reference: ProbeReference) -> AttackConfig:
+    """The probed attackers' config, checked against the model's classes."""
+    try:
+        plan.check_classes(reference.setup.spec.num_classes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return plan.attack_config()
 
 
 class ProbeService:
@@ -101,7 +100,7 @@ class ProbeService:
         inputs, cached = self._current(key, model_key, build)
         reference = inputs.reference
         num_attackers = len(plan.nodes) if plan.nodes else max(plan.num_attackers, 1)
-        result = probe_attack(reference, attack_config_of(plan), num_attackers=num_attackers)
+        result = probe_attack(reference, attack_config_of(plan, reference), num_attackers=num_attackers)
         features = [
             ProbeFeature(
                 c.feature, c.value, c.threshold, c.slash_threshold, c.bound, c.tripped, c.outcome, c.rule

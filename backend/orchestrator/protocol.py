@@ -27,7 +27,6 @@ from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from workers.attacks import AttackConfig
 from workers.protocol import (
     EIP712_DOMAIN_TYPE,
     PRIMARY_TYPE,
@@ -45,14 +44,7 @@ FINISHED = ("stopped", "completed", "failed")
 
 def attack_config(plan: AttackPlan) -> dict[str, Any]:
     """The `workers.attacks.AttackConfig` a simulated attacker receives (active from the round it gets it)."""
-    return AttackConfig(
-        kind=plan.kind,
-        sigma=plan.sigma,
-        norm_matched=plan.norm_matched,
-        flip_fraction=max(plan.flip_fraction, 1e-6),
-        scale=plan.scale,
-        start_round=0,
-    ).to_dict()
+    return plan.attack_config(start_round=0).to_dict()
 
 
 class NodeProtocol:

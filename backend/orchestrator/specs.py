@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.detection import DefenseConfig
+from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
 
 ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
-AttackKind = Literal["none", "gaussian", "label_flip", "sign_flip"]
 ModelChoice = Literal["auto", "mlp", "cnn"]
 MAX_NODES = 256
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
@@ -27,6 +27,12 @@ class AttackPlan(BaseModel):
     norm_matched: bool = True  # gaussian: rescale noise to the honest update's norm
     flip_fraction: float = Field(1.0, ge=0, le=1)  # label_flip: share of labels flipped
     scale: float = Field(1.0, gt=0, le=1e6)  # sign_flip: Δ -> -scale * Δ
+    epsilon: float = Field(0.5, gt=0, le=1e6)  # ipm: Δ -> -epsilon * mean of the benign updates
+    z: float | None = Field(None, ge=0, le=100)  # alie: μ - z·std; None: the paper's z_max for n and f
+    perturbation: Perturbation = "std"  # min_max: the direction, -unit(μ) / -std / -sign(μ)
+    boost: float | None = Field(None, gt=0, le=1e6)  # backdoor: Δ -> boost * Δ; None: the number of nodes
+    target_label: int = Field(0, ge=0, le=10_000)  # backdoor: class the trigger leads to
+    poison_fraction: float = Field(0.5, gt=0, le=1)  # backdoor: share of the attacker's samples triggered
     num_attackers: int = Field(0, ge=0, le=MAX_NODES)  # the last N simulated slots, unless `nodes` is given
     start_round: int = Field(1, ge=1)  # first round in which the attackers attack
     # Explicit attackers by wallet address (extension); overrides num_attackers when given.
@@ -35,6 +41,31 @@ class AttackPlan(BaseModel):
     @property
     def active(self) -> bool:
         return self.kind != "none" and (self.num_attackers > 0 or bool(self.nodes))
+
+    def attack_config(self, *, start_round: int = 0) -> AttackConfig:
+        """The `workers.attacks.AttackConfig` an attacker of this plan runs (0-based `start_round`)."""
+        return AttackConfig(
+            kind=self.kind,
+            sigma=self.sigma,
+            norm_matched=self.norm_matched,
+            flip_fraction=max(self.flip_fraction, 1e-6),  # the plan allows 0 (a no-op), the attack does not
+            scale=self.scale,
+            start_round=start_round,
+            epsilon=self.epsilon,
+            z=self.z,
+            perturbation=self.perturbation,
+            boost=self.boost,
+            target_label=self.target_label,
+            poison_fraction=self.poison_fraction,
+        )
+
+    def check_classes(self, num_classes: int) -> None:
+        """Raises ValueError if the backdoor's target_label is not one of the dataset's classes."""
+        if self.kind == "backdoor" and self.target_label >= num_classes:
+            raise ValueError(
+                f"attack.target_label {self.target_label} is not a class of the dataset "
+                f"(classes 0..{num_classes - 1})"
+            )
 
 
 class ExperimentCreate(BaseModel):

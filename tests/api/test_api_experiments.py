@@ -8,7 +8,9 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from backend.orchestrator.service import Orchestrator
+from backend.orchestrator.specs import AttackPlan
 from tests.api.helpers import create_experiment, experiment_body, global_model, start
+from workers.attacks import AttackConfig
 from workers.wire import model_hash
 
 
@@ -168,3 +170,43 @@ def test_model_download_is_the_safetensors_whose_keccak_is_the_hash(client: Test
     assert client.get(f"/api/models/{missing}").status_code == 404
     response = client.get("/api/models/not-a-hash")
     assert response.status_code == 404 and "64 hex digits" in response.json()["detail"]
+
+
+def test_attack_plans_take_the_literature_attacks_and_refuse_bad_parameters(client: TestClient) -> None:
+    for attack, field in [
+        ({"kind": "ipm", "epsilon": 0}, "epsilon"),
+        ({"kind": "alie", "z": -1}, "z"),
+        ({"kind": "min_max", "perturbation": "diagonal"}, "perturbation"),
+        ({"kind": "backdoor", "boost": 0}, "boost"),
+        ({"kind": "backdoor", "poison_fraction": 1.5}, "poison_fraction"),
+        ({"kind": "backdoor", "target_label": 3, "num_attackers": 1}, "target_label"),  # wine has 3 classes
+        ({"kind": "trojan"}, "kind"),
+    ]:
+        response = client.post("/api/experiments", json=experiment_body(attack=attack))
+        assert response.status_code == 422, (attack, response.text)
+        assert field in response.json()["detail"], (attack, response.json())
+    assert client.get("/api/experiments").json() == []
+
+    created = create_experiment(client, attack={"kind": "ipm", "epsilon": 100, "num_attackers": 1})
+    assert created["attack"]["kind"] == "ipm" and created["attack"]["epsilon"] == 100
+    path = f"/api/experiments/{created['id']}/attack"
+    plan = {"kind": "min_max", "perturbation": "unit", "num_attackers": 1}
+    assert client.put(path, json=plan).json()["attack"]["perturbation"] == "unit"
+    backdoor = {"kind": "backdoor", "target_label": 2, "boost": 5, "poison_fraction": 0.3, "num_attackers": 1}
+    assert client.put(path, json=backdoor).status_code == 200
+    stored = client.get(f"/api/experiments/{created['id']}").json()["attack"]
+    assert {key: stored[key] for key in backdoor} == backdoor
+    refused = client.put(path, json=backdoor | {"target_label": 7})
+    assert refused.status_code == 422 and "target_label 7" in refused.json()["detail"]
+
+
+def test_an_attack_plan_becomes_the_attack_config_its_attackers_run() -> None:
+    plan = AttackPlan(kind="alie", z=0.8, epsilon=3, perturbation="sign", boost=4, target_label=1)
+    config = plan.attack_config(start_round=2)
+    assert config == AttackConfig(
+        kind="alie", z=0.8, epsilon=3, perturbation="sign", boost=4, target_label=1, start_round=2,
+        norm_matched=True,  # the plan's default
+    )  # fmt: skip
+    assert set(AttackConfig.__dataclass_fields__) - {"label_map", "start_round"} <= set(
+        AttackPlan.model_fields
+    )

@@ -190,3 +190,11 @@ def test_attack_probe_predicts_the_verdict_fast_without_waiting_for_training(
     assert client.post("/api/attack-probe", json={"experiment_id": 404, "attack": flip}).status_code == 404
     bad = client.post("/api/attack-probe", json={"dataset_id": "wine", "attack": {"kind": "meteor"}})
     assert bad.status_code == 422 and "kind" in bad.json()["detail"]
+    for kind in ("alie", "ipm", "min_max", "backdoor", "free_rider"):
+        probe = client.post(
+            "/api/attack-probe", json={"dataset_id": "breast_cancer", "attack": {"kind": kind}}
+        )
+        assert probe.status_code == 200 and probe.json()["predicted"], probe.text
+    outside = {"kind": "backdoor", "target_label": 2}  # breast cancer has two classes
+    refused = client.post("/api/attack-probe", json={"dataset_id": "breast_cancer", "attack": outside})
+    assert refused.status_code == 422 and "target_label 2" in refused.json()["detail"]
