@@ -133,8 +133,8 @@ def attack_options(
 
 def with_attack_options(command: Callable[..., None]) -> Callable[..., None]:
     """Gives ``command`` the attack flags of ``attack_options`` in place of its ``attack`` parameter."""
-    own = [p for p in inspect.signature(command).parameters.values() if p.name != "attack"]
-    flags = list(inspect.signature(attack_options).parameters.values())
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "attack"]
+    flags = list(inspect.signature(attack_options, eval_str=True).parameters.values())
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:

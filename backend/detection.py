@@ -115,7 +115,8 @@ class DefenseConfig(BaseModel):
 
     # --- outcomes
     exclude_z: float = Field(default=4.0, gt=0)  # exclusion score above which an update is left out
-    slash_z: float = Field(default=8.5, gt=0)  # mean evidence over the window above which a node is slashed
+    free_rider_z: float = Field(default=20.0, gt=0)  # how far below the cohort's norm a free rider lies
+    slash_z: float = Field(default=10.0, gt=0)  # mean evidence over the window above which a node is slashed
     slash_window: int = Field(default=3, ge=1, le=50)  # rounds of evidence a slash rests on
     single_round_slash_z: float = Field(default=30.0, gt=0)  # one round's evidence alone slashes above this
     min_cohort: int = Field(default=5, ge=2)  # cohort-relative rules abstain below this many updates
@@ -223,20 +224,36 @@ def cosine_rows(rows: FloatArray, reference: FloatArray) -> NDArray[np.float64]:
     return np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
 
 
-def robust_z(values: FloatArray, floor: float = 0.0) -> NDArray[np.float64]:
-    """``(x - median) / (1.4826 * MAD)``, the MAD floored at ``floor`` [Rousseeuw & Croux, 1993]."""
+def robust_z(
+    values: FloatArray, floor: float = 0.0, side: Literal["low", "high", "both"] = "both"
+) -> NDArray[np.float64]:
+    """``(x - median) / (1.4826 * MAD)``, the MAD floored at ``floor`` [Rousseeuw & Croux, 1993].
+
+    For a one-sided signal the MAD is taken over the *other* half only (``side="low"``: the values above
+    the median), so attackers bunched on the suspicious side cannot inflate the scale they are judged by.
+    """
     v = values.astype(np.float64)
     median = np.median(v)
-    mad = 1.4826 * np.median(np.abs(v - median))
+    deviations = v - median
+    if side == "low":
+        deviations = deviations[deviations >= 0]
+    elif side == "high":
+        deviations = deviations[deviations <= 0]
+    mad = 1.4826 * float(np.median(np.abs(deviations))) if deviations.size else 0.0
     scale = max(mad, floor, 1e-12)
     z: NDArray[np.float64] = (v - median) / scale
     return z
 
 
-def log_norm_z(updates: FloatArray, floor: float) -> NDArray[np.float64]:
-    """Robust z-score of ``log ‖Δ_i‖`` within the round (norms are multiplicative, so log scale)."""
-    norms = np.linalg.norm(updates.astype(np.float64), axis=1)
-    return robust_z(np.log(np.maximum(norms, 1e-12)), floor)
+def theil_sen_residuals(x: FloatArray, y: FloatArray) -> NDArray[np.float64]:
+    """``y`` minus its Theil-Sen line on ``x`` (median of pairwise slopes) [Sen, 1968]: robust to outliers."""
+    xs, ys = x.astype(np.float64), y.astype(np.float64)
+    i, j = np.triu_indices(len(xs), 1)
+    dx = xs[j] - xs[i]
+    valid = np.abs(dx) > 1e-9
+    slope = float(np.median((ys[j] - ys[i])[valid] / dx[valid])) if valid.any() else 0.0
+    residuals: NDArray[np.float64] = ys - slope * xs
+    return residuals - np.median(residuals)
 
 
 def quiet_energy(updates: FloatArray, quiet_fraction: float) -> NDArray[np.float64]:
@@ -322,8 +339,9 @@ class Signal:
     feature: str  # the raw feature, a key of UpdateVerdict.features
     label: str  # how a reason names it
     switch: str  # the DefenseConfig flag that enables it
-    side: Literal["high", "low", "both"]  # which side of the cohort is suspicious
-    evidence: Literal["high", "low", "both", "none"]  # which side counts as evidence of an attack
+    side: Literal["high", "low"]  # which side of the cohort is suspicious
+    evidence: bool  # whether it counts as evidence of an attack (towards a slash), or only excludes
+    threshold_field: str = "exclude_z"  # the DefenseConfig field holding its exclusion threshold
 
     def applies(self, features: dict[str, float], config: DefenseConfig) -> bool:
         return f"{self.feature}_z" in features and (
@@ -332,28 +350,24 @@ class Signal:
 
 
 SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally far out
-    Signal("norm", "log_norm", "update norm", "use_norm_mad", "both", "high"),
-    Signal("quiet_energy", "quiet_energy", "quiet-coordinate energy", "use_quiet_energy", "high", "high"),
-    Signal("gaussianity", "noise_likeness", "closeness to noise", "use_gaussianity", "high", "high"),
-    Signal("direction", "direction", "direction on the root set", "use_root_alignment", "low", "low"),
+    Signal("norm", "log_norm", "update norm", "use_norm_mad", "high", True),
+    Signal("free_riding", "log_norm", "update norm", "use_norm_mad", "low", False, "free_rider_z"),
+    Signal("quiet_energy", "quiet_energy", "quiet-coordinate energy", "use_quiet_energy", "high", True),
+    Signal("gaussianity", "noise_likeness", "closeness to noise", "use_gaussianity", "high", False),
+    Signal("direction", "direction", "direction on the root set", "use_root_alignment", "low", True),
 )
 
 # What the direction signal averages, in z units: the root-set alignment and the cosine to the trusted
 # update (each alone overlaps honest skewed nodes more often than their mean does), or, without a trusted
-# update, the cosine to the cohort's median.
+# update, the cosine to the cohort's median. With two classes, centring leaves label alignment only a
+# sign (+-0.71), no magnitude, so there the cosine alone decides.
 DIRECTION_PARTS = ("root_alignment", "cosine_trusted")
 DIRECTION_FALLBACK = "cosine_reference"
 
 
 def _suspicion(z: float, side: str) -> float:
     """How far ``z`` lies on the suspicious ``side``, in z units (never negative)."""
-    if side == "high":
-        return max(z, 0.0)
-    if side == "low":
-        return max(-z, 0.0)
-    if side == "both":
-        return abs(z)
-    return 0.0
+    return max(z, 0.0) if side == "high" else max(-z, 0.0)
 
 
 # -------------------------------------------------------------------------------------------- screening
@@ -366,8 +380,14 @@ def compute_features(
     *,
     trusted_update: FloatArray | None = None,
     root_evidence: RootEvidence | None = None,
+    local_steps: Sequence[float] | None = None,
 ) -> list[dict[str, float]]:
-    """Every raw feature of every update of the round and, for a cohort large enough, its robust z."""
+    """Every raw feature of every update of the round and, for a cohort large enough, its robust z.
+
+    ``local_steps`` (each node's optimizer steps, from its sample count and the round's training) lets the
+    norm signal judge ``log ‖Δ‖`` against what that much local work predicts: a node with five times the
+    data takes five times the steps and moves further, honestly.
+    """
     n = updates.shape[0]
     x = updates.astype(np.float64)
     norms = np.linalg.norm(x, axis=1)
@@ -394,14 +414,21 @@ def compute_features(
             columns["label_alignment"], columns.get("cosine_trusted"), config.trusted_weight
         )
     if n >= config.min_cohort:
-        columns["log_norm_z"] = robust_z(columns["log_norm"], config.norm_mad_floor)
-        columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor)
-        columns["noise_likeness_z"] = robust_z(columns["noise_likeness"], config.gaussianity_floor)
+        norm_signal = columns["log_norm"]
+        if local_steps is not None:
+            steps = np.log(np.maximum(np.asarray(local_steps, dtype=np.float64), 1.0))
+            columns["log_steps"] = steps
+            norm_signal = theil_sen_residuals(steps, columns["log_norm"])
+        columns["log_norm_z"] = robust_z(norm_signal, config.norm_mad_floor)
+        columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor, "high")
+        columns["noise_likeness_z"] = robust_z(columns["noise_likeness"], config.gaussianity_floor, "high")
         switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
                     DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
+        if root_evidence is not None and len(np.unique(root_evidence.labels)) < 3:
+            switches["root_alignment"] = False  # two classes: label alignment is only a sign
         parts = [p for p in (*DIRECTION_PARTS, DIRECTION_FALLBACK) if p in columns and switches[p]]
         for part in parts:
-            columns[f"{part}_z"] = robust_z(columns[part], config.direction_floor)
+            columns[f"{part}_z"] = robust_z(columns[part], config.direction_floor, "low")
         if parts:
             columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
             columns["direction_z"] = columns["direction"]  # already in z units
@@ -417,10 +444,10 @@ class SignalCheck:
     value: float  # the z-score
     threshold: float  # the exclusion threshold on the suspicious side (signed: -4.0 for a low side)
     slash_threshold: float | None  # the mean-evidence threshold for a slash; None: never slash evidence
-    bound: Literal["max", "min", "both"]
+    bound: Literal["max", "min"]
     tripped: bool  # past the exclusion threshold
     outcome: Outcome  # what tripping it leads to on its own in one round: excluded, or slashed
-    suspicion: float  # how far on the suspicious side, in z units
+    suspicion: float  # how far on the suspicious side, in units of the exclusion threshold
     reason: str
 
 
@@ -443,25 +470,22 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
             continue
         z = features[f"{signal.feature}_z"]
         suspicion = _suspicion(z, signal.side)
-        bound: Literal["max", "min", "both"] = {"high": "max", "low": "min", "both": "both"}[signal.side]  # type: ignore[assignment]
-        threshold = -config.exclude_z if signal.side == "low" else config.exclude_z
-        tripped = suspicion > config.exclude_z
-        evidence = _suspicion(z, signal.evidence)
+        limit = float(getattr(config, signal.threshold_field))
+        evidence = suspicion if signal.evidence else 0.0
         outcome = Outcome.SLASHED if evidence > config.single_round_slash_z else Outcome.EXCLUDED
-        side_word = "below" if z < 0 else "above"
-        shown = -config.exclude_z if z < 0 else config.exclude_z
+        low = signal.side == "low"
         checks.append(
             SignalCheck(
                 signal.name,
                 f"{signal.feature}_z",
                 z,
-                threshold,
-                None if signal.evidence == "none" else config.slash_z,
-                bound,
-                tripped,
+                -limit if low else limit,
+                config.slash_z if signal.evidence else None,
+                "min" if low else "max",
+                suspicion > limit,
                 outcome,
-                suspicion,
-                f"{signal.label} z {z:.2f} {side_word} {shown:.2f}",
+                suspicion * config.exclude_z / limit,  # in the exclusion threshold's units, to rank
+                f"{signal.label} z {z:.2f} {'below' if low else 'above'} {-limit if low else limit:.2f}",
             )
         )
     return checks
@@ -470,7 +494,9 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
 def evidence_score(features: dict[str, float], config: DefenseConfig) -> float:
     """This round's evidence of an attack: the largest z on an attack's side over the enabled signals."""
     scores = [
-        _suspicion(features[f"{s.feature}_z"], s.evidence) for s in SIGNALS if s.applies(features, config)
+        _suspicion(features[f"{s.feature}_z"], s.side)
+        for s in SIGNALS
+        if s.evidence and s.applies(features, config)
     ]
     return max(scores, default=0.0)
 
@@ -493,6 +519,7 @@ def screen_round(
     root_evidence: RootEvidence | None = None,
     history: DefenseHistory | None = None,
     node_ids: Sequence[Hashable] | None = None,
+    local_steps: Sequence[float] | None = None,
 ) -> list[UpdateVerdict]:
     """One verdict per update of the round, in order. Pure: reads ``history``, never writes it.
 
@@ -506,7 +533,12 @@ def screen_round(
         raise ValueError(f"{len(num_samples)} sample counts for {n} updates")
     ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
     features = compute_features(
-        updates, global_weights, config, trusted_update=trusted_update, root_evidence=root_evidence
+        updates,
+        global_weights,
+        config,
+        trusted_update=trusted_update,
+        root_evidence=root_evidence,
+        local_steps=local_steps,
     )
     if not config.enabled:
         return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]

@@ -33,7 +33,7 @@ from backend.detection import (
     UpdateVerdict,
     signal_checks,
 )
-from backend.round_engine import EngineSetup, screen_cohort
+from backend.round_engine import EngineSetup, RootSignals, root_signals, screen_cohort
 from workers.attacks import (
     AttackConfig,
     CohortKnowledge,
@@ -267,12 +267,13 @@ def probe_attack(
         updates[attackers] = attacked_updates(reference, attack, attackers, omniscient=omniscient)
     counts = [len(y) for _, y in reference.nodes]
     ids = list(range(n))
-    first = _screen(setup, reference, updates, counts, ids, None)
+    signals = root_signals(setup, reference.global_weights, reference.round, updates, reference.base_hash)
+    first = _screen(setup, reference, updates, counts, ids, None, signals)
     history = DefenseHistory()
     for _ in range(setup.defense.slash_window - 1):  # a sustained attack: the same evidence each round
         for verdict in first:
             history.record_one(verdict.index, verdict.outcome, verdict.features)
-    verdict = _screen(setup, reference, updates, counts, ids, history)[attackers[0]]
+    verdict = _screen(setup, reference, updates, counts, ids, history, signals)[attackers[0]]
     return ProbeResult(
         outcome=verdict.outcome,
         rule=verdict.rule,
@@ -292,10 +293,11 @@ def _screen(
     counts: list[int],
     ids: list[int],
     history: DefenseHistory | None,
+    signals: RootSignals | None,
 ) -> list[UpdateVerdict]:
     return screen_cohort(
         setup, reference.global_weights, reference.round, updates, counts, ids, history,
-        base_hash=reference.base_hash,
+        base_hash=reference.base_hash, signals=signals,
     )  # fmt: skip
 
 

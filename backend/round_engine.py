@@ -19,6 +19,7 @@ read, never written (the caller records the verdicts).
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.func import functional_call, vmap
 
 from backend.detection import (
     DefenseConfig,
@@ -38,7 +40,7 @@ from backend.detection import (
 )
 from workers.models import ModelSpec, build_model
 from workers.task import ROOT_SLOT, round_seed
-from workers.tensors import Weights, flatten, load_state, tensor_layout, unflatten
+from workers.tensors import Weights, flatten, tensor_layout, unflatten
 from workers.training import TrainConfig, evaluate, train_local
 from workers.wire import decode_tensors, encode_tensors, model_hash, payload_limit
 
@@ -131,15 +133,29 @@ def decode_cohort(template: Weights, candidates: Sequence[Candidate]) -> np.ndar
 
 @torch.no_grad()
 def model_logits(spec: ModelSpec, template: Weights, models: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Logits of each flattened model in ``models`` ``(k, d)`` on ``x``: ``(k, m, classes)``."""
+    """Logits of each flattened model in ``models`` ``(k, d)`` on ``x``: ``(k, m, classes)``.
+
+    One batched call over all ``k`` models (``torch.func.functional_call`` under ``vmap``): the models
+    differ only in their parameters, so the cohort's forward passes need no Python loop.
+    """
     model = build_model(spec, seed=0)
     model.eval()
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    out = []
-    for row in models:
-        load_state(model, unflatten(row, template))
-        out.append(model(inputs).numpy())
-    return np.stack(out)
+    rows = torch.from_numpy(np.ascontiguousarray(models, dtype=np.float32))  # (k, d)
+    stacked: dict[str, torch.Tensor] = {}
+    start = 0
+    for name in sorted(template):
+        shape = tuple(template[name].shape)
+        size = int(np.prod(shape)) if shape else 1
+        stacked[name] = rows[:, start : start + size].reshape(len(rows), *shape)  # (k, *shape)
+        start += size
+
+    def forward(params: dict[str, torch.Tensor]) -> torch.Tensor:
+        out: torch.Tensor = functional_call(model, params, (inputs,))
+        return out
+
+    logits: torch.Tensor = vmap(forward)(stacked)  # (k, m, classes)
+    return logits.numpy()
 
 
 class _TrustedCache:
@@ -193,6 +209,30 @@ def root_evidence(setup: EngineSetup, global_weights: Weights, updates: np.ndarr
     return RootEvidence(labels=setup.root[1], global_logits=logits[0], update_logits=logits[1:])
 
 
+@dataclass(frozen=True)
+class RootSignals:
+    """What the root set says about a cohort: the trusted update and the logits of every ``w + Δ_i``."""
+
+    trusted: np.ndarray  # (d,)
+    evidence: RootEvidence
+
+
+def root_signals(
+    setup: EngineSetup,
+    global_weights: Weights,
+    round_: int,
+    updates: np.ndarray,
+    base_hash: str | None = None,
+) -> RootSignals | None:
+    """Step 2: the trusted root update and the root evidence; None without a root set or a defense."""
+    if setup.root is None or not setup.defense.enabled:
+        return None
+    key = base_hash or model_hash(encode_tensors(global_weights))
+    return RootSignals(
+        trusted_update(setup, global_weights, round_, key), root_evidence(setup, global_weights, updates)
+    )
+
+
 def screen_cohort(
     setup: EngineSetup,
     global_weights: Weights,
@@ -203,23 +243,22 @@ def screen_cohort(
     history: DefenseHistory | None,
     *,
     base_hash: str | None = None,
+    signals: RootSignals | None = None,
 ) -> list[UpdateVerdict]:
-    """Steps 2 and 3: root evidence and trusted update, then the shield's verdicts, in candidate order."""
-    trusted: np.ndarray | None = None
-    evidence: RootEvidence | None = None
-    if setup.root is not None and setup.defense.enabled:
-        key = base_hash or model_hash(encode_tensors(global_weights))
-        trusted = trusted_update(setup, global_weights, round_, key)
-        evidence = root_evidence(setup, global_weights, updates)
+    """Steps 2 and 3: root signals (unless given, for these very updates), then the shield's verdicts."""
+    if signals is None:
+        signals = root_signals(setup, global_weights, round_, updates, base_hash)
+    steps = [setup.train.epochs * math.ceil(max(int(n), 1) / setup.train.batch_size) for n in num_samples]
     return screen_round(
         updates,
         list(num_samples),
         flatten(global_weights),
         setup.defense,
-        trusted_update=trusted,
-        root_evidence=evidence,
+        trusted_update=signals.trusted if signals is not None else None,
+        root_evidence=signals.evidence if signals is not None else None,
         history=history,
         node_ids=node_ids,
+        local_steps=steps,
     )
 
 

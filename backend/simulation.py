@@ -24,7 +24,7 @@ import numpy as np
 
 from backend.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
-from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update, needs_cohort
+from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update
 from workers.datasets import load_builtin_split
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
@@ -129,7 +129,9 @@ class RoundResult:
 class SimulationResult:
     config: ExperimentConfig
     rounds: list[RoundResult]
-    final_weights: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=np.float32))
+    final_weights: np.ndarray = field(
+        repr=False, compare=False, default_factory=lambda: np.zeros(0, np.float32)
+    )
 
     @property
     def final_accuracy(self) -> float:
@@ -234,7 +236,7 @@ def collect_submissions(state: SimulationState) -> list[Submission]:
         if node in updates:
             continue
         knowledge = None
-        if needs_cohort(cfg.attack) and benign is not None:
+        if benign is not None:  # omniscient: the round's honest updates, n and f
             knowledge = CohortKnowledge(
                 benign=benign, num_nodes=cfg.num_nodes, num_malicious=len(state.malicious)
             )

@@ -10,8 +10,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from backend.bench.defense import BenchRun, check_targets, execute, grid, render_table, summarize
+from backend.bench.defense import (
+    BenchRun,
+    attack_grid,
+    check_targets,
+    execute,
+    gauge_point,
+    render_rows,
+    summarize,
+)
 from backend.cli_engine import register
+from workers.attacks import AttackConfig
 
 
 @pytest.fixture
@@ -61,28 +70,37 @@ def test_attack_probe_json(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["attack", "probe", "--attack", "sign_flip", "--scale", "4", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["accepted"] is False and data["rule"] == "root_alignment"
+    assert data["outcome"] in ("excluded", "slashed") and data["rule"] in ("norm", "direction")
+    assert {c["rule"] for c in data["checks"]} >= {"norm", "direction", "quiet_energy"}
+
+
+def test_every_attack_kind_runs_from_the_cli(app: typer.Typer) -> None:
+    for kind in ("alie", "ipm", "min_max", "backdoor", "free_rider"):
+        result = CliRunner().invoke(
+            app, ["run", "--nodes", "5", "--rounds", "1", "--malicious", "1", "--attack", kind]
+        )
+        assert result.exit_code == 0, (kind, result.output)
 
 
 def test_bench_cells_and_rows() -> None:
-    runs = grid(seeds=1, rounds=2, attacks=("sign_flip_x4",), partitions=("iid",), fractions=(0.3,),
-                defenses=("fedshield", "median"))  # fmt: skip
+    runs = attack_grid(rounds=2, datasets=("digits",), attacks=("sign_flip",), fractions=(0.3,),
+                       partitions=("iid",), peers=("median",))  # fmt: skip
     assert runs == [
-        BenchRun("sign_flip_x4", "iid", 0.3, "fedshield", 0, 2),
-        BenchRun("sign_flip_x4", "iid", 0.3, "median", 0, 2),
+        BenchRun("attacks", "digits", "iid", "default", "none", 0.0, "fedavg", 0, 2),
+        BenchRun("attacks", "digits", "iid", "default", "sign_flip", 0.3, "fedshield", 0, 2),
+        BenchRun("attacks", "digits", "iid", "default", "sign_flip", 0.3, "median", 0, 2),
     ]
     rows = summarize([execute(run) for run in runs])
-    ours, median = (r.to_dict() for r in rows)
-    assert set(ours) == {
-        "attack",
-        "partition",
-        "malicious_fraction",
-        "defense",
-        "final_accuracy",
-        "tpr",
-        "fpr",
-    }
-    assert ours["tpr"] == 1.0 and ours["fpr"] == 0.0
-    assert median["tpr"] is None and median["defense"] == "median"
-    assert render_table(rows, "t").row_count == 1
-    assert [c.what for c in check_targets(rows)] == ["TPR", "FPR", "at or above every Flower aggregator"]
+    _, ours, median = (r.to_dict() for r in rows)
+    assert {"final_accuracy", "honest_slashes", "honest_exclusion_rate", "attacker_slash_rate",
+            "attacker_exclusion_rate", "backdoor_success"} <= set(ours)  # fmt: skip
+    assert ours["honest_slashes"] == 0 and ours["attacker_caught_rate"] is not None
+    assert median["attacker_caught_rate"] is None and median["defense"] == "median"
+    assert render_rows(rows, "t").row_count == 3
+    whats = {c.what for c in check_targets(rows)}
+    assert {"accuracy vs clean FedAvg", "at or above every Flower aggregator", "honest slashes"} <= whats
+
+
+def test_a_gauge_point_compares_the_probe_with_the_launch() -> None:
+    point = gauge_point("gaussian", AttackConfig(kind="gaussian", sigma=1.0), warmup=1, attack_rounds=3)
+    assert point.predicted == "slashed" and point.launched == "slashed" and point.agree

@@ -23,9 +23,10 @@ from workers.partition import PartitionScheme
 from workers.wire import WireError
 
 ATTACKS = {
-    "gaussian": AttackConfig(kind="gaussian", norm_matched=True),
+    "gaussian": AttackConfig(kind="gaussian", sigma=1.0),
     "sign_flip": AttackConfig(kind="sign_flip", scale=1.0),
-    "label_flip": AttackConfig(kind="label_flip"),
+    "label_flip": AttackConfig(kind="label_flip", start_round=2),
+    "ipm": AttackConfig(kind="ipm", epsilon=100.0),
 }
 
 
@@ -52,20 +53,29 @@ def rates(result: SimulationResult, from_round: int = 1) -> tuple[float, float]:
 
 @pytest.mark.parametrize("partition", ["iid", "dirichlet"])
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_each_attack_is_caught_and_honest_nodes_kept(partition: PartitionScheme, attack: str) -> None:
+def test_each_gross_attack_is_left_out_and_no_honest_node_is_slashed(
+    partition: PartitionScheme, attack: str
+) -> None:
     result = simulate(partition, ATTACKS[attack])
-    tpr, _ = rates(result, from_round=3 if attack == "label_flip" else 1)  # flips need a model to invert
-    _, fpr = rates(result)
-    assert tpr >= 0.95, [(r.round, r.tp, r.fn) for r in result.rounds]
-    assert fpr == 0.0, [(r.round, r.fp) for r in result.rounds]
+    attacking = [r for r in result.rounds if any(r.attacking)]
+    caught = sum(r.tp for r in attacking) / sum(r.tp + r.fn for r in attacking)
+    assert caught >= 0.8, [(r.round, r.tp, r.fn) for r in result.rounds]
+    assert sum(r.honest_slashed for r in result.rounds) == 0
     assert result.final_accuracy > 0.75
-    rejected = [v for r in result.rounds for v in r.verdicts if not v.accepted]
-    assert all(v.rule and v.reason and v.features for v in rejected)
+    left_out = [v for r in result.rounds for v in r.verdicts if not v.accepted]
+    assert all(v.rule and v.reason and v.features for v in left_out)
 
 
-def test_honest_non_iid_nodes_are_never_rejected() -> None:
+def test_sustained_noise_is_slashed_by_the_third_attacking_round() -> None:
+    result = simulate("iid", ATTACKS["gaussian"])
+    slashed_by = [r.attackers_slashed for r in result.rounds[:3]]
+    assert slashed_by[-1] == 3 and all(r.attackers_slashed == 3 for r in result.rounds[2:])
+
+
+def test_honest_non_iid_nodes_are_never_slashed() -> None:
     result = simulate("dirichlet", AttackConfig(), rounds=8, malicious=0)
-    assert sum(r.rejected for r in result.rounds) == 0
+    assert sum(r.slashed for r in result.rounds) == 0
+    assert sum(r.excluded for r in result.rounds) <= 2
     assert result.final_accuracy > 0.85
 
 
@@ -80,12 +90,12 @@ def test_same_seed_same_result() -> None:
 def test_rounds_record_metrics_and_ground_truth() -> None:
     result = simulate("iid", AttackConfig(kind="sign_flip", scale=4.0, start_round=2), rounds=4)
     for r in result.rounds:
-        assert r.accepted + r.rejected == 10 and r.tp + r.fp + r.tn + r.fn == 10
+        assert r.accepted + r.excluded + r.slashed == 10 and r.tp + r.fp + r.tn + r.fn == 10
         assert sum(r.attacking) == (3 if r.round >= 3 else 0)  # start_round is 0-based
         assert 0.0 <= r.accuracy <= 1.0 and np.isfinite(r.loss)
     assert result.rounds[0].rejected == 0 and result.rounds[-1].tp == 3
     lines = result.to_csv().splitlines()
-    assert lines[0].startswith("round,accuracy,loss,accepted,rejected,tp,fp") and len(lines) == 5
+    assert lines[0].startswith("round,accuracy,loss,accepted,excluded,slashed,tp,fp") and len(lines) == 5
 
 
 def test_an_update_that_fails_the_wire_checks_stops_the_round() -> None:
