@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { describeOutcomes, nodeOutcomes, OUTCOME_META, payloadOutcomes, roundOutcomes, verdictOutcome } from './outcomes'
+import {
+  countVerdicts,
+  describeOutcomes,
+  nodeOutcomes,
+  OUTCOME_META,
+  payloadOutcomes,
+  roundOutcomes,
+  sortVerdicts,
+  verdictOutcome,
+} from './outcomes'
 
 describe('verdictOutcome', () => {
   it('takes the outcome the server names', () => {
@@ -45,5 +54,22 @@ describe('OUTCOME_META', () => {
   it('gives each outcome its own tone and a meaning in words', () => {
     expect(new Set(Object.values(OUTCOME_META).map((m) => m.tone)).size).toBe(3)
     expect(OUTCOME_META.excluded.meaning).toBe('left out, not slashed')
+  })
+})
+
+describe('verdict lists', () => {
+  const v = (node_label: string, accepted: boolean, outcome?: 'accepted' | 'excluded' | 'slashed') => ({ node_label, accepted, outcome })
+
+  it('counts a round’s verdicts by outcome', () => {
+    expect(countVerdicts([v('a', true, 'accepted'), v('b', false, 'excluded'), v('c', false, 'slashed'), v('d', false)])).toEqual({
+      accepted: 1,
+      excluded: 1,
+      slashed: 2,
+    })
+  })
+
+  it('lists slashes first, then exclusions, then the accepted, in natural label order', () => {
+    const sorted = sortVerdicts([v('node-10', true), v('node-2', false, 'excluded'), v('node-3', false, 'slashed'), v('node-1', true)])
+    expect(sorted.map((x) => x.node_label)).toEqual(['node-3', 'node-2', 'node-1', 'node-10'])
   })
 })

@@ -77,3 +77,20 @@ export function sumOutcomes(counts: readonly OutcomeCounts[]): OutcomeCounts {
 export function describeOutcomes(counts: OutcomeCounts): string {
   return OUTCOMES.map((o) => `${counts[o]} ${o}`).join(' · ')
 }
+
+/** How many of a round's verdicts got each outcome. */
+export function countVerdicts(verdicts: readonly Pick<Verdict, 'accepted' | 'outcome'>[]): OutcomeCounts {
+  const counts: OutcomeCounts = { accepted: 0, excluded: 0, slashed: 0 }
+  for (const v of verdicts) counts[verdictOutcome(v)] += 1
+  return counts
+}
+
+const SEVERITY: Record<Outcome, number> = { slashed: 0, excluded: 1, accepted: 2 }
+
+/** Slashed first, then excluded, then accepted; by node label within each (node-2 before node-10). */
+export function sortVerdicts<V extends Pick<Verdict, 'accepted' | 'outcome' | 'node_label'>>(verdicts: readonly V[]): V[] {
+  return [...verdicts].sort(
+    (a, b) =>
+      SEVERITY[verdictOutcome(a)] - SEVERITY[verdictOutcome(b)] || a.node_label.localeCompare(b.node_label, undefined, { numeric: true }),
+  )
+}
