@@ -47,6 +47,8 @@ describe('toLogEntry', () => {
     const entry = toLogEntry(event(13, 'update.rejected', 'Rejected update from 0xab12…: x', { rule: 'norm_mad', reason: 'x' }))
     expect(entry.outcome).toBe('slashed')
     expect(entry.detail).toBe('left out and slashed · norm_mad')
+    // an outcome named in the payload wins over the kind's
+    expect(toLogEntry(event(17, 'update.rejected', 'Rejected update', { outcome: 'excluded' })).outcome).toBe('excluded')
   })
 
   it('gives an accepted update its outcome but no detail', () => {

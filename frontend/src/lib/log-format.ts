@@ -1,5 +1,5 @@
 /** The system log: each orchestrator event as an icon, a tone, a short label, its text and its chain links. */
-import { OUTCOME_META, type OutcomeCounts, payloadOutcomes } from './outcomes'
+import { isOutcome, OUTCOME_META, type OutcomeCounts, payloadOutcomes } from './outcomes'
 import type { FedEvent, Outcome } from './types'
 
 export type LogCategory = 'experiment' | 'round' | 'update' | 'defense' | 'model' | 'wallet' | 'chain' | 'other'
@@ -157,7 +157,8 @@ export function toLogEntry(event: FedEvent): LogEntry {
   const addressValue = [data.address, data.node_address, data.wallet, data.node].find(
     (v) => typeof v === 'string' && ADDRESS.test(v),
   )
-  const outcome = VERDICT_OUTCOME[event.kind] ?? null
+  const kindOutcome = VERDICT_OUTCOME[event.kind]
+  const outcome = kindOutcome ? (isOutcome(data.outcome) ? data.outcome : kindOutcome) : null
   return {
     id: event.id,
     ts: event.ts,
