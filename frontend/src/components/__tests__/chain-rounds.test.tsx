@@ -58,6 +58,9 @@ describe('ChainRounds', () => {
     )
     const row = document.querySelector('[data-chain-round="12"]') as HTMLElement
     expect(within(row).getByRole('list', { name: 'Round 5 by outcome' })).toHaveTextContent('8accepted1excluded1slashed')
+    // compact in the table: the words stay for screen readers and as a tooltip
+    expect(within(row).getByTitle('1 slashed')).toBeInTheDocument()
+    expect(within(row).getByText('slashed')).toHaveClass('sr-only')
     const toggle = within(row).getByRole('button', { name: 'Verdicts of chain round 12' })
     expect(toggle).toHaveAttribute('aria-expanded', 'false')
     expect(screen.queryByRole('list', { name: 'Verdicts of round 5' })).toBeNull()

@@ -46,7 +46,7 @@ describe('RoundTable', () => {
     expect(rows.map((r) => r.getAttribute('data-round'))).toEqual(['2', '1'])
     expect(within(rows[1]).getAllByRole('cell').map((c) => c.textContent)).toEqual(['1', 'completed', '81.2%', '0.30', '7', '2', '1', '—'])
     expect(within(rows[0]).getAllByRole('cell').at(-1)).toHaveTextContent('confirmed')
-    expect(screen.getByRole('button', { name: 'Export the rounds of experiment #4 as CSV' })).toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Rounds CSV of experiment #4' })).toBeInTheDocument()
   })
 
   it('counts every rejection of an older orchestrator as a slash', () => {

@@ -171,7 +171,7 @@ export function AttackControls({
                   <span className="flex items-center justify-between gap-2 text-sm font-semibold text-fg">
                     {a.name}
                     <span
-                      className={cn('grid size-4 place-items-center rounded-full border-2', checked ? 'border-accent' : 'border-line-strong')}
+                      className={cn('grid size-4 shrink-0 place-items-center rounded-full border-2', checked ? 'border-accent' : 'border-line-strong')}
                       aria-hidden
                     >
                       {checked && <span className="size-2 rounded-full bg-accent" />}

@@ -36,7 +36,7 @@ export function RoundTable({ experiment }: { experiment: Experiment | null }) {
               variant="ghost"
               size="sm"
               onClick={() => download(`experiment-${experiment.id}-rounds.csv`, roundsCsv(list), 'text/csv')}
-              aria-label={`Export the rounds of experiment #${experiment.id} as CSV`}
+              aria-label={`Rounds CSV of experiment #${experiment.id}`}
             >
               <FileSpreadsheet aria-hidden /> Rounds CSV
             </Button>
@@ -53,7 +53,12 @@ export function RoundTable({ experiment }: { experiment: Experiment | null }) {
         ) : !list.length ? (
           <EmptyState title="No rounds yet">Rounds appear here once the experiment starts.</EmptyState>
         ) : (
-          <div className="-mx-5 max-h-[28rem] overflow-auto px-5">
+          <div
+            className="-mx-5 max-h-[28rem] overflow-auto px-5"
+            role="region"
+            tabIndex={0}
+            aria-label={`Rounds of experiment #${experiment.id}`}
+          >
             <table className="w-full min-w-[36rem] text-left text-sm">
               <caption className="sr-only">Rounds of experiment #{experiment.id}, newest first, with updates by outcome</caption>
               <thead className="sticky top-0 bg-surface text-xs text-muted">

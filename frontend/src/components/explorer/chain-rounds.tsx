@@ -105,7 +105,7 @@ export function ChainRounds() {
                         </td>
                         <td className="py-2 pr-3">
                           <div className="flex flex-wrap items-center gap-2">
-                            {counts ? <OutcomeCountList counts={counts} label={`Round ${r.round} by outcome`} /> : <span className="text-xs text-faint">—</span>}
+                            {counts ? <OutcomeCountList compact counts={counts} label={`Round ${r.round} by outcome`} /> : <span className="text-xs text-faint">—</span>}
                             {key && (
                               <button
                                 type="button"

@@ -28,17 +28,30 @@ export function OutcomeBadge({ outcome, className }: { outcome: Outcome; classNa
   )
 }
 
-/** The three counts side by side, each with its icon and word: "✓ 7 accepted · − 2 excluded · ✗ 1 slashed". */
-export function OutcomeCountList({ counts, className, label }: { counts: OutcomeCounts; className?: string; label?: string }) {
+/**
+ * The three counts side by side, each with its icon and word: "✓ 7 accepted · − 2 excluded · ✗ 1 slashed".
+ * Compact (for table cells) keeps the words for screen readers and as a tooltip; the icons' shapes still differ.
+ */
+export function OutcomeCountList({
+  counts,
+  className,
+  label,
+  compact,
+}: {
+  counts: OutcomeCounts
+  className?: string
+  label?: string
+  compact?: boolean
+}) {
   return (
-    <ul className={cn('flex flex-wrap items-center gap-x-3 gap-y-1 text-xs', className)} aria-label={label}>
+    <ul className={cn('flex flex-wrap items-center gap-y-1 text-xs', compact ? 'gap-x-2' : 'gap-x-3', className)} aria-label={label}>
       {OUTCOMES.map((o) => {
         const Icon = OUTCOME_ICON[o]
         return (
-          <li key={o} className="inline-flex items-center gap-1" data-outcome-count={o}>
+          <li key={o} className="inline-flex items-center gap-1" data-outcome-count={o} title={compact ? `${counts[o]} ${o}` : undefined}>
             <Icon className={cn('size-3.5 shrink-0', OUTCOME_TEXT[o])} aria-hidden />
             <span className="tabular font-mono font-semibold text-fg">{counts[o]}</span>
-            <span className="text-muted">{o}</span>
+            <span className={compact ? 'sr-only' : 'text-muted'}>{o}</span>
           </li>
         )
       })}
