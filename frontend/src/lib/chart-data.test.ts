@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { detectionRates, normalizeAccuracy, overlayRuns, roundProgress, roundsToSeries, runCounters } from './chart-data'
+import {
+  detectionRates,
+  honestSlashes,
+  normalizeAccuracy,
+  outcomeSeries,
+  overlayRuns,
+  roundProgress,
+  roundsCsv,
+  roundsToSeries,
+  runCounters,
+} from './chart-data'
 import type { Node, Round } from './types'
 
 function round(n: number, patch: Partial<Round> = {}): Round {
@@ -83,11 +93,92 @@ describe('roundProgress', () => {
   })
 })
 
+describe('outcomeSeries', () => {
+  it('gives one stacked row per screened round, in round order', () => {
+    const rows = outcomeSeries([
+      round(2, { accepted: 7, rejected: 3, excluded: 2, slashed: 1 }),
+      round(1, { accepted: 9, rejected: 1, excluded: 1, slashed: 0 }),
+      round(3, { status: 'open', accepted: 0, rejected: 0 }),
+    ])
+    expect(rows).toEqual([
+      { round: 1, accepted: 9, excluded: 1, slashed: 0 },
+      { round: 2, accepted: 7, excluded: 2, slashed: 1 },
+    ])
+  })
+
+  it('splits rejected by whichever count the server sent', () => {
+    expect(outcomeSeries([round(1, { accepted: 6, rejected: 4, slashed: 1 })])[0]).toEqual({ round: 1, accepted: 6, excluded: 3, slashed: 1 })
+    expect(outcomeSeries([round(1, { accepted: 6, rejected: 4 })])[0]).toEqual({ round: 1, accepted: 6, excluded: 0, slashed: 4 })
+  })
+
+  it('leaves out rounds that judged nothing', () => {
+    expect(outcomeSeries([round(1, { status: 'completed', accepted: 0, rejected: 0 })])).toEqual([])
+  })
+})
+
+describe('honestSlashes', () => {
+  const node = (label: string, patch: Partial<Node>) =>
+    ({ address: `0x${label.padStart(40, '0')}`, label, kind: 'simulated', malicious: false, ...patch }) as Node
+
+  it('names every honest node slashed, most slashed first, and ignores attackers and external nodes', () => {
+    const slashes = honestSlashes([
+      node('1', { slashed_rounds: 1, excluded_rounds: 4 }),
+      node('2', { slashed_rounds: 0, excluded_rounds: 2 }),
+      node('3', { slashed_rounds: 3 }),
+      node('4', { malicious: true, slashed_rounds: 9 }),
+      node('5', { kind: 'external', slashed_rounds: 2 }),
+    ])
+    expect(slashes.map((s) => [s.label, s.rounds])).toEqual([
+      ['3', 3],
+      ['1', 1],
+    ])
+  })
+
+  it('is empty when no honest node was slashed, exclusions notwithstanding', () => {
+    expect(honestSlashes([node('1', { excluded_rounds: 5, slashed_rounds: 0 })])).toEqual([])
+  })
+
+  it('counts rejected rounds as slashes for nodes from before outcomes', () => {
+    expect(honestSlashes([node('1', { accepted_rounds: 3, rejected_rounds: 2 })])[0].rounds).toBe(2)
+  })
+})
+
+describe('roundsCsv', () => {
+  it('writes one row per round with the three counts', () => {
+    const csv = roundsCsv([
+      round(2, { accepted: 7, rejected: 3, excluded: 2, slashed: 1, model_hash: `0x${'ab'.repeat(32)}` }),
+      round(1, { status: 'completed', accepted: 10, rejected: 0, excluded: 0, slashed: 0, accuracy: 91, loss: 0.25 }),
+    ])
+    const lines = csv.trimEnd().split('\n')
+    expect(lines[0]).toBe('round,status,accuracy,loss,accepted,excluded,slashed,model_hash,settlement,tx_hash')
+    expect(lines[1]).toBe('1,completed,0.91,0.25,10,0,0,,,')
+    expect(lines[2]).toBe(`2,settled,0.52,0.5,7,2,1,0x${'ab'.repeat(32)},,`)
+  })
+
+  it('quotes cells that hold a comma or a quote', () => {
+    expect(roundsCsv([round(1, { status: 'odd, "status"' })]).split('\n')[1]).toMatch(/^1,"odd, ""status""",/)
+  })
+})
+
 describe('counters', () => {
   it('adds verdicts and FLT exactly', () => {
     const node = (rewarded: string, slashed: string) => ({ rewarded_flt: rewarded, slashed_flt: slashed }) as Node
-    const c = runCounters([round(1), round(2)], [node('20', '0'), node('10', '15'), node('0.1', '0.2')])
-    expect(c).toEqual({ nodes: 3, accepted: 16, rejected: 4, rewardedWei: 30_100_000_000_000_000_000n, slashedWei: 15_200_000_000_000_000_000n })
+    const c = runCounters(
+      [round(1, { excluded: 1, slashed: 1 }), round(2, { excluded: 2, slashed: 0 })],
+      [node('20', '0'), node('10', '15'), node('0.1', '0.2')],
+    )
+    expect(c).toEqual({
+      nodes: 3,
+      accepted: 16,
+      excluded: 3,
+      slashed: 1,
+      rewardedWei: 30_100_000_000_000_000_000n,
+      slashedWei: 15_200_000_000_000_000_000n,
+    })
+  })
+
+  it('counts every rejection as a slash for rounds from before outcomes', () => {
+    expect(runCounters([round(1), round(2)], [])).toMatchObject({ accepted: 16, excluded: 0, slashed: 4 })
   })
 
   it('computes detection precision and recall', () => {

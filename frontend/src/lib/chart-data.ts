@@ -1,5 +1,6 @@
 /** Shapes rounds from the API into chart rows, overlays of several runs, progress and counters. */
 import { sumFlt } from './flt'
+import { nodeOutcomes, type OutcomeCounts, roundOutcomes, sumOutcomes } from './outcomes'
 import type { Experiment, Node, Round } from './types'
 
 export interface MetricPoint {
@@ -109,10 +110,8 @@ export function roundProgress(
   return { done, total, fraction: total ? done / total : 0, etaMs, averageRoundMs }
 }
 
-export interface RunCounters {
+export interface RunCounters extends OutcomeCounts {
   nodes: number
-  accepted: number
-  rejected: number
   rewardedWei: bigint
   slashedWei: bigint
 }
@@ -120,11 +119,72 @@ export interface RunCounters {
 export function runCounters(rounds: readonly Round[], nodes: readonly Node[]): RunCounters {
   return {
     nodes: nodes.length,
-    accepted: rounds.reduce((n, r) => n + (r.accepted ?? 0), 0),
-    rejected: rounds.reduce((n, r) => n + (r.rejected ?? 0), 0),
+    ...sumOutcomes(rounds.map(roundOutcomes)),
     rewardedWei: sumFlt(nodes.map((n) => n.rewarded_flt)),
     slashedWei: sumFlt(nodes.map((n) => n.slashed_flt)),
   }
+}
+
+export type OutcomeRow = { round: number } & OutcomeCounts
+
+/** One stacked bar per screened round (open rounds have no verdicts yet), in round order. */
+export function outcomeSeries(rounds: readonly Round[]): OutcomeRow[] {
+  return rounds
+    .filter((r) => r.status !== 'open' && r.status !== 'cancelled')
+    .map((r) => ({ round: r.round, ...roundOutcomes(r) }))
+    .filter((r) => r.accepted + r.excluded + r.slashed > 0)
+    .sort((a, b) => a.round - b.round)
+}
+
+export interface HonestSlash {
+  address: string
+  label: string
+  rounds: number
+}
+
+/**
+ * Honest nodes (by the simulation's ground truth) the shield slashed at least once: the one number that must stay
+ * zero. External nodes have no ground truth and are left out.
+ */
+export function honestSlashes(nodes: readonly Node[]): HonestSlash[] {
+  return nodes
+    .filter((n) => n.kind !== 'external' && !n.malicious)
+    .map((n) => ({ address: n.address, label: n.label, rounds: nodeOutcomes(n).slashed }))
+    .filter((n) => n.rounds > 0)
+    .sort((a, b) => b.rounds - a.rounds || a.label.localeCompare(b.label, undefined, { numeric: true }))
+}
+
+const CSV_COLUMNS = ['round', 'status', 'accuracy', 'loss', 'accepted', 'excluded', 'slashed', 'model_hash', 'settlement', 'tx_hash'] as const
+
+function csvCell(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return ''
+  const text = String(value)
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** The per-round table as CSV: one row per round with its three outcome counts. */
+export function roundsCsv(rounds: readonly Round[]): string {
+  const lines = [CSV_COLUMNS.join(',')]
+  for (const r of [...rounds].sort((a, b) => a.round - b.round)) {
+    const c = roundOutcomes(r)
+    lines.push(
+      [
+        r.round,
+        r.status,
+        normalizeAccuracy(r.accuracy),
+        finiteOrNull(r.loss),
+        c.accepted,
+        c.excluded,
+        c.slashed,
+        r.model_hash,
+        r.settlement?.status,
+        r.settlement?.tx_hash,
+      ]
+        .map(csvCell)
+        .join(','),
+    )
+  }
+  return `${lines.join('\n')}\n`
 }
 
 /** Detection quality over a run, from the per-round confusion counts (attackers = positives). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { featureLabel, gaugeDomain, isCaught, summarizeProbe, toGaugeBar, toGaugeBars } from './gauge'
+import { featureLabel, gaugeDomain, isCaught, predictedOutcome, summarizeProbe, toGaugeBar, toGaugeBars } from './gauge'
 import type { ProbeResult } from './types'
 
 describe('isCaught', () => {
@@ -124,7 +124,9 @@ describe('summarizeProbe', () => {
     const summary = summarizeProbe(base)
     expect(summary.caughtCount).toBe(2)
     expect(summary.deciding?.name).toBe('cosine_reference')
-    expect(summary.headline).toBe('Will be caught by cosine to cohort median')
+    // an orchestrator from before outcomes says "rejected": that was a slash
+    expect(summary.verdict).toBe('slashed')
+    expect(summary.headline).toBe('Will be caught and slashed by cosine to cohort median')
   })
 
   it('falls back to the most clearly caught feature', () => {
@@ -149,7 +151,7 @@ describe('summarizeProbe', () => {
       ],
     }
     expect(summarizeProbe(withRules).deciding?.name).toBe('root_alignment')
-    expect(summarizeProbe(withRules).headline).toBe('Will be caught by root-set alignment')
+    expect(summarizeProbe(withRules).headline).toBe('Will be caught and slashed by root-set alignment')
   })
 
   it('maps rule names to the feature they test', () => {
@@ -165,6 +167,89 @@ describe('summarizeProbe', () => {
     })
     expect(clean.headline).toBe('Slips through every threshold')
     expect(clean.deciding).toBeNull()
+  })
+})
+
+describe('exclusion and slash thresholds', () => {
+  it('draws the slash threshold beyond the exclusion threshold and slashes only past it', () => {
+    const feature = { name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max' as const, caught: true, outcome: 'excluded' as const }
+    const bar = toGaugeBar(feature)
+    expect(bar.state).toBe('excluded')
+    expect(bar.consistent).toBe(true)
+    expect(bar.thresholdPct!).toBeLessThan(bar.valuePct!)
+    expect(bar.valuePct!).toBeLessThan(bar.slashThresholdPct!)
+    expect(bar.caughtZone).toEqual({ fromPct: bar.thresholdPct, toPct: 100 })
+    expect(bar.slashZone).toEqual({ fromPct: bar.slashThresholdPct, toPct: 100 })
+    expect(bar.limits).toBe('exclude above 6.00 · slash above 12.0')
+    // the bar's range holds the slash threshold: 12 × 1.25
+    expect(bar.slashThresholdPct).toBeCloseTo(80)
+
+    const slashed = toGaugeBar({ ...feature, value: 20, outcome: 'slashed' })
+    expect(slashed.state).toBe('slashed')
+    expect(slashed.consistent).toBe(true)
+  })
+
+  it('puts a lower slash threshold left of a lower exclusion threshold', () => {
+    const bar = toGaugeBar({ name: 'root_alignment', value: -0.3, threshold: -0.1, slash_threshold: -0.5, comparison: 'min', caught: true, outcome: 'excluded' })
+    expect(bar.slashThresholdPct!).toBeLessThan(bar.valuePct!)
+    expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
+    expect(bar.slashZone).toEqual({ fromPct: 0, toPct: bar.slashThresholdPct })
+    expect(bar.limits).toBe('exclude below −0.10 · slash below −0.50')
+  })
+
+  it('flags a server outcome that disagrees with value against the slash threshold', () => {
+    const bar = toGaugeBar({ name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max', caught: true, outcome: 'slashed' })
+    expect(bar.state).toBe('excluded')
+    expect(bar.consistent).toBe(false)
+  })
+
+  it('takes what tripping leads to from the check when it has no slash threshold', () => {
+    const only = { name: 'quiet_energy', value: 3, threshold: 1, comparison: 'max' as const, caught: true }
+    expect(toGaugeBar({ ...only, outcome: 'excluded', slash_threshold: null })).toMatchObject({
+      state: 'excluded',
+      slashZone: null,
+      limits: 'exclude above 1.00',
+    })
+    const slashes = toGaugeBar({ ...only, outcome: 'slashed', slash_threshold: null })
+    expect(slashes).toMatchObject({ state: 'slashed', limits: 'slash above 1.00' })
+    expect(slashes.slashZone).toEqual(slashes.caughtZone)
+    // before outcomes every tripped check slashed
+    expect(toGaugeBar(only).state).toBe('slashed')
+    expect(toGaugeBar({ ...only, value: 0.5, caught: false, outcome: 'excluded' }).state).toBe('clear')
+  })
+})
+
+describe('predicted outcome', () => {
+  const features = [
+    { name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max' as const, caught: true, outcome: 'excluded' as const, rule: 'norm_mad' },
+    { name: 'root_alignment', value: -0.2, threshold: -0.1, slash_threshold: -0.5, comparison: 'min' as const, caught: true, outcome: 'excluded' as const, rule: 'root_alignment' },
+    { name: 'cosine_reference', value: 0.4, threshold: 0.1, comparison: 'min' as const, caught: false, rule: 'cosine_reference' },
+  ]
+
+  it('says an excluded attack is left out, not slashed', () => {
+    const summary = summarizeProbe({ predicted: 'excluded', rule: 'norm_mad', reason: 'norm z 9 above 6', latency_ms: 3, features })
+    expect(summary).toMatchObject({ verdict: 'excluded', caughtCount: 2, slashCount: 0 })
+    expect(summary.headline).toBe('Will be caught by norm robust z-score: left out, not slashed')
+  })
+
+  it('names the check that slashes when the server names no rule', () => {
+    const slashing = [{ ...features[0], value: 30, outcome: 'slashed' as const }, features[1], features[2]]
+    const summary = summarizeProbe({ predicted: 'slashed', rule: null, reason: 'norm z 30 above 12', latency_ms: 3, features: slashing })
+    expect(summary).toMatchObject({ verdict: 'slashed', caughtCount: 2, slashCount: 1 })
+    expect(summary.deciding?.name).toBe('norm_z')
+    expect(summary.headline).toBe('Will be caught and slashed by norm robust z-score')
+  })
+
+  it('reads every outcome, and "rejected" as slashed', () => {
+    expect(predictedOutcome('accepted')).toBe('accepted')
+    expect(predictedOutcome('excluded')).toBe('excluded')
+    expect(predictedOutcome('slashed')).toBe('slashed')
+    expect(predictedOutcome('rejected')).toBe('slashed')
+  })
+
+  it('says how many checks flag an attack that is still accepted', () => {
+    const summary = summarizeProbe({ predicted: 'accepted', rule: null, reason: 'within every threshold', latency_ms: 3, features: [features[1], features[2]] })
+    expect(summary.headline).toBe('Slips through: 1 feature flagged but not enough to exclude')
   })
 })
 

@@ -1,10 +1,20 @@
 /**
- * The Attack Lab gauge: where each detection feature of a probed attack sits against its threshold.
+ * The Attack Lab gauge: where each detection feature of a probed attack sits against its thresholds.
  * A "max" feature is caught above its threshold (an update norm too large), a "min" feature below it
- * (a cosine similarity to the robust reference too low).
+ * (a cosine similarity to the robust reference too low). Past the exclusion threshold an update is left out;
+ * past the slash threshold, where a check has one, it is also slashed.
  */
 import { formatMetric } from './numbers'
-import type { ProbeFeature, ProbeResult } from './types'
+import { isOutcome } from './outcomes'
+import type { Outcome, ProbeFeature, ProbeResult } from './types'
+
+/** What one check does to the update: nothing, leave it out, or leave it out and slash it. */
+export type CheckState = 'clear' | 'excluded' | 'slashed'
+
+interface Zone {
+  fromPct: number
+  toPct: number
+}
 
 export interface GaugeBar {
   /** Unique among a probe's bars: the name, plus the side when a feature has a limit on both. */
@@ -20,16 +30,27 @@ export interface GaugeBar {
   /** Positions along the bar, 0–100 (left to right). */
   valuePct: number | null
   thresholdPct: number | null
-  /** The part of the bar where an update is caught. */
-  caughtZone: { fromPct: number; toPct: number } | null
-  /** The verdict the server reported for this feature. */
+  /** The part of the bar where an update is caught (left out, at least). */
+  caughtZone: Zone | null
+  /** Past this the update is slashed too; null when the check never slashes on its own. */
+  slashThreshold: number | null
+  slashThresholdPct: number | null
+  /** The part of the bar where an update is slashed. */
+  slashZone: Zone | null
+  /** What tripping this check leads to. */
+  tripOutcome: Exclude<Outcome, 'accepted'>
+  /** What the check does to this update. */
+  state: CheckState
+  /** The verdict the server reported for this feature (past the exclusion threshold). */
   caught: boolean
-  /** Whether value against threshold agrees with the server (a mismatch is shown, never hidden). */
+  /** Whether value against the thresholds agrees with the server (a mismatch is shown, never hidden). */
   consistent: boolean
   /** Signed distance past the threshold relative to its size: > 0 means on the caught side. */
   margin: number
   /** "14.2 > 5.00" / "0.12 ≥ 0.00" — the comparison as a reader checks it. */
   relation: string
+  /** "exclude above 5.00 · slash above 20.0": both limits in words. */
+  limits: string
 }
 
 const LABELS: Record<string, string> = {
@@ -76,14 +97,16 @@ export function isCaught(value: number | null, threshold: number, comparison: Pr
 }
 
 /** The range a bar shows: non-negative features start at zero, others get room on both sides. */
-export function gaugeDomain(value: number | null, threshold: number, name?: string): [number, number] {
+export function gaugeDomain(value: number | null, threshold: number, name?: string, slashThreshold?: number | null): [number, number] {
   const natural = name ? NATURAL_RANGE[name] : undefined
-  if (natural && (value === null || (value >= natural[0] && value <= natural[1])) && threshold >= natural[0] && threshold <= natural[1]) {
+  const limits = slashThreshold === null || slashThreshold === undefined || !Number.isFinite(slashThreshold) ? [threshold] : [threshold, slashThreshold]
+  const inside = (x: number) => natural !== undefined && x >= natural[0] && x <= natural[1]
+  if (natural && (value === null || inside(value)) && limits.every(inside)) {
     return natural
   }
   const finite = value !== null && Number.isFinite(value) ? value : threshold
-  const lo0 = Math.min(finite, threshold)
-  const hi0 = Math.max(finite, threshold)
+  const lo0 = Math.min(finite, ...limits)
+  const hi0 = Math.max(finite, ...limits)
   if (lo0 >= 0) {
     const hi = hi0 > 0 ? hi0 * 1.25 : 1
     return [0, hi]
@@ -94,9 +117,21 @@ export function gaugeDomain(value: number | null, threshold: number, name?: stri
 
 const clampPct = (x: number) => Math.max(0, Math.min(100, x))
 
+const finiteOr = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x)
+
+function limitWords(comparison: ProbeFeature['comparison'], threshold: number | null, slash: number | null, trip: CheckState): string {
+  const side = comparison === 'max' ? 'above' : 'below'
+  if (threshold === null) return 'no threshold'
+  const first = `${trip === 'slashed' && slash === null ? 'slash' : 'exclude'} ${side} ${formatMetric(threshold)}`
+  return slash === null ? first : `${first} · slash ${side} ${formatMetric(slash)}`
+}
+
 export function toGaugeBar(feature: ProbeFeature): GaugeBar {
   const { name, value, threshold, comparison } = feature
   const label = featureLabel(name)
+  const slashThreshold = threshold === null ? null : finiteOr(feature.slash_threshold)
+  // Before outcomes every tripped check slashed; with a slash threshold, tripping the first one only excludes.
+  const tripOutcome: Exclude<Outcome, 'accepted'> = feature.outcome ?? (slashThreshold === null ? 'slashed' : 'excluded')
   if (threshold === null) {
     const [lo, hi] = gaugeDomain(value, value ?? 0, name)
     const valuePct = value === null || !Number.isFinite(value) ? null : clampPct(((value - lo) / (hi - lo)) * 100)
@@ -111,15 +146,22 @@ export function toGaugeBar(feature: ProbeFeature): GaugeBar {
       valuePct,
       thresholdPct: null,
       caughtZone: null,
+      slashThreshold: null,
+      slashThresholdPct: null,
+      slashZone: null,
+      tripOutcome,
+      state: feature.caught ? tripOutcome : 'clear',
       caught: feature.caught,
       consistent: true,
       margin: Number.NaN,
       relation: `${value === null ? 'not finite' : formatMetric(value)} (no threshold)`,
+      limits: 'no threshold',
     }
   }
-  const [lo, hi] = gaugeDomain(value, threshold, name)
+  const [lo, hi] = gaugeDomain(value, threshold, name, slashThreshold)
   const at = (x: number) => clampPct(((x - lo) / (hi - lo)) * 100)
   const thresholdPct = at(threshold)
+  const slashThresholdPct = slashThreshold === null ? null : at(slashThreshold)
   let valuePct: number | null
   if (value === null || Number.isNaN(value)) valuePct = null
   else if (!Number.isFinite(value)) valuePct = value > 0 ? 100 : 0
@@ -128,8 +170,13 @@ export function toGaugeBar(feature: ProbeFeature): GaugeBar {
   const beyond = value === null ? Number.POSITIVE_INFINITY : comparison === 'max' ? value - threshold : threshold - value
   const margin = Number.isFinite(beyond) ? beyond / reference : Number.isNaN(beyond) ? Number.NaN : Math.sign(beyond)
   const caughtBySide = isCaught(value, threshold, comparison)
-  const consistent = feature.caught === caughtBySide
+  const slashedBySide = slashThreshold !== null && isCaught(value, slashThreshold, comparison)
+  // Where the bar draws a slash threshold, the state follows it, so that what the reader sees is what it says.
+  const state: CheckState = !feature.caught ? 'clear' : slashThreshold !== null ? (slashedBySide ? 'slashed' : 'excluded') : tripOutcome
+  const consistent =
+    feature.caught === caughtBySide && (slashThreshold === null || feature.outcome === undefined || !feature.caught || feature.outcome === state)
   const symbol = comparison === 'max' ? (caughtBySide ? '>' : '≤') : caughtBySide ? '<' : '≥'
+  const zone = (from: number): Zone => (comparison === 'max' ? { fromPct: from, toPct: 100 } : { fromPct: 0, toPct: from })
   return {
     key: name,
     name,
@@ -140,19 +187,28 @@ export function toGaugeBar(feature: ProbeFeature): GaugeBar {
     comparison,
     valuePct,
     thresholdPct,
-    caughtZone: comparison === 'max' ? { fromPct: thresholdPct, toPct: 100 } : { fromPct: 0, toPct: thresholdPct },
+    caughtZone: zone(thresholdPct),
+    slashThreshold,
+    slashThresholdPct,
+    slashZone: slashThresholdPct === null ? (tripOutcome === 'slashed' ? zone(thresholdPct) : null) : zone(slashThresholdPct),
+    tripOutcome,
+    state,
     caught: feature.caught,
     consistent,
     margin,
     relation:
       value === null ? `not finite ${symbol} ${formatMetric(threshold)}` : `${formatMetric(value)} ${symbol} ${formatMetric(threshold)}`,
+    limits: limitWords(comparison, threshold, slashThreshold, tripOutcome),
   }
 }
 
 export interface GaugeSummary {
   bars: GaugeBar[]
-  verdict: ProbeResult['predicted']
+  verdict: Outcome
+  /** Checks past their exclusion threshold. */
   caughtCount: number
+  /** Checks that slash this update. */
+  slashCount: number
   /** The feature that decides: the server's rule if it names one, else the most clearly caught. */
   deciding: GaugeBar | null
   headline: string
@@ -170,22 +226,32 @@ export function toGaugeBars(features: readonly ProbeFeature[]): GaugeBar[] {
   })
 }
 
+/** The predicted outcome; "rejected" comes from an orchestrator before outcomes, where rejected meant slashed. */
+export function predictedOutcome(predicted: ProbeResult['predicted']): Outcome {
+  return isOutcome(predicted) ? predicted : 'slashed'
+}
+
 export function summarizeProbe(result: ProbeResult): GaugeSummary {
   const bars = toGaugeBars(result.features)
+  const verdict = predictedOutcome(result.predicted)
   const caught = bars.filter((b) => b.caught)
+  const slashing = bars.filter((b) => b.state === 'slashed')
   const ruleFeature = result.rule ? (RULE_FEATURE[result.rule] ?? result.rule) : null
   const byRule = result.rule
     ? (caught.find((b) => b.rule === result.rule) ?? bars.find((b) => b.rule === result.rule) ?? bars.find((b) => b.name === ruleFeature))
     : undefined
-  const strongest = [...caught].sort((a, b) => (b.margin || 0) - (a.margin || 0))[0]
-  const deciding = byRule ?? strongest ?? null
+  const loudest = (list: GaugeBar[]) => [...list].sort((a, b) => (b.margin || 0) - (a.margin || 0))[0]
+  const deciding = byRule ?? (verdict === 'slashed' ? loudest(slashing) : undefined) ?? loudest(caught) ?? null
+  const by = deciding ? ` by ${deciding.label.toLowerCase()}` : ''
   let headline: string
-  if (result.predicted === 'rejected') {
-    headline = `Will be caught${deciding ? ` by ${deciding.label.toLowerCase()}` : ''}`
+  if (verdict === 'slashed') {
+    headline = `Will be caught and slashed${by}`
+  } else if (verdict === 'excluded') {
+    headline = `Will be caught${by}: left out, not slashed`
   } else if (caught.length) {
-    headline = `Slips through: ${caught.length} feature${caught.length > 1 ? 's' : ''} flagged but not enough to reject`
+    headline = `Slips through: ${caught.length} feature${caught.length > 1 ? 's' : ''} flagged but not enough to exclude`
   } else {
     headline = 'Slips through every threshold'
   }
-  return { bars, verdict: result.predicted, caughtCount: caught.length, deciding, headline }
+  return { bars, verdict, caughtCount: caught.length, slashCount: slashing.length, deciding, headline }
 }

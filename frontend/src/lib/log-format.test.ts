@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { filterLog, LOG_CATEGORIES, mergeEvents, toLogEntry } from './log-format'
+import { filterLog, KNOWN_EVENT_KINDS, LOG_CATEGORIES, mergeEvents, toLogEntry } from './log-format'
 import type { FedEvent } from './types'
 
 const TX = `0x${'ab'.repeat(32)}`
@@ -14,6 +14,61 @@ describe('toLogEntry', () => {
     const entry = toLogEntry(event(1, 'update.rejected', 'Rejected update from 0xab12…: cosine −0.98 below 0.00', { address: WALLET }))
     expect(entry).toMatchObject({ category: 'defense', tone: 'bad', icon: 'x', label: 'Rejected', address: WALLET })
     expect(entry.txHref).toBeNull()
+  })
+
+  it('shows an excluded update as left out, not slashed, with its rule and reason', () => {
+    const entry = toLogEntry(
+      event(11, 'update.excluded', 'Excluded update from 0xab12…', {
+        address: WALLET,
+        rule: 'cosine_reference',
+        reason: 'cosine to median 0.02 below 0.11',
+        outcome: 'excluded',
+      }),
+    )
+    expect(entry).toMatchObject({ category: 'defense', tone: 'warn', icon: 'shield-minus', label: 'Excluded', outcome: 'excluded' })
+    expect(entry.detail).toBe('left out, not slashed · cosine_reference: cosine to median 0.02 below 0.11')
+    expect(entry.counts).toBeNull()
+  })
+
+  it('shows a slashed update in red with its rule, without repeating a reason the message already gives', () => {
+    const entry = toLogEntry(
+      event(12, 'update.slashed', 'Slashed update from 0xab12…: root alignment -0.86 below -0.41', {
+        address: WALLET,
+        rule: 'root_alignment',
+        reason: 'root alignment -0.86 below -0.41',
+        outcome: 'slashed',
+      }),
+    )
+    expect(entry).toMatchObject({ tone: 'bad', icon: 'shield-x', label: 'Slashed', outcome: 'slashed' })
+    expect(entry.detail).toBe('left out and slashed · root_alignment')
+  })
+
+  it('reads an update.rejected from before outcomes as slashed', () => {
+    const entry = toLogEntry(event(13, 'update.rejected', 'Rejected update from 0xab12…: x', { rule: 'norm_mad', reason: 'x' }))
+    expect(entry.outcome).toBe('slashed')
+    expect(entry.detail).toBe('left out and slashed · norm_mad')
+    // an outcome named in the payload wins over the kind's
+    expect(toLogEntry(event(17, 'update.rejected', 'Rejected update', { outcome: 'excluded' })).outcome).toBe('excluded')
+  })
+
+  it('gives an accepted update its outcome but no detail', () => {
+    const entry = toLogEntry(event(14, 'update.accepted', 'Accepted update from 0xab12… (node-1)', { outcome: 'accepted' }))
+    expect(entry).toMatchObject({ outcome: 'accepted', detail: null, tone: 'ok', label: 'Accepted' })
+  })
+
+  it('subscribes to every verdict kind on the stream', () => {
+    expect(KNOWN_EVENT_KINDS).toEqual(expect.arrayContaining(['update.accepted', 'update.excluded', 'update.slashed', 'update.rejected']))
+  })
+
+  it('counts the three outcomes of an aggregation', () => {
+    const entry = toLogEntry(event(15, 'model.aggregated', 'Aggregated v4', { accepted: 7, rejected: 3, excluded: 2, slashed: 1 }))
+    expect(entry.counts).toEqual({ accepted: 7, excluded: 2, slashed: 1 })
+    // before outcomes, every rejected update was slashed
+    expect(toLogEntry(event(16, 'model.aggregated', 'Aggregated v5', { accepted: 8, rejected: 2 })).counts).toEqual({
+      accepted: 8,
+      excluded: 0,
+      slashed: 2,
+    })
   })
 
   it('links a slash to its transaction in the Explorer', () => {
@@ -32,7 +87,7 @@ describe('toLogEntry', () => {
 
   it('keeps aggregation messages as the server wrote them', () => {
     const entry = toLogEntry(event(5, 'model.aggregated', 'Aggregated v4'))
-    expect(entry).toMatchObject({ text: 'Aggregated v4', label: 'Aggregated', icon: 'layers', category: 'model' })
+    expect(entry).toMatchObject({ text: 'Aggregated v4', label: 'Aggregated', icon: 'layers', category: 'model', counts: null })
   })
 
   it('handles unknown kinds by prefix, then as other', () => {
@@ -50,21 +105,23 @@ describe('filterLog', () => {
     toLogEntry(event(1, 'round.opened', 'Round 3 opened')),
     toLogEntry(event(2, 'update.rejected', 'Rejected update from 0xab12…', { address: WALLET })),
     toLogEntry({ ...event(3, 'wallet.slashed', `Slashed wallet, tx ${TX}`), experiment_id: 2 }),
+    toLogEntry(event(4, 'update.excluded', 'Excluded update from 0xab12…', { rule: 'isolation', reason: 'no close neighbour' })),
   ]
   const all = new Set(LOG_CATEGORIES.map((c) => c.id))
 
   it('filters by category', () => {
-    expect(filterLog(entries, { categories: new Set(['defense']), query: '', experimentId: null }).map((e) => e.id)).toEqual([2])
+    expect(filterLog(entries, { categories: new Set(['defense']), query: '', experimentId: null }).map((e) => e.id)).toEqual([2, 4])
   })
 
   it('searches text, label, address and hash', () => {
-    expect(filterLog(entries, { categories: all, query: 'slashed', experimentId: null }).map((e) => e.id)).toEqual([3])
+    expect(filterLog(entries, { categories: all, query: 'slashed wallet', experimentId: null }).map((e) => e.id)).toEqual([3])
     expect(filterLog(entries, { categories: all, query: WALLET.toLowerCase(), experimentId: null }).map((e) => e.id)).toEqual([2])
     expect(filterLog(entries, { categories: all, query: 'abab', experimentId: null }).map((e) => e.id)).toEqual([3])
+    expect(filterLog(entries, { categories: all, query: 'not slashed', experimentId: null }).map((e) => e.id)).toEqual([4])
   })
 
   it('filters by experiment', () => {
-    expect(filterLog(entries, { categories: all, query: '', experimentId: 1 }).map((e) => e.id)).toEqual([1, 2])
+    expect(filterLog(entries, { categories: all, query: '', experimentId: 1 }).map((e) => e.id)).toEqual([1, 2, 4])
   })
 })
 

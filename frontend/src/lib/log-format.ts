@@ -1,5 +1,6 @@
 /** The system log: each orchestrator event as an icon, a tone, a short label, its text and its chain links. */
-import type { FedEvent } from './types'
+import { isOutcome, OUTCOME_META, type OutcomeCounts, payloadOutcomes } from './outcomes'
+import type { FedEvent, Outcome } from './types'
 
 export type LogCategory = 'experiment' | 'round' | 'update' | 'defense' | 'model' | 'wallet' | 'chain' | 'other'
 export type LogTone = 'ok' | 'bad' | 'warn' | 'info' | 'accent' | 'neutral'
@@ -12,6 +13,8 @@ export type LogIcon =
   | 'inbox'
   | 'check'
   | 'x'
+  | 'shield-minus'
+  | 'shield-x'
   | 'layers'
   | 'coins'
   | 'flame'
@@ -29,9 +32,15 @@ export interface LogEntry {
   category: LogCategory
   tone: LogTone
   icon: LogIcon
-  /** One or two words that say what happened without relying on colour: "Rejected", "Slashed". */
+  /** One or two words that say what happened without relying on colour: "Excluded", "Slashed". */
   label: string
   text: string
+  /** For a verdict: what it means for the node, then the rule and the reason when the text lacks them. */
+  detail: string | null
+  /** The verdict's outcome (update.* events), so views can show it with its icon. */
+  outcome: Outcome | null
+  /** For an aggregation: how many updates got each outcome. */
+  counts: OutcomeCounts | null
   experimentId: number | null
   round: number | null
   txHash: `0x${string}` | null
@@ -61,6 +70,9 @@ const KINDS: Record<string, KindStyle> = {
   'round.opened': { category: 'round', tone: 'info', icon: 'circle-dot', label: 'Round opened' },
   'update.received': { category: 'update', tone: 'neutral', icon: 'inbox', label: 'Received' },
   'update.accepted': { category: 'update', tone: 'ok', icon: 'check', label: 'Accepted' },
+  'update.excluded': { category: 'defense', tone: 'warn', icon: 'shield-minus', label: 'Excluded' },
+  'update.slashed': { category: 'defense', tone: 'bad', icon: 'shield-x', label: 'Slashed' },
+  // Sent by an orchestrator from before outcomes, where every rejected update was slashed; old logs replay it.
   'update.rejected': { category: 'defense', tone: 'bad', icon: 'x', label: 'Rejected' },
   'model.aggregated': { category: 'model', tone: 'accent', icon: 'layers', label: 'Aggregated' },
   'wallet.rewarded': { category: 'wallet', tone: 'ok', icon: 'coins', label: 'Rewarded' },
@@ -108,6 +120,29 @@ export function explorerWalletHref(address: string): string {
   return `#/explorer?wallet=${address}`
 }
 
+const VERDICT_OUTCOME: Record<string, Outcome> = {
+  'update.accepted': 'accepted',
+  'update.excluded': 'excluded',
+  'update.slashed': 'slashed',
+  'update.rejected': 'slashed',
+}
+
+/** The events that carry a verdict on one update. */
+export const VERDICT_EVENT_KINDS: ReadonlySet<string> = new Set(Object.keys(VERDICT_OUTCOME))
+
+const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
+
+/** "left out, not slashed · root_alignment: alignment -0.16 below -0.41" — without repeating the message. */
+function verdictDetail(outcome: Outcome, message: string, data: Record<string, unknown>): string | null {
+  if (outcome === 'accepted') return null
+  const rule = text(data.rule)
+  const reason = text(data.reason)
+  const why = [rule && !message.includes(rule) ? rule : null, reason && !message.includes(reason) ? reason : null]
+    .filter(Boolean)
+    .join(': ')
+  return [OUTCOME_META[outcome].meaning, why].filter(Boolean).join(' · ')
+}
+
 export function toLogEntry(event: FedEvent): LogEntry {
   const data = event.data ?? {}
   const prefix = event.kind.split('.')[0]
@@ -122,12 +157,17 @@ export function toLogEntry(event: FedEvent): LogEntry {
   const addressValue = [data.address, data.node_address, data.wallet, data.node].find(
     (v) => typeof v === 'string' && ADDRESS.test(v),
   )
+  const kindOutcome = VERDICT_OUTCOME[event.kind]
+  const outcome = kindOutcome ? (isOutcome(data.outcome) ? data.outcome : kindOutcome) : null
   return {
     id: event.id,
     ts: event.ts,
     kind: event.kind,
     ...style,
     text: event.message,
+    detail: outcome ? verdictDetail(outcome, event.message, data) : null,
+    outcome,
+    counts: event.kind === 'model.aggregated' ? payloadOutcomes(data) : null,
     experimentId: event.experiment_id,
     round: event.round,
     txHash,
@@ -150,6 +190,7 @@ export function filterLog(entries: readonly LogEntry[], filter: LogFilter): LogE
       (filter.experimentId === null || e.experimentId === null || e.experimentId === filter.experimentId) &&
       (!needle ||
         e.text.toLowerCase().includes(needle) ||
+        (e.detail?.toLowerCase().includes(needle) ?? false) ||
         e.label.toLowerCase().includes(needle) ||
         e.kind.includes(needle) ||
         (e.address?.toLowerCase().includes(needle) ?? false) ||

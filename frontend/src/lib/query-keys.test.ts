@@ -6,9 +6,14 @@ describe('staleQueriesFor', () => {
     expect(staleQueriesFor('model.aggregated', 4)).toEqual([keys.experiments, keys.experiment(4), keys.rounds(4)])
   })
 
-  it('refreshes node verdicts when an update is judged', () => {
-    expect(staleQueriesFor('update.rejected', 4)).toContainEqual(keys.nodes(4))
-  })
+  it.each(['update.accepted', 'update.excluded', 'update.slashed', 'update.rejected'])(
+    'refreshes node verdicts and round counts on %s',
+    (kind) => {
+      const stale = staleQueriesFor(kind, 4)
+      expect(stale).toContainEqual(keys.nodes(4))
+      expect(stale).toContainEqual(keys.rounds(4))
+    },
+  )
 
   it('refreshes chain views on settlement events', () => {
     const stale = staleQueriesFor('wallet.slashed', 2)

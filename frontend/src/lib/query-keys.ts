@@ -1,4 +1,6 @@
 /** TanStack Query keys, in one place so live events can refresh exactly what they change. */
+import { VERDICT_EVENT_KINDS } from './log-format'
+
 export const keys = {
   health: ['health'] as const,
   datasets: ['datasets'] as const,
@@ -29,7 +31,7 @@ export function staleQueriesFor(kind: string, experimentId: number | null): Quer
     out.push(keys.experiments)
     if (exp !== null) out.push(keys.experiment(exp), keys.rounds(exp))
   }
-  if (kind === 'update.accepted' || kind === 'update.rejected') {
+  if (VERDICT_EVENT_KINDS.has(kind)) {
     if (exp !== null) out.push(keys.rounds(exp), keys.nodes(exp), ['verdicts', exp])
   }
   if (prefix === 'node' && exp !== null) out.push(keys.nodes(exp))

@@ -42,7 +42,25 @@ export interface Dataset {
   class_names: string[]
 }
 
-export type AttackKind = 'none' | 'gaussian' | 'label_flip' | 'sign_flip'
+/**
+ * What the shield did with an update: aggregated and rewarded, left out without a penalty, or left out and
+ * slashed (only on strong evidence).
+ */
+export type Outcome = 'accepted' | 'excluded' | 'slashed'
+
+export type AttackKind =
+  | 'none'
+  | 'gaussian'
+  | 'label_flip'
+  | 'sign_flip'
+  | 'alie'
+  | 'ipm'
+  | 'min_max'
+  | 'backdoor'
+  | 'free_rider'
+
+/** Min-Max's perturbation direction p: the unit mean, the per-coordinate std, or the mean's sign. */
+export type Perturbation = 'unit' | 'std' | 'sign'
 
 export interface AttackPlan {
   kind: AttackKind
@@ -52,6 +70,18 @@ export interface AttackPlan {
   scale: number
   num_attackers: number
   start_round: number
+  /** ipm: the attackers send −ε·μ. */
+  epsilon?: number
+  /** alie: μ − zσ; null takes the paper's z_max for n nodes and f attackers. */
+  z?: number | null
+  /** min_max: the direction the attackers push along. */
+  perturbation?: Perturbation
+  /** backdoor: the update's boost; null boosts by the number of nodes (model replacement). */
+  boost?: number | null
+  /** backdoor: the label triggered inputs are pushed to. */
+  target_label?: number
+  /** backdoor: the share of the attacker's data stamped with the trigger. */
+  poison_fraction?: number
 }
 
 export type Partition = 'iid' | 'dirichlet' | 'shards'
@@ -123,7 +153,12 @@ export interface Round {
   accuracy: number | null
   loss: number | null
   accepted: number
+  /** excluded + slashed (kept for older clients). */
   rejected: number
+  /** Left out of the aggregate, neither rewarded nor slashed. Absent from an orchestrator before outcomes. */
+  excluded?: number
+  /** Left out and slashed. Absent from an orchestrator before outcomes, where every rejection slashed. */
+  slashed?: number
   tp?: number | null
   fp?: number | null
   tn?: number | null
@@ -139,7 +174,9 @@ export interface Round {
 export interface Verdict {
   node_address: Address
   node_label: string
+  /** outcome === 'accepted' (kept for older clients). */
   accepted: boolean
+  outcome?: Outcome
   rule: string | null
   reason: string | null
   features: Record<string, number | null>
@@ -149,6 +186,7 @@ export interface Verdict {
 export interface LastVerdict {
   round: number
   accepted: boolean
+  outcome?: Outcome
   rule: string | null
   reason: string | null
 }
@@ -168,7 +206,10 @@ export interface Node {
   eligible: boolean | null
   last_verdict: LastVerdict | null
   accepted_rounds?: number
+  /** excluded_rounds + slashed_rounds (kept for older clients). */
   rejected_rounds?: number
+  excluded_rounds?: number
+  slashed_rounds?: number
   rewarded_flt: string
   slashed_flt: string
 }
@@ -234,6 +275,10 @@ export interface ProbeFeature {
   caught: boolean
   /** The detection rule this feature feeds (several features may share one, e.g. both sides of a z-score). */
   rule?: string | null
+  /** What tripping this check leads to. Absent from an orchestrator before outcomes, where every trip slashed. */
+  outcome?: Exclude<Outcome, 'accepted'>
+  /** Past this value (on the same side as `threshold`) the update is slashed, not only excluded; null: never. */
+  slash_threshold?: number | null
 }
 
 export interface ProbeRequest {
@@ -243,13 +288,41 @@ export interface ProbeRequest {
 }
 
 export interface ProbeResult {
-  predicted: 'rejected' | 'accepted'
+  /** 'rejected' comes from an orchestrator before outcomes, where a rejected update was slashed. */
+  predicted: Outcome | 'rejected'
   rule: string | null
   reason: string | null
   features: ProbeFeature[]
   latency_ms: number
   /** Whether the probe's inputs (honest cohort, model) came from the cache. */
   cached?: boolean
+}
+
+/** Event kinds the orchestrator streams about updates; `update.rejected` is what it sent before outcomes. */
+export type UpdateEventKind = 'update.received' | 'update.accepted' | 'update.excluded' | 'update.slashed' | 'update.rejected'
+
+/** The payload of update.accepted / update.excluded / update.slashed. */
+export interface UpdateVerdictData {
+  experiment_id?: number
+  round?: number
+  address?: Address
+  label?: string
+  rule?: string | null
+  reason?: string | null
+  outcome?: Outcome
+}
+
+/** The payload of model.aggregated; `rejected` = excluded + slashed. */
+export interface AggregatedData {
+  model_hash?: Hash
+  version?: number
+  accuracy?: number
+  loss?: number
+  accepted?: number
+  rejected?: number
+  excluded?: number
+  slashed?: number
+  results_root?: Hash
 }
 
 export interface FedEvent {

@@ -3,6 +3,7 @@ import { FlaskConical } from 'lucide-react'
 import { useMemo } from 'react'
 import { MetricChart } from '../components/overview/metric-chart'
 import { NodeGrid } from '../components/overview/node-grid'
+import { OutcomeChart } from '../components/overview/outcome-chart'
 import { OverlayPicker } from '../components/overview/overlay-picker'
 import { RoundProgress } from '../components/overview/round-progress'
 import { RunCounters } from '../components/overview/run-counters'
@@ -84,6 +85,14 @@ export function OverviewView() {
         <MetricChart metric="accuracy" runs={runs} live={live} isPending={rounds.isPending} error={rounds.error} onRetry={() => void rounds.refetch()} />
         <MetricChart metric="loss" runs={runs} live={live} isPending={rounds.isPending} error={rounds.error} onRetry={() => void rounds.refetch()} />
       </div>
+      <OutcomeChart
+        rounds={rounds.data ?? []}
+        nodes={nodes.data ?? []}
+        live={live}
+        isPending={rounds.isPending}
+        error={rounds.error}
+        onRetry={() => void rounds.refetch()}
+      />
       <div className="grid gap-5 2xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <NodeGrid nodes={nodes.data} isPending={nodes.isPending} error={nodes.error} onRetry={() => void nodes.refetch()} />
         <SystemLog experimentId={experiment.id} className="2xl:max-h-[48rem]" />

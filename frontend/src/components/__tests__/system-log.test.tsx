@@ -31,8 +31,41 @@ const events: FedEvent[] = [
   { id: 5, ts: '2026-01-01T10:00:08Z', kind: 'round.opened', experiment_id: 2, round: 1, message: 'Round 1 opened (other run)', data: {} },
 ]
 
+const outcomes: FedEvent[] = [
+  {
+    id: 11,
+    ts: '2026-01-01T10:01:00Z',
+    kind: 'update.excluded',
+    experiment_id: 1,
+    round: 2,
+    message: 'Excluded update from 0x3C44…93BC',
+    data: { address: WALLET, rule: 'isolation', reason: 'no neighbour within 0.12', outcome: 'excluded' },
+  },
+  {
+    id: 12,
+    ts: '2026-01-01T10:01:01Z',
+    kind: 'update.slashed',
+    experiment_id: 1,
+    round: 2,
+    message: 'Slashed update from 0x3C44…93BC',
+    data: { address: WALLET, rule: 'root_alignment', reason: 'mean alignment -0.4 below -0.1 over 3 rounds', outcome: 'slashed' },
+  },
+  {
+    id: 13,
+    ts: '2026-01-01T10:01:02Z',
+    kind: 'model.aggregated',
+    experiment_id: 1,
+    round: 2,
+    message: 'Aggregated v3: 8 of 10 updates accepted, accuracy 91.0%',
+    data: { accepted: 8, rejected: 2, excluded: 1, slashed: 1 },
+  },
+]
+
 function entries() {
-  return within(screen.getByRole('log')).getAllByRole('listitem')
+  // log lines only, not the outcome counts listed inside an aggregation's line
+  return within(screen.getByRole('log'))
+    .getAllByRole('listitem')
+    .filter((li) => li.hasAttribute('data-kind'))
 }
 
 describe('SystemLog', () => {
@@ -43,6 +76,21 @@ describe('SystemLog', () => {
     expect(within(items[0]).getByText('Slashed')).toBeInTheDocument()
     expect(within(items[2]).getByText('Rejected')).toBeInTheDocument()
     expect(within(items[1]).getByText('Aggregated v2')).toBeInTheDocument()
+  })
+
+  it('tells an exclusion (left out, not slashed) from a slash, each with its rule and reason', () => {
+    render(<SystemLog experimentId={1} events={outcomes} />)
+    const [aggregated, slashed, excluded] = entries()
+    expect(excluded).toHaveAttribute('data-outcome', 'excluded')
+    expect(within(excluded).getByText('Excluded')).toBeInTheDocument()
+    expect(within(excluded).getByTestId('log-detail')).toHaveTextContent('left out, not slashed · isolation: no neighbour within 0.12')
+    expect(slashed).toHaveAttribute('data-outcome', 'slashed')
+    expect(within(slashed).getByText('Slashed')).toBeInTheDocument()
+    expect(within(slashed).getByTestId('log-detail')).toHaveTextContent(
+      'left out and slashed · root_alignment: mean alignment -0.4 below -0.1 over 3 rounds',
+    )
+    const counts = within(aggregated).getByRole('list', { name: 'Updates this round by outcome' })
+    expect(within(counts).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['8accepted', '1excluded', '1slashed'])
   })
 
   it('links a chain entry to its transaction in the Explorer', () => {

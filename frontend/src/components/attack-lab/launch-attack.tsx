@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { ArrowRight, CircleCheck, Rocket } from 'lucide-react'
 import { api, errorMessage } from '../../lib/api'
-import { describePlan, toRequestPlan } from '../../lib/attack-plan'
+import { type AttackSettings, describePlan, toRequestPlan } from '../../lib/attack-plan'
 import { keys } from '../../lib/query-keys'
 import { routeHref } from '../../lib/router'
 import type { AttackPlan, Experiment } from '../../lib/types'
@@ -10,7 +10,7 @@ import { Card, CardBody } from '../ui/card'
 import { InlineError } from '../ui/states'
 
 /** Puts the plan in force for the experiment (it applies from the next round opened). */
-export function LaunchAttack({ experiment, plan }: { experiment: Experiment | null; plan: AttackPlan }) {
+export function LaunchAttack({ experiment, plan }: { experiment: Experiment | null; plan: AttackSettings }) {
   const queryClient = useQueryClient()
   const numNodes = experiment?.num_nodes ?? null
   const launch = useMutation({

@@ -1,15 +1,17 @@
-import { CircleDashed, Network, ShieldCheck, ShieldX, Skull } from 'lucide-react'
+import { CircleDashed, Network, Skull } from 'lucide-react'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import type { Address } from 'viem'
 import { cn } from '../../lib/cn'
 import { formatFlt, formatFltText } from '../../lib/flt'
 import { explorerWalletHref } from '../../lib/log-format'
 import { shortHex } from '../../lib/numbers'
+import { nodeOutcomes, OUTCOME_META, verdictOutcome } from '../../lib/outcomes'
 import type { Node } from '../../lib/types'
 import { useDeployment } from '../../lib/deployment'
 import { type ChainHoldings, useChainHoldings } from '../../lib/use-node-chain-state'
 import { Badge } from '../ui/badge'
 import { Card, CardBody, CardHeader } from '../ui/card'
+import { OUTCOME_ICON, OUTCOME_TEXT, OutcomeCountList } from '../ui/outcome-badge'
 import { EmptyState, ErrorState, LoadingState } from '../ui/states'
 
 /** The last change of an amount, shown for a few seconds as "+10 FLT" next to it. */
@@ -47,40 +49,42 @@ function Amount({ label, wei, fallback, testId }: { label: string; wei: bigint |
   )
 }
 
-function Verdict({ node }: { node: Node }) {
+function LastOutcome({ node }: { node: Node }) {
   const verdict = node.last_verdict
   if (!verdict) {
     return (
-      <p className="flex items-center gap-1.5 text-sm text-faint">
+      <p className="flex items-center gap-1.5 text-sm text-faint" data-verdict="none">
         <CircleDashed className="size-4" aria-hidden /> No verdict yet
       </p>
     )
   }
-  return verdict.accepted ? (
-    <p className="flex items-center gap-1.5 text-sm font-medium text-ok" data-verdict="accepted">
-      <ShieldCheck className="size-4 shrink-0" aria-hidden />
-      Accepted <span className="font-normal text-muted">· round {verdict.round}</span>
-    </p>
-  ) : (
-    <div data-verdict="rejected">
-      <p className="flex items-center gap-1.5 text-sm font-medium text-bad">
-        <ShieldX className="size-4 shrink-0" aria-hidden />
-        Rejected <span className="font-normal text-muted">· round {verdict.round}</span>
+  const outcome = verdictOutcome(verdict)
+  const meta = OUTCOME_META[outcome]
+  const Icon = OUTCOME_ICON[outcome]
+  return (
+    <div data-verdict={outcome}>
+      <p className={cn('flex items-center gap-1.5 text-sm font-medium', OUTCOME_TEXT[outcome])}>
+        <Icon className="size-4 shrink-0" aria-hidden />
+        {meta.label} <span className="font-normal text-muted">· round {verdict.round}</span>
       </p>
-      <p className="mt-0.5 text-xs break-words text-muted">
-        {verdict.rule && <span className="font-mono text-faint">{verdict.rule}: </span>}
-        {verdict.reason ?? 'no reason given'}
-      </p>
+      {outcome !== 'accepted' && (
+        <p className="mt-0.5 text-xs break-words text-muted">
+          <span className={OUTCOME_TEXT[outcome]}>{meta.meaning}</span>
+          {' · '}
+          {verdict.rule && <span className="font-mono text-faint">{verdict.rule}: </span>}
+          {verdict.reason ?? 'no reason given'}
+        </p>
+      )}
     </div>
   )
 }
 
 export function NodeCard({ node, chain }: { node: Node; chain: ChainHoldings | undefined }) {
-  const rejected = node.last_verdict && !node.last_verdict.accepted
+  const last = node.last_verdict ? verdictOutcome(node.last_verdict) : null
   const stake = chain?.stake ?? null
   return (
     <li
-      className={cn('glass rounded-xl p-4 transition-shadow', rejected && 'glow-bad')}
+      className={cn('glass rounded-xl p-4 transition-shadow', last === 'slashed' && 'glow-bad', last === 'excluded' && 'ring-1 ring-warn/40')}
       data-node={node.address}
       aria-label={`Node ${node.label}`}
     >
@@ -101,8 +105,9 @@ export function NodeCard({ node, chain }: { node: Node; chain: ChainHoldings | u
         </div>
       </div>
       <div className="mt-3 min-h-[2.75rem]">
-        <Verdict node={node} />
+        <LastOutcome node={node} />
       </div>
+      <OutcomeCountList counts={nodeOutcomes(node)} className="mt-2" label={`Rounds of ${node.label} by outcome`} />
       <dl className="mt-3 grid grid-cols-2 gap-2 border-t border-line/60 pt-3">
         <Amount label="Balance" wei={chain?.balance ?? null} fallback={node.balance_flt} testId="node-balance" />
         <Amount label="Stake" wei={stake} fallback={node.stake_flt} testId="node-stake" />
@@ -126,7 +131,7 @@ function byLabel(a: Node, b: Node): number {
   return a.label.localeCompare(b.label, undefined, { numeric: true })
 }
 
-/** Every node of the run: its last verdict and why, and its FLT balance and stake as the chain has them. */
+/** Every node of the run: its rounds by outcome, its last outcome and why, and its FLT as the chain has them. */
 export function NodeGrid({
   nodes,
   isPending,

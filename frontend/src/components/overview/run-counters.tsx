@@ -1,4 +1,4 @@
-import { Coins, Flame, ShieldCheck, ShieldX, Users } from 'lucide-react'
+import { Coins, Flame, ShieldCheck, ShieldMinus, ShieldX, Users } from 'lucide-react'
 import type { ReactNode } from 'react'
 import type { RunCounters as Counters } from '../../lib/chart-data'
 import { formatFlt } from '../../lib/flt'
@@ -20,14 +20,21 @@ function Counter({ label, value, icon, tone, testId }: { label: string; value: R
   )
 }
 
-/** Nodes, verdicts and FLT moved over the run. */
+/** Nodes, updates by outcome and FLT moved over the run. */
 export function RunCounters({ counters }: { counters: Counters | null }) {
   const dash = '—'
   return (
-    <dl className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-5">
+    <dl className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
       <Counter testId="count-nodes" label="Nodes" value={counters?.nodes ?? dash} icon={<Users />} tone="bg-info/12 ring-info/30 text-info" />
       <Counter testId="count-accepted" label="Updates accepted" value={counters?.accepted ?? dash} icon={<ShieldCheck />} tone="bg-ok/12 ring-ok/30 text-ok" />
-      <Counter testId="count-rejected" label="Updates rejected" value={counters?.rejected ?? dash} icon={<ShieldX />} tone="bg-bad/12 ring-bad/30 text-bad" />
+      <Counter
+        testId="count-excluded"
+        label="Excluded, not slashed"
+        value={counters?.excluded ?? dash}
+        icon={<ShieldMinus />}
+        tone="bg-warn/12 ring-warn/30 text-warn"
+      />
+      <Counter testId="count-slashed-updates" label="Updates slashed" value={counters?.slashed ?? dash} icon={<ShieldX />} tone="bg-bad/12 ring-bad/30 text-bad" />
       <Counter
         testId="count-rewarded"
         label="FLT rewarded"
@@ -40,7 +47,7 @@ export function RunCounters({ counters }: { counters: Counters | null }) {
         label="FLT slashed"
         value={counters ? formatFlt(counters.slashedWei, { unit: false }) : dash}
         icon={<Flame />}
-        tone="bg-warn/12 ring-warn/30 text-warn"
+        tone="bg-bad/12 ring-bad/30 text-bad"
       />
     </dl>
   )

@@ -6,6 +6,7 @@ import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type L
 import { formatTime, shortHex } from '../../lib/numbers'
 import type { FedEvent } from '../../lib/types'
 import { Card, CardBody, CardHeader } from '../ui/card'
+import { OutcomeCountList } from '../ui/outcome-badge'
 import { Input } from '../ui/field'
 import { EmptyState, LoadingState } from '../ui/states'
 import { StreamStatus } from '../layout/stream-status'
@@ -17,13 +18,19 @@ const ALL: ReadonlySet<LogCategory> = new Set(LOG_CATEGORIES.map((c) => c.id))
 
 export function LogLine({ entry }: { entry: LogEntry }) {
   return (
-    <li className="flex animate-fade-in gap-3 py-2" data-kind={entry.kind}>
+    <li className="flex animate-fade-in gap-3 py-2" data-kind={entry.kind} data-outcome={entry.outcome ?? undefined}>
       <LogIcon icon={entry.icon} tone={entry.tone} className="mt-0.5" />
       <div className="min-w-0 flex-1">
         <div className="flex flex-wrap items-baseline gap-x-2 gap-y-0.5">
           <span className={cn('text-xs font-semibold tracking-wide uppercase', TONE_TEXT[entry.tone])}>{entry.label}</span>
           <span className="min-w-0 text-sm break-words text-fg">{entry.text}</span>
         </div>
+        {entry.detail && (
+          <p className={cn('mt-0.5 text-xs break-words', TONE_TEXT[entry.tone])} data-testid="log-detail">
+            {entry.detail}
+          </p>
+        )}
+        {entry.counts && <OutcomeCountList counts={entry.counts} className="mt-1" label="Updates this round by outcome" />}
         <div className="mt-0.5 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-faint">
           <time dateTime={entry.ts} className="tabular font-mono">
             {formatTime(entry.ts)}
