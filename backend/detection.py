@@ -39,12 +39,15 @@ exclude more than ``max_exclude_fraction`` of the cohort (the most suspicious go
 majority robust statistics cannot separate, and we accept rather than guess.
 
 Slashing needs evidence accumulated over rounds, the way sequential tests accumulate likelihood [Page,
-1954, CUSUM]: a node is slashed in a round when that round excludes it *and* the mean of its *evidence*
-(the largest suspicious-side z of the signals that indicate an attack, so not a free rider's small norm)
-over its last ``slash_window`` rounds reaches ``slash_z``, with at least ``slash_window`` rounds on record;
-or, in a single round, when the evidence reaches ``single_round_slash_z``, far beyond any honest spread
-measured. With small-batch training an attacker's single round can overlap the honest range while its mean
-over rounds stands well apart; an honest node's occasional odd round regresses to the mean.
+1954, CUSUM]. Each signal that indicates an attack (a large norm, energy on quiet coordinates, a direction
+that opposes the root set) yields this round's *evidence*, its z on the suspicious side; a node is slashed
+in a round when that round excludes it *and*, for some signal, the mean of its evidence over the node's
+last ``slash_window`` rounds passes that signal's slash threshold (``slash_norm_z``, ...), each set at
+1.25x or more the largest window mean any honest node reached on the honest grid of ``fedshield bench
+defense``; or, in a single round, when the evidence passes ``single_round_slash_z``. With small-batch
+training an attacker's single round can overlap the honest range while its mean over rounds stands well
+apart; an honest node's odd round regresses to the mean. A free rider's small norm and an update's
+closeness to noise only exclude: neither proves an attack.
 
 Every verdict carries every feature computed, the rule that decided it and the number against its
 threshold. ``screen_round`` is pure and deterministic.
@@ -116,7 +119,11 @@ class DefenseConfig(BaseModel):
     # --- outcomes
     exclude_z: float = Field(default=4.0, gt=0)  # exclusion score above which an update is left out
     free_rider_z: float = Field(default=20.0, gt=0)  # how far below the cohort's norm a free rider lies
-    slash_z: float = Field(default=10.0, gt=0)  # mean evidence over the window above which a node is slashed
+    # Mean evidence over the slash window above which a node is slashed, per signal: each is 1.25x or more
+    # the largest window mean of any honest node on the honest grid (``fedshield bench defense``).
+    slash_norm_z: float = Field(default=10.0, gt=0)
+    slash_quiet_energy_z: float = Field(default=6.0, gt=0)
+    slash_direction_z: float = Field(default=5.0, gt=0)
     slash_window: int = Field(default=3, ge=1, le=50)  # rounds of evidence a slash rests on
     single_round_slash_z: float = Field(default=30.0, gt=0)  # one round's evidence alone slashes above this
     min_cohort: int = Field(default=5, ge=2)  # cohort-relative rules abstain below this many updates
@@ -175,7 +182,7 @@ class NodeRecord:
 
     seen: int = 0
     accepted: int = 0
-    evidence: list[float] = field(default_factory=list)  # the last rounds' evidence scores
+    evidence: dict[str, list[float]] = field(default_factory=dict)  # per signal, the last rounds' evidence
 
 
 @dataclass
@@ -190,17 +197,20 @@ class DefenseHistory:
         node = self.nodes.setdefault(node_id, NodeRecord())
         node.seen += 1
         node.accepted += int(outcome is Outcome.ACCEPTED)
-        if "evidence" in features:
-            node.evidence = [*node.evidence, float(features["evidence"])][-self.keep :]
+        for signal in SIGNALS:
+            key = f"evidence_{signal.name}"
+            if key in features:
+                past = node.evidence.get(signal.name, [])
+                node.evidence[signal.name] = [*past, float(features[key])][-self.keep :]
 
     def record(self, node_ids: Sequence[Hashable], verdicts: Sequence[UpdateVerdict]) -> None:
         """Adds one round's verdicts to the nodes' records."""
         for verdict in verdicts:
             self.record_one(node_ids[verdict.index], verdict.outcome, verdict.features)
 
-    def evidence_of(self, node_id: Hashable) -> list[float]:
+    def evidence_of(self, node_id: Hashable) -> dict[str, list[float]]:
         node = self.nodes.get(node_id)
-        return [] if node is None else list(node.evidence)
+        return {} if node is None else {k: list(v) for k, v in node.evidence.items()}
 
 
 @dataclass(frozen=True)
@@ -340,7 +350,7 @@ class Signal:
     label: str  # how a reason names it
     switch: str  # the DefenseConfig flag that enables it
     side: Literal["high", "low"]  # which side of the cohort is suspicious
-    evidence: bool  # whether it counts as evidence of an attack (towards a slash), or only excludes
+    slash_field: str | None  # the DefenseConfig field of its slash threshold; None: it only excludes
     threshold_field: str = "exclude_z"  # the DefenseConfig field holding its exclusion threshold
 
     def applies(self, features: dict[str, float], config: DefenseConfig) -> bool:
@@ -350,11 +360,25 @@ class Signal:
 
 
 SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally far out
-    Signal("norm", "log_norm", "update norm", "use_norm_mad", "high", True),
-    Signal("free_riding", "log_norm", "update norm", "use_norm_mad", "low", False, "free_rider_z"),
-    Signal("quiet_energy", "quiet_energy", "quiet-coordinate energy", "use_quiet_energy", "high", True),
-    Signal("gaussianity", "noise_likeness", "closeness to noise", "use_gaussianity", "high", False),
-    Signal("direction", "direction", "direction on the root set", "use_root_alignment", "low", True),
+    Signal("norm", "log_norm", "update norm", "use_norm_mad", "high", "slash_norm_z"),
+    Signal("free_riding", "log_norm", "update norm", "use_norm_mad", "low", None, "free_rider_z"),
+    Signal(
+        "quiet_energy",
+        "quiet_energy",
+        "quiet-coordinate energy",
+        "use_quiet_energy",
+        "high",
+        "slash_quiet_energy_z",
+    ),
+    Signal("gaussianity", "noise_likeness", "closeness to noise", "use_gaussianity", "high", None),
+    Signal(
+        "direction",
+        "direction",
+        "direction on the root set",
+        "use_root_alignment",
+        "low",
+        "slash_direction_z",
+    ),
 )
 
 # What the direction signal averages, in z units: the root-set alignment and the cosine to the trusted
@@ -432,6 +456,7 @@ def compute_features(
         if parts:
             columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
             columns["direction_z"] = columns["direction"]  # already in z units
+            columns["direction_raw"] = np.mean([columns[p] for p in parts], axis=0)
     return [{name: float(values[i]) for name, values in columns.items()} for i in range(n)]
 
 
@@ -471,7 +496,7 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
         z = features[f"{signal.feature}_z"]
         suspicion = _suspicion(z, signal.side)
         limit = float(getattr(config, signal.threshold_field))
-        evidence = suspicion if signal.evidence else 0.0
+        evidence = signal_evidence(signal, features, config)
         outcome = Outcome.SLASHED if evidence > config.single_round_slash_z else Outcome.EXCLUDED
         low = signal.side == "low"
         checks.append(
@@ -480,7 +505,7 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
                 f"{signal.feature}_z",
                 z,
                 -limit if low else limit,
-                config.slash_z if signal.evidence else None,
+                float(getattr(config, signal.slash_field)) if signal.slash_field else None,
                 "min" if low else "max",
                 suspicion > limit,
                 outcome,
@@ -491,14 +516,23 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
     return checks
 
 
-def evidence_score(features: dict[str, float], config: DefenseConfig) -> float:
-    """This round's evidence of an attack: the largest z on an attack's side over the enabled signals."""
-    scores = [
-        _suspicion(features[f"{s.feature}_z"], s.side)
-        for s in SIGNALS
-        if s.evidence and s.applies(features, config)
-    ]
-    return max(scores, default=0.0)
+def signal_evidence(signal: Signal, features: dict[str, float], config: DefenseConfig) -> float:
+    """One signal's evidence of an attack this round, in z units (0 for a signal that only excludes).
+
+    Direction counts only when the update actually opposes the root set (its raw direction is negative):
+    an honest skewed node can sit far below the cohort and still point the right way, and a free rider's
+    empty update points nowhere.
+    """
+    if signal.slash_field is None or not signal.applies(features, config):
+        return 0.0
+    if signal.feature == "direction" and features.get("direction_raw", -1.0) >= 0:
+        return 0.0
+    return _suspicion(features[f"{signal.feature}_z"], signal.side)
+
+
+def evidence_scores(features: dict[str, float], config: DefenseConfig) -> dict[str, float]:
+    """This round's evidence per slashing signal, keyed by the signal's name."""
+    return {s.name: signal_evidence(s, features, config) for s in SIGNALS if s.slash_field is not None}
 
 
 def exclusion_score(checks: Sequence[SignalCheck]) -> float:
@@ -544,13 +578,15 @@ def screen_round(
         return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
     checks = [signal_checks(f, config) for f in features]
     for f in features:
-        f["evidence"] = evidence_score(f, config)
+        scores = evidence_scores(f, config)
+        f.update({f"evidence_{name}": value for name, value in scores.items()})
+        f["evidence"] = max(scores.values(), default=0.0)
     for f, c in zip(features, checks, strict=True):
         f["exclusion"] = exclusion_score(c)
     excluded = _excluded(features, checks, config)
     verdicts = []
     for i in range(n):
-        past = history.evidence_of(ids[i]) if history is not None else []
+        past = history.evidence_of(ids[i]) if history is not None else {}
         verdicts.append(_verdict(i, features[i], checks[i], i in excluded, past, config, n, len(excluded)))
     return verdicts
 
@@ -571,16 +607,22 @@ def _verdict(
     features: dict[str, float],
     checks: list[SignalCheck],
     excluded: bool,
-    past_evidence: list[float],
+    past_evidence: dict[str, list[float]],
     config: DefenseConfig,
     n: int,
     num_excluded: int,
 ) -> UpdateVerdict:
     tripped = sorted((c for c in checks if c.tripped), key=lambda c: -c.suspicion)
-    evidence = features["evidence"]
-    window = [*past_evidence, evidence][-config.slash_window :]
-    features["evidence_mean"] = float(np.mean(window))
-    features["evidence_rounds"] = float(len(window))
+    sustained: list[tuple[float, float, Signal]] = []  # (mean / threshold, mean, signal)
+    for signal in SIGNALS:
+        if signal.slash_field is None or f"evidence_{signal.name}" not in features:
+            continue
+        window = [*past_evidence.get(signal.name, []), features[f"evidence_{signal.name}"]]
+        window = window[-config.slash_window :]
+        mean, limit = float(np.mean(window)), float(getattr(config, signal.slash_field))
+        features[f"evidence_{signal.name}_mean"] = mean
+        if len(window) >= config.slash_window and mean > limit:
+            sustained.append((mean / limit, mean, signal))
     if not excluded:
         if tripped:
             first = tripped[0]
@@ -591,17 +633,20 @@ def _verdict(
             return UpdateVerdict(index, Outcome.ACCEPTED, None, reason, features)
         return UpdateVerdict(index, Outcome.ACCEPTED, None, "within every threshold", features)
     first = tripped[0]
-    if evidence > config.single_round_slash_z:
+    if features["evidence"] > config.single_round_slash_z:
         reason = (
-            f"{first.reason}; evidence {evidence:.1f} beyond {config.single_round_slash_z:.1f} in one round"
+            f"{first.reason}; evidence {features['evidence']:.1f} beyond "
+            f"{config.single_round_slash_z:.1f} in one round"
         )
         return UpdateVerdict(index, Outcome.SLASHED, first.rule, reason, features)
-    if len(window) >= config.slash_window and features["evidence_mean"] > config.slash_z:
+    if sustained:
+        _, mean, signal = max(sustained, key=lambda item: item[0])
+        limit = float(getattr(config, signal.slash_field or ""))
         reason = (
-            f"{first.reason}; mean evidence {features['evidence_mean']:.1f} over {len(window)} rounds "
-            f"above {config.slash_z:.1f}"
+            f"{first.reason}; {signal.label} evidence {mean:.1f} on average over the last "
+            f"{config.slash_window} rounds, above {limit:.1f}"
         )
-        return UpdateVerdict(index, Outcome.SLASHED, first.rule, reason, features)
+        return UpdateVerdict(index, Outcome.SLASHED, signal.name, reason, features)
     return UpdateVerdict(
         index, Outcome.EXCLUDED, first.rule, f"{first.reason}: left out, not slashed", features
     )

@@ -93,7 +93,7 @@ def test_the_norm_signal_excludes_boosted_and_empty_updates_both_ways() -> None:
     updates[0] *= 50.0  # boosted
     updates[1] *= 1e-4  # near-empty: a free rider
     verdicts = verdicts_for(updates, DefenseConfig(distance_threshold=1e9))
-    assert verdicts[0].rule == "norm" and verdicts[1].rule == "norm"
+    assert verdicts[0].rule == "norm" and verdicts[1].rule == "free_riding"
     assert verdicts[1].outcome is Outcome.EXCLUDED  # a free rider is left out, never slashed
     assert all(v.accepted for v in verdicts[2:])
 
@@ -224,7 +224,9 @@ def test_every_verdict_carries_its_features_and_checks() -> None:
         "direction",
     }
     assert all(not c.tripped for c in checks)
-    assert all(c.slash_threshold == DefenseConfig().slash_z for c in checks if c.rule == "direction")
+    assert all(
+        c.slash_threshold == DefenseConfig().slash_direction_z for c in checks if c.rule == "direction"
+    )
 
 
 def test_screening_is_deterministic_and_pure() -> None:

@@ -21,7 +21,7 @@ def one_thread() -> None:
         (AttackConfig(kind="sign_flip", scale=4.0), "norm"),
         (AttackConfig(kind="gaussian", sigma=1.0), "norm"),
         (AttackConfig(kind="label_flip"), "direction"),
-        (AttackConfig(kind="free_rider"), "norm"),
+        (AttackConfig(kind="free_rider"), "free_riding"),
     ],
 )
 def test_probe_predicts_the_outcome_and_names_the_rule(attack: AttackConfig, rule: str) -> None:
