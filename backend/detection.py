@@ -119,11 +119,13 @@ class DefenseConfig(BaseModel):
     # --- outcomes
     exclude_z: float = Field(default=4.0, gt=0)  # exclusion score above which an update is left out
     free_rider_z: float = Field(default=20.0, gt=0)  # how far below the cohort's norm a free rider lies
+    opposed_exclude_z: float = Field(default=2.5, gt=0)  # direction's exclusion z for an update that opposes
+    # the root set (raw direction below zero): such an update is excluded on weaker cohort evidence
     # Mean evidence over the slash window above which a node is slashed, per signal: each is 1.25x or more
     # the largest window mean of any honest node on the honest grid (``fedshield bench defense``).
     slash_norm_z: float = Field(default=10.0, gt=0)
     slash_quiet_energy_z: float = Field(default=6.0, gt=0)
-    slash_direction_z: float = Field(default=5.0, gt=0)
+    slash_direction_z: float = Field(default=4.5, gt=0)
     slash_window: int = Field(default=3, ge=1, le=50)  # rounds of evidence a slash rests on
     single_round_slash_z: float = Field(default=30.0, gt=0)  # one round's evidence alone slashes above this
     min_cohort: int = Field(default=5, ge=2)  # cohort-relative rules abstain below this many updates
@@ -496,6 +498,8 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
         z = features[f"{signal.feature}_z"]
         suspicion = _suspicion(z, signal.side)
         limit = float(getattr(config, signal.threshold_field))
+        if signal.feature == "direction" and features.get("direction_raw", 0.0) < 0:
+            limit = config.opposed_exclude_z
         evidence = signal_evidence(signal, features, config)
         outcome = Outcome.SLASHED if evidence > config.single_round_slash_z else Outcome.EXCLUDED
         low = signal.side == "low"
