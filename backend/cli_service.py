@@ -115,10 +115,7 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
         "dataset_id": options["dataset"],
         "num_nodes": options["nodes"],
         "rounds": options["rounds"],
-        "local_epochs": 5,
-        "batch_size": 128,
-        "learning_rate": 0.1,
-    }
+    }  # local training left to ExperimentCreate's defaults: the product's one (workers.training.DEFAULT_TRAIN)
     if options["malicious"]:
         body["attack"] = {"kind": options["attack"], "num_attackers": options["malicious"]}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:

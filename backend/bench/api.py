@@ -184,7 +184,6 @@ def measure_api_latency(
                 ):
                     experiment = http.post("/api/experiments", json={
                         "name": "bench api", "dataset_id": dataset, "num_nodes": nodes, "rounds": 10_000,
-                        "local_epochs": 5, "batch_size": 128, "learning_rate": 0.1,
                         "attack": {"kind": "sign_flip", "num_attackers": max(1, nodes // 10)},
                     }).json()  # fmt: skip
                     experiment_id = int(experiment["id"])

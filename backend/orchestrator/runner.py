@@ -59,7 +59,14 @@ def train_config_of(config: ExperimentCreate) -> TrainConfig:
         batch_size=config.batch_size,
         lr=config.learning_rate,
         optimizer=config.optimizer,
+        momentum=config.momentum,
     )
+
+
+def cohort_position(node: NodeRow) -> tuple[int, int, str]:
+    """Where ``node``'s update stands in its round's cohort: simulated nodes by data slot (the node index of
+    ``backend.simulation``), then the others by address."""
+    return (0, node.slot, node.address) if node.slot is not None else (1, 0, node.address)
 
 
 class RoundRunner:
@@ -251,7 +258,10 @@ class RoundRunner:
             base_hash = row.base_model_hash
             candidates: list[Candidate] = []
             update_hashes: dict[str, str] = {}
-            for sub in repo.submissions(session, experiment_id, round_):
+            # Canonical order, not arrival order: the aggregate's float sums and the verdicts' indices
+            # then do not depend on which node posted first, and match `fedshield run`'s node order.
+            arrived = repo.submissions(session, experiment_id, round_)
+            for sub in sorted(arrived, key=lambda s: cohort_position(nodes[s.node_address])):
                 node = nodes[sub.node_address]
                 truth = (
                     is_attacker(plan, config.num_nodes, node, round_) if node.kind == "simulated" else None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from backend.detection import DefenseConfig
 from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
+from workers.training import DEFAULT_TRAIN, OptimizerName
 
 ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
 ModelChoice = Literal["auto", "mlp", "cnn"]
@@ -93,10 +94,12 @@ class ExperimentCreate(BaseModel):
     partition: PartitionScheme = "iid"
     alpha: float = Field(0.5, gt=0, le=1000)  # Dirichlet concentration (partition="dirichlet")
     rounds: int = Field(10, ge=1, le=10_000)
-    local_epochs: int = Field(1, ge=1, le=100)
-    batch_size: int = Field(32, ge=1, le=4096)
-    learning_rate: float = Field(0.05, gt=0, le=10)
-    optimizer: Literal["sgd", "adam"] = "sgd"
+    # Local training: the product's one default (workers.training.DEFAULT_TRAIN), what the bench measures.
+    local_epochs: int = Field(DEFAULT_TRAIN.epochs, ge=1, le=100)
+    batch_size: int = Field(DEFAULT_TRAIN.batch_size, ge=1, le=4096)
+    learning_rate: float = Field(DEFAULT_TRAIN.lr, gt=0, le=10)
+    optimizer: OptimizerName = DEFAULT_TRAIN.optimizer
+    momentum: float = Field(DEFAULT_TRAIN.momentum, ge=0, lt=1)  # SGD only
     model: ModelChoice = "auto"  # "auto": a CNN for images, an MLP otherwise
     defense: DefenseConfig = Field(default_factory=lambda: DefenseConfig.model_validate({}))
     attack: AttackPlan | None = None
