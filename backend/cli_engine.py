@@ -49,6 +49,13 @@ class Attack(StrEnum):
     free_rider = "free_rider"
 
 
+class BenchPart(StrEnum):
+    all = "all"
+    honest = "honest"
+    attacks = "attacks"
+    gauge = "gauge"
+
+
 class Optimizer(StrEnum):
     sgd = "sgd"
     adam = "adam"
@@ -285,7 +292,8 @@ def probe_command(
 
 
 def bench_defense_command(
-    quick: bool = typer.Option(False, help="A small grid on digits (under 3 minutes on 2 cores)."),
+    quick: bool = typer.Option(False, help="A small grid on digits (about 3 minutes on 2 cores)."),
+    part: BenchPart = typer.Option(BenchPart.all, help="Run one part of the grid only (they add up to all)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON rows instead of tables."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per CPU core)."),
 ) -> None:
@@ -310,6 +318,9 @@ def bench_defense_command(
 
     set_torch_threads(1)
     runs = quick_grid() if quick else full_grid()
+    runs = (
+        [r for r in runs if part in (BenchPart.all, BenchPart(r.part))] if part is not BenchPart.gauge else []
+    )
     started = time.perf_counter()
     with Progress(console=console, transient=True, disable=json_output) as progress:
         task = progress.add_task("simulations", total=len(runs))
@@ -317,7 +328,7 @@ def bench_defense_command(
             runs, workers=workers or default_workers(), on_done=lambda _: progress.update(task, advance=1)
         )
     sweep = {k: v[:1] + v[-1:] if quick else v for k, v in GAUGE_SWEEP.items()}
-    gauge = gauge_sweep(sweep)
+    gauge = gauge_sweep(sweep) if part in (BenchPart.all, BenchPart.gauge) else []
     elapsed = time.perf_counter() - started
     rows = summarize(metrics)
     checks = check_targets(rows, gauge)

@@ -134,7 +134,8 @@ class DefenseConfig(BaseModel):
     # --- aggregation of the accepted updates, each with bounded influence
     aggregator: str = "fedavg"  # one of backend.aggregators.AGGREGATORS
     aggregator_malicious_fraction: float = Field(default=0.2, ge=0, lt=0.5)  # f/n for Krum, trimmed mean
-    clip_to_median_norm: bool = True  # scale accepted updates down to their median norm [Sun et al., 2019]
+    clip_to_median_norm: bool = True  # scale accepted updates down to a bound on norms [Sun et al., 2019]
+    clip_multiple: float = Field(default=2.0, ge=1)  # the bound: this many times the accepted median norm
     sample_weight_cap: float = Field(
         default=3.0, ge=1
     )  # a claimed sample count weighs at most this times the median
@@ -666,12 +667,13 @@ def bounded_weights(num_samples: Sequence[int], cap: float) -> NDArray[np.float6
     return np.minimum(counts, max(limit, 1.0))
 
 
-def clip_to_median_norm(updates: FloatArray) -> FloatArray:
-    """Each row scaled down to at most the rows' median norm [Sun et al., 2019, "Can You Really Backdoor
-    Federated Learning?"]: no single accepted update moves the aggregate by more than a typical one."""
+def clip_to_median_norm(updates: FloatArray, multiple: float = 1.0) -> FloatArray:
+    """Each row scaled down to at most ``multiple`` times the rows' median norm [Sun et al., 2019, "Can You
+    Really Backdoor Federated Learning?"]: no accepted update moves the aggregate by more than a couple of
+    typical ones, while honest nodes with more data (more local steps, larger updates) still count."""
     x = updates.astype(np.float64)
     norms = np.linalg.norm(x, axis=1)
-    bound = float(np.median(norms))
+    bound = multiple * float(np.median(norms))
     factor = np.divide(bound, norms, out=np.ones_like(norms), where=norms > bound)
     clipped: FloatArray = (x * factor[:, None]).astype(updates.dtype)
     return clipped
@@ -686,7 +688,7 @@ def aggregate_accepted(
     rows = np.asarray(accepted, dtype=np.int64)
     chosen = updates[rows]
     if config.enabled and config.clip_to_median_norm:
-        chosen = clip_to_median_norm(chosen)
+        chosen = clip_to_median_norm(chosen, config.clip_multiple)
     weights = bounded_weights([num_samples[i] for i in rows], config.sample_weight_cap)
     num_malicious = int(config.aggregator_malicious_fraction * len(rows))
     aggregate = get_aggregator(config.aggregator)
