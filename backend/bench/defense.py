@@ -273,7 +273,7 @@ def attack_grid(
 
 
 def full_grid() -> list[BenchRun]:
-    return honest_grid(rounds=50) + attack_grid(rounds=20)
+    return honest_grid(rounds=50) + attack_grid(rounds=15)
 
 
 def quick_grid() -> list[BenchRun]:
