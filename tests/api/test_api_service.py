@@ -157,9 +157,11 @@ def test_attack_probe_predicts_the_verdict_fast_without_waiting_for_training(
     first = client.post("/api/attack-probe", json={"dataset_id": "breast_cancer", "attack": flip})
     assert first.status_code == 200, first.text
     result = first.json()
-    assert result["predicted"] == "rejected" and result["rule"]
+    assert result["predicted"] in ("excluded", "slashed") and result["rule"]
     assert any(f["caught"] for f in result["features"])
-    assert {"name", "value", "threshold", "comparison", "caught"} <= set(result["features"][0])
+    assert {"name", "value", "threshold", "slash_threshold", "comparison", "caught", "outcome"} <= set(
+        result["features"][0]
+    )
     honest = client.post(
         "/api/attack-probe", json={"dataset_id": "breast_cancer", "attack": {"kind": "none"}}
     ).json()
@@ -177,8 +179,10 @@ def test_attack_probe_predicts_the_verdict_fast_without_waiting_for_training(
     for w in wallets:
         register(client, experiment["id"], w)
     start(client, experiment["id"])
-    on_experiment = client.post("/api/attack-probe", json={"experiment_id": experiment["id"], "attack": flip})
-    assert on_experiment.status_code == 200 and on_experiment.json()["predicted"] == "rejected"
+    # Two nodes are below the cohort rules' minimum: only the brief's thresholds can catch an attack.
+    gross = flip | {"scale": 1e4}
+    on_experiment = client.post("/api/attack-probe", json={"experiment_id": experiment["id"], "attack": gross})
+    assert on_experiment.status_code == 200 and on_experiment.json()["predicted"] == "excluded"
     for w in wallets:
         assert submit_honest(client, experiment["id"], w).status_code == 202
     # The model moves on; the next probe answers at once from the previous inputs while new ones build.

@@ -33,7 +33,8 @@ def test_a_fleet_trains_the_real_orchestrator_to_completion_and_its_attacker_is_
     try:
         url = http_server(create_app(orchestrator=service))
         api = httpx.Client(base_url=url, timeout=30)
-        attack = {"kind": "sign_flip", "scale": 3.0, "num_attackers": 1, "start_round": 1}
+        # Four nodes are below the cohort rules' minimum: the brief's distance threshold must catch it alone.
+        attack = {"kind": "sign_flip", "scale": 1e4, "num_attackers": 1, "start_round": 1}
         created = api.post("/api/experiments", json={"name": "fleet", "dataset_id": "digits", "num_nodes": 4,
                                                      "rounds": 2, "attack": attack})  # fmt: skip
         assert created.status_code == 201, created.text
