@@ -46,7 +46,7 @@ class NodePublic(BaseModel):
     last_verdict: LastVerdict | None
     accepted_rounds: int
     rejected_rounds: int
-    rewarded_flt: str  # paid by confirmed settlements of this experiment
+    rewarded_flt: str  # paid in this experiment's rounds, as the chain holds them
     slashed_flt: str
 
 
