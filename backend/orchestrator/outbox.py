@@ -58,7 +58,9 @@ from backend.orchestrator.settlements import (
 log = logging.getLogger("fedshield.outbox")
 IN_FLIGHT_POLL_S = 0.1  # how often a broadcast attempt is looked at while it waits for its receipt
 
-Outcome = Literal["done", "wait", "down"]
+# done: confirmed or failed; mined: in a block but not yet final (the next settlement may go, its round id
+# counts this one); wait: in flight, look again shortly; down: the chain cannot be reached.
+Outcome = Literal["done", "mined", "wait", "down"]
 
 
 @dataclass(frozen=True)
@@ -169,15 +171,22 @@ class SettlementOutbox:
         """Advances every open settlement it can, oldest first; False when one must wait."""
         with self._sessions() as session:
             pending = [s.id for s in repo.open_settlements(session)]
+        settled_all = True
         for settlement_id in pending:
-            if self._stop.is_set() or self.settle(settlement_id) != "done":
+            if self._stop.is_set():
                 return False
-        return True
+            outcome = self.settle(settlement_id)
+            if outcome == "mined":
+                settled_all = False
+                continue
+            if outcome != "done":
+                return False
+        return settled_all
 
     # -- one settlement ---------------------------------------------------------------------------------
 
     def settle(self, settlement_id: int) -> Outcome:
-        """Moves one settlement on: ``done`` (confirmed or failed), ``wait`` (in flight) or ``down``."""
+        """Moves one settlement on: ``done`` (confirmed or failed), ``mined``, ``wait`` or ``down``."""
         with self._sessions() as session:
             row = session.get(SettlementRow, settlement_id)
             if row is None or row.status not in OPEN_STATUSES:
@@ -331,7 +340,7 @@ class SettlementOutbox:
                 )
                 session.commit()
         self._in_flight = True
-        return "wait"
+        return "mined"
 
     @staticmethod
     def _call(client: ChainClient, item: _Settlement, chain_round_id: int) -> Any:

@@ -190,3 +190,24 @@ def test_another_process_spending_the_orchestrators_nonce_costs_a_retry_not_a_to
         assert _events(url, "tx.requeued"), "the replaced settlement went back to pending"
         figures = check_ledger(url, drill.chain(), [experiment], baseline)
     print(f"\nFAULT nonce spent by another process (replaced, stuck, burst): {figures.line()}")
+
+
+def test_a_settlement_is_final_only_after_its_confirmations(drill: Drill) -> None:
+    baseline = Baseline.take(drill.chain(), _addresses())
+    with in_process(drill, confirmations=3) as (_, url):
+        experiment = create_experiment(url, rounds=1, attacker=False)
+
+        def mined() -> dict[str, Any] | None:
+            rounds = rounds_of(url, experiment)
+            settlement = rounds[0]["settlement"] if rounds else None
+            return settlement if settlement and settlement["tx_hash"] else None
+
+        with node_fleet(url, experiment, fleet_accounts(attacker=False)):
+            found = wait_for(mined, 120, "the settlement mined")
+        assert isinstance(found, dict)
+        assert found["status"] == "sent"  # one block deep of the three required
+        drill.anvil.rpc("evm_mine")
+        assert rounds_of(url, experiment)[0]["settlement"]["status"] == "sent"
+        drill.anvil.rpc("evm_mine")
+        wait_for(lambda: all_settled(url, experiment), 10, "final at three confirmations")
+        check_ledger(url, drill.chain(), [experiment], baseline)
