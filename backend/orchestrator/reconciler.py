@@ -173,7 +173,10 @@ class Reconciler:
         with self._sessions() as session:
             rows = list(session.scalars(select(SettlementRow).order_by(SettlementRow.id)))
             ours = {s.results_root.lower() for s in rows}
-            report.nodes = _node_totals(rows, [r for r in chain_rounds if r.results_root.lower() in ours])
+            # Like with like: the chain's payouts in the rounds the database counts as settled. A round on
+            # chain whose row is still open is the outbox's to record (reported as ``waiting`` above).
+            final = {s.results_root.lower() for s in rows if s.status == "confirmed"}
+            report.nodes = _node_totals(rows, [r for r in chain_rounds if r.results_root.lower() in final])
         report.foreign_rounds = [r.round_id for r in chain_rounds if r.results_root.lower() not in ours]
         for totals in report.nodes:
             if not totals.matches:

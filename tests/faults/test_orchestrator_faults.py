@@ -74,7 +74,8 @@ def test_orchestrator_killed_right_after_tx_sent_three_times_pays_every_round_on
             caught_up = time.monotonic() - back
         figures = check_ledger(orchestrator.url, drill.chain(), [experiment], baseline)
         with httpx.Client(base_url=orchestrator.url, timeout=30) as http:
-            assert http.get("/api/health").json()["status"] == "ok"
+            health = http.get("/api/health").json()
+            assert health["status"] == "ok", health["reasons"]
             listed = http.get("/api/chain/transactions", params={"experiment_id": experiment})
             assert listed.status_code == 200 and len(listed.json()) == figures.rounds
     finally:
