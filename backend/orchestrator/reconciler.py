@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.chain.client import ChainClient, SettledRound, TransactionResult
+from backend.chain.sender import translate_errors
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
 from backend.orchestrator.chain_gateway import ChainGateway
@@ -119,7 +120,12 @@ def settled_by_root(rounds: list[SettledRound]) -> dict[str, list[SettledRound]]
 
 
 def confirmation_from_chain(client: ChainClient, settled: SettledRound) -> Confirmation:
-    receipt = client.w3.eth.get_transaction_receipt(settled.tx_hash)  # type: ignore[arg-type]
+    """The settlement's receipt (gas, decoded payouts) for a round the chain's events show."""
+    receipt = translate_errors(
+        client.rpc_url,
+        client.decoder,
+        lambda: client.w3.eth.get_transaction_receipt(settled.tx_hash),  # type: ignore[arg-type]
+    )
     result: TransactionResult = client.result_of(receipt)
     return confirmation_of(result, settled.round_id)
 

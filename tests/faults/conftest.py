@@ -29,7 +29,8 @@ def chain_image(contracts_built: None, tmp_path_factory: pytest.TempPathFactory)
         attacker = dev_account(ATTACKER)
         client.fund(attacker.address, flt(100))
         client.stake(attacker, flt(25))
-        write_deployment(tmp / "deployment.json", deployment)
+        honest = [str(dev_account(i).address) for i in HONEST]  # `chain settle-example` pays these
+        write_deployment(tmp / "deployment.json", deployment.model_copy(update={"demo_nodes": honest}))
     finally:
         anvil.stop()  # SIGTERM: anvil writes the state file
     return anvil.state_file, tmp / "deployment.json"

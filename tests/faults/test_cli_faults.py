@@ -1,5 +1,6 @@
-"""The CLI under faults: `fedshield chain reconcile` after a chain lost blocks (it re-queues what the chain
-lost, then finds the ledger whole once the orchestrator re-sent it, and exits 1 on a round paid twice), and
+"""The CLI under faults: `fedshield chain reconcile` after a chain lost a block and another process took its
+round id (it re-queues the lost settlement, finds the ledger whole once the orchestrator re-sent it under the
+next round id, and exits 1 on a round paid twice), and
 every process a command starts dies with it on SIGTERM (and, for anvil, even on SIGKILL)."""
 
 from __future__ import annotations
@@ -59,20 +60,29 @@ def test_chain_reconcile_requeues_what_the_chain_lost_and_fails_on_a_round_paid_
     shutil.copy(older, drill.anvil.state_file)
     drill.anvil.start()
 
+    # Another process with the orchestrator's key settles a round of its own: chain round 2 is taken.
+    example = _fedshield(drill, "chain", "settle-example", "--slashed", "0")
+    assert example.returncode == 0, example.stdout + example.stderr
+
     done = _fedshield(drill, "chain", "reconcile", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = _report(done)
     assert report["requeued"] == [{"experiment_id": experiment, "round": 2}]
-    assert report["chain_last_round_id"] == 1 and report["db_last_round_id"] == 2
-    assert {r["round"]: r["outcome"] for r in report["rounds"]} == {1: "ok", 2: "requeued"}
+    assert report["chain_last_round_id"] == 2 and report["db_last_round_id"] == 2
+    assert report["foreign_rounds"] == [2]
+    checks = {r["round"]: r for r in report["rounds"]}
+    assert {k: r["outcome"] for k, r in checks.items()} == {1: "ok", 2: "requeued"}
+    assert "chain round 2 holds another settlement" in checks[2]["detail"]
     assert all(n["matches"] for n in report["nodes"]) and len(report["nodes"]) == len(HONEST)
 
     with in_process(drill) as (_, url):  # the outbox sends the re-queued round under the next round id
         back = time.monotonic()
         wait_for(lambda: all_settled(url, experiment), 30, "the re-queued round settled")
         caught_up = time.monotonic() - back
-        figures = check_ledger(url, drill.chain(), [experiment], baseline)
-        first = rounds_of(url, experiment)[0]
+        figures = check_ledger(url, drill.chain(), [experiment], baseline, foreign_rounds=frozenset({2}))
+        resent = rounds_of(url, experiment)
+        assert resent[1]["settlement"]["chain_round_id"] == 3  # the chain's next round id
+        first = resent[0]
     table = _fedshield(drill, "chain", "reconcile")
     assert table.returncode == 0 and "ledger consistent" in table.stdout, table.stdout + table.stderr
 
