@@ -223,7 +223,7 @@ def in_process(drill: Drill, **settings: Any) -> Iterator[tuple[Orchestrator, st
 def node_fleet(url: str, experiment_id: int, accounts: tuple[int, ...]) -> Iterator[None]:
     """NodeClients (real training, signed posts over HTTP) for ``accounts``, on threads of this process."""
     stop = threading.Event()
-    keys = dev_keys(accounts[0], 1) if len(accounts) == 1 else [dev_keys(i, 1)[0] for i in accounts]
+    keys = [dev_keys(i, 1)[0] for i in accounts]
     thread = threading.Thread(
         target=run_fleet,
         args=(url, keys),
