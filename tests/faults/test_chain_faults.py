@@ -100,8 +100,6 @@ def test_anvil_stopped_for_30s_nodes_keep_training_and_settlement_catches_up(dri
             assert isinstance(health, dict)
             assert any("unreachable" in r for r in health["reasons"])
             assert any("settlement stuck" in r for r in health["reasons"])
-            refused = [e for e in _events(url, "update.received")]
-            assert refused, "updates were taken while the chain was away"
             remaining = 30.0 - (time.monotonic() - down)
             if remaining > 0:
                 time.sleep(remaining)  # the outage lasts 30 s, as the drill says

@@ -88,7 +88,8 @@ def test_orchestrator_killed_mid_round_nodes_post_again_and_replays_count_once(d
     """Node 4 is played by the test (so the round waits for it); nodes 1-3 are NodeClients."""
     manual = dev_account(ATTACKER)  # staked 25 FLT; honest here (no attack plan)
     baseline = Baseline.take(drill.chain(), [dev_account(i).address for i in (*HONEST, ATTACKER)])
-    orchestrator = OrchestratorProcess(drill)
+    # The rounds wait for the manual node; a generous deadline keeps a slow machine from closing them first.
+    orchestrator = OrchestratorProcess(drill, round_deadline_s=90.0)
     try:
         orchestrator.start()
         experiment = create_experiment(orchestrator.url, rounds=2, attack=None)
