@@ -64,6 +64,12 @@ def test_chain_reconcile_requeues_what_the_chain_lost_and_fails_on_a_round_paid_
     example = _fedshield(drill, "chain", "settle-example", "--slashed", "0")
     assert example.returncode == 0, example.stdout + example.stderr
 
+    looked = _fedshield(drill, "chain", "reconcile", "--json", "--dry-run")  # compares, changes nothing
+    assert looked.returncode == 1, looked.stdout + looked.stderr
+    unrepaired = _report(looked)["unrepaired"]
+    assert _report(looked)["requeued"] == [] and len(unrepaired) == 1 + len(HONEST)  # the round, each node
+    assert "round 2: chain round 2 holds another settlement" in unrepaired[0]
+
     done = _fedshield(drill, "chain", "reconcile", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = _report(done)
