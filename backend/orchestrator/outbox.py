@@ -32,7 +32,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Literal
 
 from backend.chain.client import ChainClient, to_flt
@@ -514,11 +513,3 @@ class SettlementOutbox:
             if row is not None:
                 row.last_error = error[:2000]
                 session.commit()
-
-    def oldest_open_age(self) -> timedelta | None:
-        """How long the oldest unsettled round has waited (None: nothing is waiting)."""
-        with self._sessions() as session:
-            open_rows = repo.open_settlements(session)
-            if not open_rows:
-                return None
-            return utcnow() - min(r.created_at for r in open_rows)
