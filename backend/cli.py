@@ -14,6 +14,7 @@ from backend.chain.client import ChainClient, to_flt
 from backend.chain.errors import ChainError
 from backend.chain.local import AnvilOptions, chain_up, stop_process
 from backend.cli_engine import register as register_engine_commands
+from backend.cli_service import exit_on_signals, reconcile_command
 from backend.cli_service import register as register_service_commands
 from backend.settings import get_settings
 from workers.cli import worker_command
@@ -30,6 +31,14 @@ app.add_typer(attack_app, name="attack")
 register_engine_commands(app, bench_app, attack_app)
 register_service_commands(app, bench_app)
 app.command("worker")(worker_command)
+chain_app.command("reconcile")(reconcile_command)
+
+
+@app.callback()
+def _main() -> None:
+    # Before every command: SIGTERM exits through the commands' cleanup (their children stop), as Ctrl-C does.
+    exit_on_signals()
+
 
 console = Console()
 
@@ -53,6 +62,7 @@ def chain_up_command(
         accounts=accounts,
         state_file=settings.state_dir / f"anvil-state-{chain_id}.json",
         log_file=settings.state_dir / "anvil.log",
+        die_with_parent=False,  # `chain up` leaves the chain running; `chain down` stops it
     )
     try:
         deployment, reused = chain_up(

@@ -1,6 +1,9 @@
-"""`fedshield serve` and `fedshield bench api`: the orchestrator service and its latency benchmark.
+"""`fedshield serve`, `fedshield bench api` and `fedshield chain reconcile`: the orchestrator service, its
+latency benchmark, and the ledger's database against the chain.
 
-`register(app, bench_app)` adds the commands to the CLI (backend/cli.py wires it).
+`register(app, bench_app)` adds the first two to the CLI, `reconcile_command` is registered under
+`fedshield chain` (backend/cli.py wires both). `exit_on_signals()` turns SIGTERM into the same orderly exit as
+Ctrl-C, so every process a command started is stopped by its `finally`.
 """
 
 from __future__ import annotations
@@ -8,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
+from types import FrameType
 from typing import Any
 
 import typer
@@ -20,6 +25,16 @@ from backend.settings import LOOPBACK_HOSTS, Settings
 console = Console()
 log = logging.getLogger("fedshield.serve")
 ATTACKS = ("sign_flip", "gaussian", "label_flip")
+
+
+def exit_on_signals() -> None:
+    """SIGTERM (a `timeout`, a supervisor) exits like SIGINT: through the `finally` blocks that stop children."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -73,6 +88,7 @@ def serve_command(
             timeout_graceful_shutdown=2,
         )
     )
+    fleet_thread: threading.Thread | None = None
     if fleet:
         options = {
             "nodes": fleet,
@@ -81,11 +97,17 @@ def serve_command(
             "dataset": dataset,
             "rounds": rounds,
         }
-        threading.Thread(
+        fleet_thread = threading.Thread(
             target=_run_fleet, args=(server, settings, options), name="fleet", daemon=True
-        ).start()
+        )
+        fleet_thread.start()
     console.print(f"FedShield orchestrator on http://{host}:{port} (API docs at /docs)")
-    server.run()
+    try:
+        server.run()
+    finally:
+        server.should_exit = True
+        if fleet_thread is not None:  # it stops the node processes once it sees the server exit
+            fleet_thread.join(30)
 
 
 def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None:
@@ -149,3 +171,83 @@ def bench_api_command(
         typer.echo(json.dumps(report.as_json(), indent=2))
         return
     console.print(report.table())
+
+
+def reconcile_command(
+    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compare only: re-queue and correct nothing."),
+) -> None:
+    """The database against the chain: rounds, rewards and slashes per node, and what was re-queued.
+
+    A confirmed settlement the chain does not hold goes back to pending (the orchestrator's outbox sends it
+    again under the chain's next round id); one the chain holds differently is corrected from the chain.
+    Exits 1 on a mismatch that could not be repaired (a round paid twice), 2 if the chain is unreachable.
+    """
+    from backend.chain.errors import ChainError
+    from backend.db.base import make_engine, make_session_factory
+    from backend.db.migrate import upgrade_to_head
+    from backend.orchestrator.chain_gateway import ChainGateway
+    from backend.orchestrator.errors import ChainUnavailable
+    from backend.orchestrator.events import EventBus
+    from backend.orchestrator.reconciler import Reconciler
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade_to_head(engine)
+        sessions = make_session_factory(engine)
+        rpc_override = settings.rpc_url if "rpc_url" in settings.model_fields_set else None
+        gateway = ChainGateway(
+            settings.deployment_file, settings.orchestrator_key.get_secret_value(), rpc_url=rpc_override
+        )
+        bus = EventBus(sessions)
+        try:
+            report = Reconciler(sessions, bus, gateway).run(repair=not dry_run)
+        except (ChainUnavailable, ChainError) as exc:
+            console.print(f"[red]cannot reconcile:[/red] {exc}")
+            raise typer.Exit(2) from None
+        finally:
+            bus.close()
+    finally:
+        engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    from rich.table import Table
+
+    from backend.chain.client import to_flt
+
+    console.print(
+        f"chain lastRoundId {report.chain_last_round_id}; database counts chain rounds up to "
+        f"{report.db_last_round_id} as settled; {len(report.foreign_rounds)} round(s) on chain are not ours"
+    )
+    rounds = Table(title="Rounds: database vs chain (matched by results root)")
+    for column in ("experiment", "round", "status", "db chain round", "chain rounds", "outcome", "detail"):
+        rounds.add_column(column)
+    for r in report.rounds:
+        ids = ", ".join(str(i) for i in r.chain_round_ids) or "-"
+        rounds.add_row(str(r.experiment_id), str(r.round), r.status, str(r.db_chain_round_id or "-"), ids,
+                       r.outcome, r.detail)  # fmt: skip
+    console.print(rounds)
+    nodes = Table(title="Per node (FLT): database vs chain")
+    for column in ("node", "rewarded db", "rewarded chain", "slashed db", "slashed chain", "match"):
+        nodes.add_column(column, justify="left" if column == "node" else "right")
+    for n in report.nodes:
+        nodes.add_row(n.address, f"{to_flt(n.db_rewarded):f}", f"{to_flt(n.chain_rewarded):f}",
+                      f"{to_flt(n.db_slashed):f}", f"{to_flt(n.chain_slashed):f}",
+                      "yes" if n.matches else "[red]no[/red]")  # fmt: skip
+    console.print(nodes)
+    for r in report.requeued:
+        console.print(f"re-queued: experiment {r.experiment_id} round {r.round} ({r.detail})")
+    for r in report.repaired:
+        console.print(f"corrected: experiment {r.experiment_id} round {r.round} ({r.detail})")
+    for problem in report.unrepaired:
+        console.print(f"[red]not repaired:[/red] {problem}")
+    console.print("[green]ledger consistent[/green]" if report.ok else "[red]ledger mismatch[/red]")

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     compute_processes: int = 1
     outbox_retry_s: float = 2.0
 
+    # --- the ledger (settlement on chain)
+    # A settlement is final once its receipt is this many blocks deep (1: mined) and still on chain.
+    confirmations: int = Field(default=1, ge=1, le=1000)
+    # An attempt without a receipt this long is re-sent at the same nonce with 12.5% higher fees.
+    tx_stuck_after_s: float = Field(default=30.0, gt=0)
+    # How often the database is compared with the chain's RoundSettled events (also at start-up).
+    reconcile_interval_s: float = Field(default=15.0, gt=0)
+    # /api/health says "degraded" when the oldest unsettled round has waited longer than this.
+    settlement_stuck_after_s: float = Field(default=120.0, gt=0)
+    # While the chain is unreachable, a node whose eligibility was read this recently is still accepted.
+    eligibility_grace_s: float = Field(default=900.0, ge=0)
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.state_dir / 'fedshield.db'}"

@@ -72,6 +72,7 @@ MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within t
 MAX_ERROR_BACKOFF_S = 30.0
 COLLUSION_WAIT_S = 10.0  # longest a cohort attacker waits for its colluders' honest updates
 POST_ATTEMPTS = 3  # tries for one update on network errors and 5xx; the orchestrator dedupes by signer
+RETRY_STATUSES = frozenset({408, 425, 429})  # refusals that mean "not now", not "not this update"
 
 
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -357,7 +358,11 @@ class NodeClient:
         self._slots = training_slots or threading.Semaphore(1)
         self._stop = threading.Event()
         self._datasets: dict[int, NodeData] = {}  # local data per experiment, conformed or partitioned
-        self._done_rounds: set[tuple[int, int]] = set()  # (experiment, round) already answered
+        # (experiment, round, base model hash) whose update the orchestrator refused for good (a 4xx): not
+        # worth training again. A round reopened from another model is another round. Accepted posts are not
+        # kept here: the task's `submitted` says whether the orchestrator still holds the update (after a
+        # restart it may not, and the node must post again); failed posts (5xx, network) are retried.
+        self._done_rounds: set[tuple[int, int, str]] = set()
         self.report = NodeReport(self.address)
 
     def __repr__(self) -> str:
@@ -396,7 +401,7 @@ class NodeClient:
                         log.info("%s: experiment %d is %s, stopping", self.label, experiment, task.status)
                         break
                     round_ = task.open_for
-                    if round_ is None or (experiment, round_) in self._done_rounds:
+                    if round_ is None or (experiment, round_, task.base_model_hash) in self._done_rounds:
                         # The orchestrator's hint is a floor: a hundred waiting nodes must not flood it.
                         self._wait(max(idle_s, task.poll_after_s))
                         idle_s = min(idle_s * 1.5, MAX_POLL_S)
@@ -441,7 +446,7 @@ class NodeClient:
     def work_on(self, task: Task) -> None:
         """Trains for the task's open round and posts the signed update (or records why it could not)."""
         assert task.round is not None and task.base_model_hash is not None
-        key = (task.experiment_id, task.round)
+        key = (task.experiment_id, task.round, task.base_model_hash)
         if not task.registered:
             self.register(task.experiment_id)
         weights = self.global_model(task)
@@ -461,7 +466,10 @@ class NodeClient:
         )
         signature = sign_update(self._key, task.domain, message)
         status, detail = self.post_update(task.experiment_id, payload, message, signature)
-        self._done_rounds.add(key)
+        if status >= 500 or status in RETRY_STATUSES:
+            raise _Retryable(f"round {task.round}: posting the update answered {status}: {detail}")
+        if not 200 <= status < 300:
+            self._done_rounds.add(key)
         if 200 <= status < 300:
             self.report.submitted_rounds.append(task.round)
             log.info(

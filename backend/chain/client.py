@@ -272,6 +272,31 @@ class ChainClient:
     def withdraw(self, node: LocalAccount) -> TransactionResult:
         return self._result(self.sender_for(node).send(self.staking.functions.withdraw()))
 
+    def settle_call(
+        self,
+        round_id: int,
+        model_hash: str | bytes,
+        results_root: str | bytes,
+        accepted: list[str],
+        slashed: list[str],
+    ) -> Any:
+        """The unsent `settleRound` call (for a sender that persists its attempts before broadcasting)."""
+        return self.staking.functions.settleRound(
+            round_id,
+            _bytes32(model_hash),
+            _bytes32(results_root),
+            [Web3.to_checksum_address(a) for a in accepted],
+            [Web3.to_checksum_address(a) for a in slashed],
+        )
+
+    def result_of(self, receipt: TxReceipt) -> TransactionResult:
+        """A receipt with its decoded events."""
+        return self._result(receipt)
+
+    def head(self) -> int:
+        """The newest block number."""
+        return int(translate_errors(self.rpc_url, self.decoder, lambda: self.w3.eth.block_number))
+
     def settle_round(
         self,
         round_id: int,
@@ -283,13 +308,7 @@ class ChainClient:
         gas: int | None = None,
     ) -> TransactionResult:
         """Settle a whole round in one transaction: rewards, slashes and the model hash."""
-        call = self.staking.functions.settleRound(
-            round_id,
-            _bytes32(model_hash),
-            _bytes32(results_root),
-            [Web3.to_checksum_address(a) for a in accepted],
-            [Web3.to_checksum_address(a) for a in slashed],
-        )
+        call = self.settle_call(round_id, model_hash, results_root, accepted, slashed)
         return self._result(self.sender_for(self.orchestrator).send(call, gas=gas))
 
     # -- history --------------------------------------------------------------------------------------

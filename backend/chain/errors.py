@@ -43,6 +43,14 @@ class NoContractAtAddress(ChainError):
         )
 
 
+class NonceConflict(ChainError):
+    """The node refused a transaction's nonce: spent already, or held by a pending one that pays more."""
+
+
+class ReceiptTimeout(ChainError):
+    """A sent transaction was not mined in time; it may still be, or the node may have dropped it."""
+
+
 class DeploymentFileError(ChainError):
     """The deployment file is missing or malformed."""
 

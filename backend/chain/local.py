@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from backend.chain.toolchain import REPO_ROOT, forge_env, foundry_binary
 DEPLOY_SCRIPT = "contracts/script/01_Deploy.s.sol"
 ARTIFACTS = REPO_ROOT / "contracts" / "out"
 READY_TIMEOUT_S = 20.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def free_port() -> int:
@@ -60,6 +63,9 @@ class AnvilOptions:
     state_file: Path | None = None
     block_time: float | None = None
     log_file: Path | None = None
+    # Linux: anvil gets SIGTERM when the thread that started it ends, even if that process was killed -9
+    # (a bench or a test never leaves a chain behind). `chain up` turns it off: its anvil outlives it.
+    die_with_parent: bool = True
 
 
 def start_anvil(options: AnvilOptions) -> subprocess.Popen[bytes]:
@@ -80,9 +86,21 @@ def start_anvil(options: AnvilOptions) -> subprocess.Popen[bytes]:
     if options.block_time:
         cmd += ["--block-time", str(options.block_time)]
     log = open(options.log_file, "ab") if options.log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if options.die_with_parent and sys.platform == "linux" else None,
+    )
     wait_for_rpc(f"http://127.0.0.1:{options.port}", process=process)
     return process
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask the kernel for SIGTERM when the parent goes (prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_process(pid: int, timeout_s: float = 10.0) -> bool:

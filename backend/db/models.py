@@ -157,6 +157,36 @@ class SettlementRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Times it went back to pending: its transaction vanished from the chain, or its nonce or round id was
+    # taken by another transaction (migration 0003).
+    requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SettlementAttemptRow(Base):
+    """Every signed `settleRound` transaction of a settlement, persisted before it is broadcast.
+
+    state: ``unconfirmed`` (signed, maybe in a mempool), ``mined`` (its receipt was seen), ``replaced``
+    (another attempt of the same settlement was mined), ``dead`` (its nonce was spent by another
+    transaction, or it vanished from the chain: it can never be mined), ``reverted``.
+    """
+
+    __tablename__ = "settlement_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[int] = mapped_column(BigId)
+    chain_round_id: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
+    raw_tx: Mapped[str] = mapped_column(Text)  # the signed bytes (no key), to broadcast again
+    max_fee_per_gas: Mapped[int] = mapped_column(BigId)
+    max_priority_fee_per_gas: Mapped[int] = mapped_column(BigId)
+    gas_limit: Mapped[int] = mapped_column(BigId)
+    state: Mapped[str] = mapped_column(String(16), default="unconfirmed", index=True)
+    block_number: Mapped[int | None] = mapped_column(BigId)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ModelRow(Base):

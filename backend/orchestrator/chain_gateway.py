@@ -8,22 +8,36 @@ from pathlib import Path
 
 from backend.chain.client import ChainClient, NodeStatus
 from backend.chain.deployment import Deployment, load_deployment
-from backend.chain.errors import ChainError, ChainUnreachable
+from backend.chain.errors import ChainError
 from backend.orchestrator.errors import ChainUnavailable
 
 STATUS_TTL_S = 3.0  # how long a node's on-chain status is trusted by the intake's stake check
+# After a failed read, stale-tolerant reads answer from the cache this long without asking the chain again:
+# a hung or dead endpoint must not cost every update post its own timeout.
+OUTAGE_BACKOFF_S = 2.0
 
 
 class ChainGateway:
     """Connects on first use and again after a failure; callers get ChainUnavailable while it is down."""
 
-    def __init__(self, deployment_file: Path, orchestrator_key: str, rpc_url: str | None = None) -> None:
+    def __init__(
+        self,
+        deployment_file: Path,
+        orchestrator_key: str,
+        rpc_url: str | None = None,
+        *,
+        eligibility_grace_s: float = 900.0,
+    ) -> None:
         self._deployment_file = deployment_file
         self._key = orchestrator_key
         self._rpc_url = rpc_url
         self._client: ChainClient | None = None
         self._lock = threading.Lock()
+        # address -> (monotonic time read, status); kept through outages as the last status seen.
         self._status_cache: dict[str, tuple[float, NodeStatus]] = {}
+        self._stale: set[str] = set()  # read again before trusting (a settlement changed them)
+        self._grace_s = eligibility_grace_s
+        self._down_until = 0.0
         self._last_error: str | None = None
 
     @property
@@ -61,8 +75,7 @@ class ChainGateway:
 
     def connected(self) -> bool:
         try:
-            client = self.client()
-            client.w3.eth.block_number  # noqa: B018 - one request proves the endpoint answers
+            self.client().head()
             return True
         except (ChainUnavailable, ChainError, OSError):
             return False
@@ -74,22 +87,31 @@ class ChainGateway:
     ) -> NodeStatus:
         """A node's balance, stake and eligibility, cached for ``max_age_s``.
 
-        With ``stale_ok``, an outage answers with the last status seen (if any) instead of ChainUnavailable:
-        the intake keeps taking updates from nodes it has seen staked while the chain is away.
+        With ``stale_ok``, an outage answers with the last status seen if it was read within the
+        eligibility grace period, instead of ChainUnavailable: the intake keeps taking updates from nodes it
+        has recently seen staked while the chain is away (their rewards and slashes wait in the outbox).
         """
         now = time.monotonic()
         cached = self._status_cache.get(address)
-        if cached is not None and now - cached[0] < max_age_s:
+        if cached is not None and address not in self._stale and now - cached[0] < max_age_s:
+            return cached[1]
+        usable = cached is not None and now - cached[0] <= self._grace_s
+        if stale_ok and usable and now < self._down_until:
+            assert cached is not None
             return cached[1]
         try:
             status = self.client().node_status(address)
-        except (ChainUnavailable, ChainUnreachable) as exc:
-            if stale_ok and cached is not None:
+        except (ChainUnavailable, ChainError) as exc:
+            self._down_until = time.monotonic() + OUTAGE_BACKOFF_S
+            self._last_error = str(exc)
+            if stale_ok and usable:
+                assert cached is not None
                 return cached[1]
             raise ChainUnavailable(str(exc)) from None
-        self._status_cache[address] = (now, status)
+        self._status_cache[address] = (time.monotonic(), status)
+        self._stale.discard(address)
         return status
 
     def forget_status(self, addresses: list[str]) -> None:
-        for address in addresses:
-            self._status_cache.pop(address, None)
+        """Read these again on next use; the old status is kept as the fallback for an outage."""
+        self._stale.update(addresses)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import select
+from web3.exceptions import TransactionNotFound
 
-from backend.chain.client import ChainClient, DecodedEvent, NodeStatus, TransactionResult
+from backend.chain.client import ChainClient, DecodedEvent, NodeStatus, SettledRound, TransactionResult
 from backend.chain.errors import ChainError, ChainUnreachable
+from backend.chain.sender import translate_errors
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
 from backend.orchestrator.chain_gateway import ChainGateway
@@ -41,30 +43,26 @@ class Transaction:
 
 
 class ChainInspector:
-    """Reads the chain for the dashboard; receipts are cached (mined transactions never change)."""
+    """Reads the chain for the dashboard; receipts are cached until the chain goes back (blocks lost)."""
 
     def __init__(self, sessions: SessionFactory, chain: ChainGateway) -> None:
         self._sessions = sessions
         self._chain = chain
         self._receipts: dict[str, TransactionResult] = {}
+        self._settled: tuple[int, list[SettledRound]] | None = None  # (head block, rounds)
+        self._head_seen = 0
         self._lock = threading.Lock()
 
     def _client(self) -> ChainClient:
         return self._chain.client()
 
     def rounds(self) -> list[ChainRound]:
-        client = self._client()
-        settled = _guard(client.settled_rounds)
+        settled = self.settled_rounds()
         with self._sessions() as session:
-            ours = {
-                s.chain_round_id: s
-                for s in session.scalars(
-                    select(SettlementRow).where(SettlementRow.chain_round_id.is_not(None))
-                )
-            }
+            ours = {s.results_root.lower(): s for s in session.scalars(select(SettlementRow))}
         found = []
         for r in settled:
-            mine = ours.get(r.round_id)
+            mine = ours.get(r.results_root.lower())  # the results root names (experiment, round)
             matches = None if mine is None else mine.model_hash.lower() == r.model_hash.lower()
             found.append(
                 ChainRound(
@@ -80,28 +78,62 @@ class ChainInspector:
             )
         return found
 
-    def receipt(self, tx_hash: str) -> TransactionResult:
+    def receipt(self, tx_hash: str) -> TransactionResult | None:
+        """The mined transaction with its decoded events; None if the chain does not hold it (any more)."""
         with self._lock:
             cached = self._receipts.get(tx_hash)
         if cached is not None:
             return cached
         client = self._client()
 
-        def fetch() -> TransactionResult:
-            receipt = client.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            return TransactionResult(
-                tx_hash,
-                receipt["blockNumber"],
-                receipt["gasUsed"],
-                receipt["from"],
-                receipt["to"] or "",
-                client.decode_logs(receipt),
-            )
+        def fetch() -> TransactionResult | None:
+            try:
+                receipt = client.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:  # lost with its blocks: the reconciler sends its round again
+                return None
+            return client.result_of(receipt)
 
-        result = _guard(fetch)
-        with self._lock:
-            self._receipts[tx_hash] = result
+        result = _guard(lambda: translate_errors(client.rpc_url, client.decoder, fetch))
+        if result is not None:
+            with self._lock:
+                self._receipts[tx_hash] = result
         return result
+
+    def settled_rounds(self) -> list[SettledRound]:
+        """Every round settled on chain with its rewards and slashes (read again when a block is added)."""
+        client = self._client()
+        head = _guard(client.head)
+        with self._lock:
+            if self._settled is not None and self._settled[0] == head:
+                return self._settled[1]
+        rounds = _guard(client.settled_rounds)
+        with self._lock:
+            self._settled = (head, rounds)
+            if head < self._head_seen:  # the chain went back: cached receipts may be gone
+                self._receipts.clear()
+            self._head_seen = head
+        return rounds
+
+    def payouts(self, experiment_id: int) -> dict[str, tuple[int, int]]:
+        """Wei rewarded and slashed per node in this experiment's rounds, as the chain holds them."""
+        with self._sessions() as session:
+            roots = {
+                s.results_root.lower()
+                for s in session.scalars(
+                    select(SettlementRow).where(SettlementRow.experiment_id == experiment_id)
+                )
+            }
+        totals: dict[str, tuple[int, int]] = {}
+        for r in self.settled_rounds():
+            if r.results_root.lower() not in roots:
+                continue
+            for address, wei in r.rewards.items():
+                rewarded, slashed = totals.get(address, (0, 0))
+                totals[address] = (rewarded + wei, slashed)
+            for address, wei in r.slashes.items():
+                rewarded, slashed = totals.get(address, (0, 0))
+                totals[address] = (rewarded, slashed + wei)
+        return totals
 
     def transactions(
         self, *, experiment_id: int | None = None, round_: int | None = None, wallet: str | None = None
@@ -126,9 +158,12 @@ class ChainInspector:
         found = []
         for tx_hash in hashes:
             s = settlements.get(tx_hash)
+            result = self.receipt(tx_hash)
+            if result is None:
+                continue
             found.append(
                 Transaction(
-                    self.receipt(tx_hash),
+                    result,
                     s.experiment_id if s else None,
                     s.round if s else None,
                     s.chain_round_id if s else None,

@@ -42,12 +42,23 @@ class Orchestrator:
         self.bus = EventBus(self.sessions)
         rpc_override = settings.rpc_url if "rpc_url" in settings.model_fields_set else None
         self.chain = ChainGateway(
-            settings.deployment_file, settings.orchestrator_key.get_secret_value(), rpc_url=rpc_override
+            settings.deployment_file,
+            settings.orchestrator_key.get_secret_value(),
+            rpc_url=rpc_override,
+            eligibility_grace_s=settings.eligibility_grace_s,
         )
         self.models = ModelStore(settings.resolved_model_dir)
         self.catalog = DatasetCatalog(self.sessions, settings.resolved_upload_dir)
         self.compute = ComputePool(settings.compute_processes)
-        self.outbox = SettlementOutbox(self.sessions, self.bus, self.chain, retry_s=settings.outbox_retry_s)
+        self.outbox = SettlementOutbox(
+            self.sessions,
+            self.bus,
+            self.chain,
+            retry_s=settings.outbox_retry_s,
+            confirmations=settings.confirmations,
+            tx_stuck_after_s=settings.tx_stuck_after_s,
+            reconcile_interval_s=settings.reconcile_interval_s,
+        )
         self.experiments = ExperimentService(
             self.sessions,
             self.bus,

@@ -14,11 +14,12 @@ from fastapi.testclient import TestClient
 
 from backend.app.main import create_app
 from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY
+from backend.db.models import SettlementRow
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, experiment_body, register, start, submit_honest
-from tests.support.server import live_server
+from tests.support.server import live_server, wait_for
 
 DASHBOARD = "http://localhost:5173"
 
@@ -181,7 +182,9 @@ def test_attack_probe_predicts_the_verdict_fast_without_waiting_for_training(
     start(client, experiment["id"])
     # Two nodes are below the cohort rules' minimum: only the brief's thresholds can catch an attack.
     gross = flip | {"scale": 1e4}
-    on_experiment = client.post("/api/attack-probe", json={"experiment_id": experiment["id"], "attack": gross})
+    on_experiment = client.post(
+        "/api/attack-probe", json={"experiment_id": experiment["id"], "attack": gross}
+    )
     assert on_experiment.status_code == 200 and on_experiment.json()["predicted"] == "excluded"
     for w in wallets:
         assert submit_honest(client, experiment["id"], w).status_code == 202
@@ -202,3 +205,54 @@ def test_attack_probe_predicts_the_verdict_fast_without_waiting_for_training(
     outside = {"kind": "backdoor", "target_label": 2}  # breast cancer has two classes
     refused = client.post("/api/attack-probe", json={"dataset_id": "breast_cancer", "attack": outside})
     assert refused.status_code == 422 and "target_label 2" in refused.json()["detail"]
+
+
+def test_health_is_degraded_while_the_chain_is_behind_the_database_until_reconciled(
+    tmp_path: Path, db_url: str, api_chain: ApiChain
+) -> None:
+    settings = make_settings(tmp_path, db_url, api_chain, reconcile_interval_s=3600.0)
+    orchestrator = Orchestrator(settings)
+    (wallet,) = api_chain.staked_wallets(1)
+    try:
+        with (
+            live_server(create_app(orchestrator=orchestrator)) as url,
+            httpx.Client(base_url=url, timeout=30) as http,
+        ):
+            experiment = http.post("/api/experiments", json=experiment_body(num_nodes=1, rounds=1)).json()
+            http.post(f"/api/experiments/{experiment['id']}/nodes", json={"address": wallet.address})
+            http.post(f"/api/experiments/{experiment['id']}/start")
+            assert submit_honest(http, experiment["id"], wallet).status_code == 202
+
+            def settled() -> bool:
+                rounds = http.get(f"/api/experiments/{experiment['id']}/rounds").json()
+                return bool(
+                    rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed"
+                )
+
+            wait_for(settled, 60, "round 1 settled")
+            assert http.get("/api/health").json()["status"] == "ok"
+            # The database claims a chain round the chain never reached, in a transaction it never saw.
+            with orchestrator.sessions() as session:
+                row = session.query(SettlementRow).one()
+                real = (row.chain_round_id, row.tx_hash)
+                row.chain_round_id = api_chain.client().last_round_id() + 1000
+                row.tx_hash = "0x" + "ab" * 32
+                session.commit()
+            health = http.get("/api/health").json()
+            assert health["status"] == "degraded"
+            assert any("chain is behind the database" in r for r in health["reasons"]), health["reasons"]
+            listed = http.get("/api/chain/transactions", params={"experiment_id": experiment["id"]})
+            assert listed.status_code == 200 and listed.json() == []  # a vanished tx is no 500
+
+            report = orchestrator.outbox.reconciler.run()
+            assert [(r.round, r.outcome) for r in report.rounds if r.experiment_id == experiment["id"]] == [
+                (1, "repaired")
+            ]
+            with orchestrator.sessions() as session:
+                row = session.query(SettlementRow).one()
+                assert (row.chain_round_id, row.tx_hash) == real
+            assert http.get("/api/health").json()["status"] == "ok"
+            listed = http.get("/api/chain/transactions", params={"experiment_id": experiment["id"]})
+            assert [t["hash"] for t in listed.json()] == [real[1]]
+    finally:
+        orchestrator.stop()

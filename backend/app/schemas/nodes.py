@@ -50,7 +50,7 @@ class NodePublic(BaseModel):
     excluded_rounds: int
     slashed_rounds: int
     rejected_rounds: int  # excluded + slashed
-    rewarded_flt: str  # paid by confirmed settlements of this experiment
+    rewarded_flt: str  # paid in this experiment's rounds, as the chain holds them
     slashed_flt: str
 
 

@@ -17,11 +17,22 @@ class ChainHealth(BaseModel):
     error: str | None = None
 
 
+class SettlementHealth(BaseModel):
+    oldest_pending_s: float | None  # how long the oldest unsettled round has waited; None: none waits
+    stuck_after_s: float  # the threshold beyond which settlement counts as stuck
+    chain_last_round_id: int | None  # the contract's lastRoundId (None: unreachable)
+    db_last_round_id: int  # the highest chain round id the database counts as confirmed
+    requeued: int  # settlements the last reconciliation sent back to pending
+    unrepaired: list[str]  # mismatches the last reconciliation could not repair
+
+
 class HealthPublic(BaseModel):
-    status: str  # "ok" | "degraded" (chain unreachable: rounds continue, settlement waits)
+    status: str  # "ok" | "degraded": chain unreachable, settlement stuck, or chain behind the database
+    reasons: list[str]  # why it is degraded, one sentence each (empty when ok)
     version: str
     chain: ChainHealth
     outbox_pending: int
+    settlement: SettlementHealth
 
 
 class ConfigPublic(BaseModel):

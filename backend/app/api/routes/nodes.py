@@ -50,12 +50,7 @@ def _nodes_public(
     nodes = repo.nodes_of(session, experiment.id)
     statuses = _statuses(orchestrator, [n.address for n in nodes])
     verdicts = repo.verdicts(session, experiment.id)
-    payouts: dict[str, list[Decimal]] = {}
-    for settlement in repo.settlements_of(session, experiment.id):
-        for address, paid in (settlement.payouts or {}).items():
-            totals = payouts.setdefault(address, [Decimal(0), Decimal(0)])
-            totals[0] += Decimal(paid.get("rewarded", "0"))
-            totals[1] += Decimal(paid.get("slashed", "0"))
+    payouts = _payouts(orchestrator, session, experiment.id)
     plan = AttackPlan.model_validate(experiment.attack) if experiment.attack else None
     num_nodes = int(experiment.config["num_nodes"])
     upcoming = max(experiment.current_round, plan.start_round if plan else 1)
@@ -64,7 +59,7 @@ def _nodes_public(
         mine = [v for v in verdicts if v.node_address == node.address]
         last = mine[-1] if mine else None
         chain = statuses.get(node.address)
-        rewarded, slashed = payouts.get(node.address, [Decimal(0), Decimal(0)])
+        rewarded, slashed = payouts.get(node.address, (Decimal(0), Decimal(0)))
         found.append(
             NodePublic(
                 address=node.address,
@@ -95,6 +90,29 @@ def _nodes_public(
             )
         )
     return found
+
+
+def _payouts(
+    orchestrator: Orchestrator, session: Session, experiment_id: int
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """FLT rewarded and slashed per node: what the chain holds for this experiment's rounds. While the
+    chain is unreachable, what the confirmed settlements recorded (the reconciler keeps them equal)."""
+    try:
+        on_chain = orchestrator.inspector.payouts(experiment_id)
+        return {a: (to_flt(r), to_flt(s)) for a, (r, s) in on_chain.items()}
+    except (ChainUnavailable, ChainError):
+        pass
+    recorded: dict[str, tuple[Decimal, Decimal]] = {}
+    for settlement in repo.settlements_of(session, experiment_id):
+        if settlement.status != "confirmed":
+            continue
+        for address, paid in (settlement.payouts or {}).items():
+            rewarded, slashed = recorded.get(address, (Decimal(0), Decimal(0)))
+            recorded[address] = (
+                rewarded + Decimal(paid.get("rewarded", "0")),
+                slashed + Decimal(paid.get("slashed", "0")),
+            )
+    return recorded
 
 
 def _malicious(plan: AttackPlan | None, num_nodes: int, node: NodeRow, round_: int) -> bool:

@@ -1,0 +1,277 @@
+"""The reconciler: the database against the chain's `RoundSettled` events, matched by results root.
+
+The results root is unique to (experiment, round) and travels in the `RoundSettled` event, so a settlement
+is on chain exactly when an event carries its root. For every settlement:
+
+- confirmed, and its root on chain once: fine; if the chain holds it under another round id or transaction,
+  or paid other amounts, the row is corrected from the chain (``repaired``);
+- confirmed, but its root not on chain (its blocks were lost, or its round id holds another settlement):
+  back to pending, so the outbox sends it again under the chain's next round id (``requeued``);
+- pending or sending: the outbox's business (it looks for the root before sending);
+- failed, but its root on chain: corrected to confirmed (``repaired``);
+- its root on chain more than once: paid twice, which nothing here can undo (``unrepaired``).
+
+Then per node: rewards and slashes the database records against those the chain paid in our rounds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.chain.client import ChainClient, SettledRound, TransactionResult
+from backend.chain.sender import translate_errors
+from backend.db.base import SessionFactory
+from backend.db.models import SettlementRow
+from backend.orchestrator.chain_gateway import ChainGateway
+from backend.orchestrator.events import EventBus
+from backend.orchestrator.settlements import (
+    OPEN_STATUSES,
+    Confirmation,
+    confirmation_of,
+    payouts_wei,
+    record_confirmation,
+    requeue,
+)
+
+
+@dataclass(frozen=True)
+class RoundCheck:
+    """One settlement of the database beside what the chain holds for its results root."""
+
+    experiment_id: int
+    round: int
+    status: str  # the row's status after this run
+    outcome: str  # ok | requeued | repaired | waiting | failed | unrepaired
+    db_chain_round_id: int | None
+    chain_round_ids: list[int]
+    tx_hash: str | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NodeTotals:
+    """One wallet's rewards and slashes (wei) in this orchestrator's rounds: database and chain."""
+
+    address: str
+    db_rewarded: int
+    chain_rewarded: int
+    db_slashed: int
+    chain_slashed: int
+
+    @property
+    def matches(self) -> bool:
+        return (self.db_rewarded, self.db_slashed) == (self.chain_rewarded, self.chain_slashed)
+
+
+@dataclass
+class ReconcileReport:
+    chain_last_round_id: int
+    db_last_round_id: int  # the highest chain round id the database counts as confirmed
+    rounds: list[RoundCheck] = field(default_factory=list)
+    nodes: list[NodeTotals] = field(default_factory=list)
+    foreign_rounds: list[int] = field(default_factory=list)  # settled on chain by someone else
+    unrepaired: list[str] = field(default_factory=list)
+
+    @property
+    def requeued(self) -> list[RoundCheck]:
+        return [r for r in self.rounds if r.outcome == "requeued"]
+
+    @property
+    def repaired(self) -> list[RoundCheck]:
+        return [r for r in self.rounds if r.outcome == "repaired"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unrepaired
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "chain_last_round_id": self.chain_last_round_id,
+            "db_last_round_id": self.db_last_round_id,
+            "rounds": [asdict(r) for r in self.rounds],
+            "nodes": [
+                {
+                    "address": n.address,
+                    "db_rewarded_wei": str(n.db_rewarded),
+                    "chain_rewarded_wei": str(n.chain_rewarded),
+                    "db_slashed_wei": str(n.db_slashed),
+                    "chain_slashed_wei": str(n.chain_slashed),
+                    "matches": n.matches,
+                }
+                for n in self.nodes
+            ],
+            "requeued": [{"experiment_id": r.experiment_id, "round": r.round} for r in self.requeued],
+            "repaired": [{"experiment_id": r.experiment_id, "round": r.round} for r in self.repaired],
+            "foreign_rounds": self.foreign_rounds,
+            "unrepaired": self.unrepaired,
+        }
+
+
+def settled_by_root(rounds: list[SettledRound]) -> dict[str, list[SettledRound]]:
+    found: dict[str, list[SettledRound]] = defaultdict(list)
+    for r in rounds:
+        found[r.results_root.lower()].append(r)
+    return found
+
+
+def confirmation_from_chain(client: ChainClient, settled: SettledRound) -> Confirmation:
+    """The settlement's receipt (gas, decoded payouts) for a round the chain's events show."""
+    receipt = translate_errors(
+        client.rpc_url,
+        client.decoder,
+        lambda: client.w3.eth.get_transaction_receipt(settled.tx_hash),  # type: ignore[arg-type]
+    )
+    result: TransactionResult = client.result_of(receipt)
+    return confirmation_of(result, settled.round_id)
+
+
+def find_settled(client: ChainClient, results_root: str) -> Confirmation | None:
+    """The settlement carrying ``results_root`` if the chain holds one (the first, should there be two)."""
+    for event in client.events(("RoundSettled",)):
+        if str(event.args["resultsRoot"]).lower() == results_root.lower():
+            settled = SettledRound(
+                int(event.args["roundId"]), event.args["modelHash"], event.args["resultsRoot"],
+                event.tx_hash, event.block_number,
+            )  # fmt: skip
+            return confirmation_from_chain(client, settled)
+    return None
+
+
+class Reconciler:
+    """Compares, and (unless told not to) repairs the database; used by the outbox and the CLI."""
+
+    def __init__(self, sessions: SessionFactory, bus: EventBus, chain: ChainGateway) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._chain = chain
+
+    def run(self, *, repair: bool = True) -> ReconcileReport:
+        client = self._chain.client()
+        chain_rounds = client.settled_rounds()
+        last_round_id = client.last_round_id()
+        by_root = settled_by_root(chain_rounds)
+        by_id = {r.round_id: r for r in chain_rounds}
+        with self._sessions() as session:
+            ids = list(session.scalars(select(SettlementRow.id).order_by(SettlementRow.id)))
+            db_last = max(
+                (
+                    s.chain_round_id or 0
+                    for s in session.scalars(select(SettlementRow).where(SettlementRow.status == "confirmed"))
+                ),
+                default=0,
+            )
+        report = ReconcileReport(chain_last_round_id=last_round_id, db_last_round_id=db_last)
+        ours: set[str] = set()
+        for settlement_id in ids:
+            check = self._check(client, settlement_id, by_root, by_id, repair=repair)
+            if check is None:
+                continue
+            report.rounds.append(check)
+            if check.outcome == "unrepaired":
+                report.unrepaired.append(
+                    f"experiment {check.experiment_id} round {check.round}: {check.detail}"
+                )
+        with self._sessions() as session:
+            rows = list(session.scalars(select(SettlementRow).order_by(SettlementRow.id)))
+            ours = {s.results_root.lower() for s in rows}
+            # Like with like: the chain's payouts in the rounds the database counts as settled. A round on
+            # chain whose row is still open is the outbox's to record (reported as ``waiting`` above).
+            final = {s.results_root.lower() for s in rows if s.status == "confirmed"}
+            report.nodes = _node_totals(rows, [r for r in chain_rounds if r.results_root.lower() in final])
+        report.foreign_rounds = [r.round_id for r in chain_rounds if r.results_root.lower() not in ours]
+        for totals in report.nodes:
+            if not totals.matches:
+                report.unrepaired.append(
+                    f"node {totals.address}: database says {totals.db_rewarded} wei rewarded / "
+                    f"{totals.db_slashed} slashed, chain {totals.chain_rewarded} / {totals.chain_slashed}"
+                )
+        return report
+
+    def _check(
+        self,
+        client: ChainClient,
+        settlement_id: int,
+        by_root: dict[str, list[SettledRound]],
+        by_id: dict[int, SettledRound],
+        *,
+        repair: bool,
+    ) -> RoundCheck | None:
+        with self._bus.transaction() as pub:
+            row = pub.session.get(SettlementRow, settlement_id)
+            if row is None:
+                return None
+            hits = by_root.get(row.results_root.lower(), [])
+            ids = [h.round_id for h in hits]
+            db_id = row.chain_round_id
+
+            def check(outcome: str, detail: str = "") -> RoundCheck:
+                return RoundCheck(
+                    row.experiment_id, row.round, row.status, outcome, db_id, ids, row.tx_hash, detail
+                )
+
+            if len(hits) > 1:
+                return check("unrepaired", f"settled {len(hits)} times on chain (rounds {ids})")
+            if row.status in OPEN_STATUSES:
+                return check("waiting", "on chain; the outbox records it next" if hits else "")
+            if not hits:
+                if row.status == "failed":
+                    return check("failed", row.last_error or "")
+                taken = by_id.get(db_id) if db_id is not None else None
+                reason = (
+                    f"its transaction {row.tx_hash} is no longer on chain"
+                    if taken is None
+                    else f"chain round {db_id} holds another settlement"
+                )
+                if not repair:
+                    return check("unrepaired", reason)
+                requeue(pub, row, reason)
+                return check("requeued", reason)
+            hit = hits[0]
+            if row.status == "confirmed" and _agrees(row, hit):
+                return check("ok")
+            if not repair:
+                return check("unrepaired", f"the chain holds it as round {hit.round_id} in {hit.tx_hash}")
+            found = confirmation_from_chain(client, hit)
+            detail = f"recorded as chain round {hit.round_id}, tx {hit.tx_hash}, as the chain holds it"
+            record_confirmation(pub.session, row, found)
+            pub.emit(
+                "tx.confirmed",
+                f"Round {row.round} settlement corrected from the chain: {detail}",
+                experiment_id=row.experiment_id,
+                round=row.round,
+                tx_hash=found.tx_hash,
+                block_number=found.block_number,
+                gas_used=found.gas_used,
+                chain_round_id=found.chain_round_id,
+                repaired=True,
+            )
+            return check("repaired", detail)
+
+
+def _agrees(row: SettlementRow, hit: SettledRound) -> bool:
+    if row.chain_round_id != hit.round_id or (row.tx_hash or "").lower() != hit.tx_hash.lower():
+        return False
+    paid = {a: (hit.rewards.get(a, 0), hit.slashes.get(a, 0)) for a in set(hit.rewards) | set(hit.slashes)}
+    return payouts_wei(row.payouts) == paid
+
+
+def _node_totals(rows: list[SettlementRow], chain_rounds: list[SettledRound]) -> list[NodeTotals]:
+    db: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if row.status != "confirmed":
+            continue
+        for address, (rewarded, slashed) in payouts_wei(row.payouts).items():
+            db[address][0] += rewarded
+            db[address][1] += slashed
+    chain: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in chain_rounds:
+        for address, wei in r.rewards.items():
+            chain[address][0] += wei
+        for address, wei in r.slashes.items():
+            chain[address][1] += wei
+    return [NodeTotals(a, db[a][0], chain[a][0], db[a][1], chain[a][1]) for a in sorted(set(db) | set(chain))]

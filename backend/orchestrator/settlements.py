@@ -1,0 +1,120 @@
+"""The transitions of a settlement row that both the outbox and the reconciler make.
+
+A settlement is ``pending`` (no live attempt), ``sending`` (an attempt signed and maybe broadcast, or mined
+with fewer confirmations than required), ``confirmed`` (final: its receipt is deep enough and was still on
+chain when last looked at) or ``failed`` (reverted for a reason no resend can fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.chain.client import TransactionResult, flt, to_flt
+from backend.db.base import utcnow
+from backend.db.models import SettlementAttemptRow, SettlementRow
+from backend.orchestrator.events import Publisher
+from backend.orchestrator.messages import flt_text
+
+OPEN_STATUSES = ("pending", "sending")
+LIVE_ATTEMPTS = ("unconfirmed", "mined")
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A settlement's transaction as the chain holds it."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    chain_round_id: int
+    rewards: dict[str, int]  # address -> wei minted
+    slashes: dict[str, int]  # address -> wei taken
+
+
+def confirmation_of(result: TransactionResult, chain_round_id: int) -> Confirmation:
+    rewards = {e.args["node"]: int(e.args["amount"]) for e in result.events_named("RewardPaid")}
+    slashes = {e.args["node"]: int(e.args["amount"]) for e in result.events_named("Slashed")}
+    return Confirmation(
+        result.tx_hash, result.block_number, result.gas_used, chain_round_id, rewards, slashes
+    )
+
+
+def payouts_text(rewards: dict[str, int], slashes: dict[str, int]) -> dict[str, dict[str, str]]:
+    """What the chain paid and took, by address, in FLT text (the settlement row's ``payouts``)."""
+    payouts: dict[str, dict[str, str]] = {}
+    for address, wei in rewards.items():
+        payouts.setdefault(address, {"rewarded": "0", "slashed": "0"})["rewarded"] = flt_text(to_flt(wei))
+    for address, wei in slashes.items():
+        payouts.setdefault(address, {"rewarded": "0", "slashed": "0"})["slashed"] = flt_text(to_flt(wei))
+    return payouts
+
+
+def payouts_wei(payouts: dict[str, dict[str, str]] | None) -> dict[str, tuple[int, int]]:
+    """A row's ``payouts`` back in wei: address -> (rewarded, slashed)."""
+    return {
+        address: (flt(Decimal(paid.get("rewarded", "0"))), flt(Decimal(paid.get("slashed", "0"))))
+        for address, paid in (payouts or {}).items()
+    }
+
+
+def live_attempts(session: Session, settlement_id: int) -> Sequence[SettlementAttemptRow]:
+    return session.scalars(
+        select(SettlementAttemptRow)
+        .where(
+            SettlementAttemptRow.settlement_id == settlement_id,
+            SettlementAttemptRow.state.in_(LIVE_ATTEMPTS),
+        )
+        .order_by(SettlementAttemptRow.id)
+    ).all()
+
+
+def attempts_of(session: Session, settlement_id: int) -> Sequence[SettlementAttemptRow]:
+    return session.scalars(
+        select(SettlementAttemptRow)
+        .where(SettlementAttemptRow.settlement_id == settlement_id)
+        .order_by(SettlementAttemptRow.id)
+    ).all()
+
+
+def record_confirmation(session: Session, row: SettlementRow, found: Confirmation) -> None:
+    """Write what the chain holds onto the row and mark it final; the mined attempt wins, others lose."""
+    row.status = "confirmed"
+    row.chain_round_id = found.chain_round_id
+    row.tx_hash, row.block_number, row.gas_used = found.tx_hash, found.block_number, found.gas_used
+    row.last_error = None
+    row.payouts = payouts_text(found.rewards, found.slashes)
+    row.confirmed_at = utcnow()
+    for attempt in attempts_of(session, row.id):
+        if attempt.tx_hash.lower() == found.tx_hash.lower():
+            attempt.state, attempt.block_number = "mined", found.block_number
+        elif attempt.state in LIVE_ATTEMPTS:
+            attempt.state = "replaced"
+
+
+def requeue(pub: Publisher, row: SettlementRow, reason: str) -> None:
+    """Back to pending: the chain does not hold this settlement, and none of its attempts can land any more."""
+    was = row.chain_round_id
+    row.status = "pending"
+    row.chain_round_id = None
+    row.tx_hash = row.block_number = row.gas_used = None
+    row.payouts = None
+    row.confirmed_at = None
+    row.requeues = (row.requeues or 0) + 1
+    row.last_error = reason[:2000]
+    for attempt in attempts_of(pub.session, row.id):
+        if attempt.state in LIVE_ATTEMPTS:
+            attempt.state = "dead"
+            attempt.error = reason[:2000]
+    pub.emit(
+        "tx.requeued",
+        f"Settlement of round {row.round} goes back to pending: {reason}; it will be sent again",
+        experiment_id=row.experiment_id,
+        round=row.round,
+        previous_chain_round_id=was,
+        reason=reason,
+    )

@@ -1,0 +1,190 @@
+"""The CLI under faults: `fedshield chain reconcile` after a chain lost a block and another process took its
+round id (it re-queues the lost settlement, finds the ledger whole once the orchestrator re-sent it under the
+next round id, and exits 1 on a round paid twice), and
+every process a command starts dies with it on SIGTERM (and, for anvil, even on SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.chain.accounts import dev_account
+from backend.chain.local import free_port
+from backend.settings import REPO_ROOT
+from tests.faults.ledger import Baseline, check_ledger
+from tests.faults.stack import (
+    HONEST,
+    Drill,
+    all_settled,
+    create_experiment,
+    in_process,
+    node_fleet,
+    rounds_of,
+    settled_count,
+)
+from tests.support.server import wait_for
+
+
+def _fedshield(drill: Drill, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=REPO_ROOT, env=drill.environment(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_chain_reconcile_requeues_what_the_chain_lost_and_fails_on_a_round_paid_twice(drill: Drill) -> None:
+    baseline = Baseline.take(drill.chain(), [dev_account(i).address for i in HONEST])
+    older = drill.tmp / "older-state.json"
+    with in_process(drill) as (_, url):
+        experiment = create_experiment(url, rounds=2, attacker=False)
+        with node_fleet(url, experiment, HONEST):
+            wait_for(lambda: settled_count(url, experiment) >= 1, 120, "round 1 settled")
+            drill.anvil.snapshot(older)
+            wait_for(lambda: all_settled(url, experiment), 120, "round 2 settled")
+    # The orchestrator is down; the chain dies and comes back without its last block.
+    drill.anvil.kill9()
+    shutil.copy(older, drill.anvil.state_file)
+    drill.anvil.start()
+
+    # Another process with the orchestrator's key settles a round of its own: chain round 2 is taken.
+    example = _fedshield(drill, "chain", "settle-example", "--slashed", "0")
+    assert example.returncode == 0, example.stdout + example.stderr
+
+    looked = _fedshield(drill, "chain", "reconcile", "--json", "--dry-run")  # compares, changes nothing
+    assert looked.returncode == 1, looked.stdout + looked.stderr
+    unrepaired = _report(looked)["unrepaired"]
+    assert _report(looked)["requeued"] == [] and len(unrepaired) == 1 + len(HONEST)  # the round, each node
+    assert "round 2: chain round 2 holds another settlement" in unrepaired[0]
+
+    done = _fedshield(drill, "chain", "reconcile", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = _report(done)
+    assert report["requeued"] == [{"experiment_id": experiment, "round": 2}]
+    assert report["chain_last_round_id"] == 2 and report["db_last_round_id"] == 2
+    assert report["foreign_rounds"] == [2]
+    checks = {r["round"]: r for r in report["rounds"]}
+    assert {k: r["outcome"] for k, r in checks.items()} == {1: "ok", 2: "requeued"}
+    assert "chain round 2 holds another settlement" in checks[2]["detail"]
+    assert all(n["matches"] for n in report["nodes"]) and len(report["nodes"]) == len(HONEST)
+
+    with in_process(drill) as (_, url):  # the outbox sends the re-queued round under the next round id
+        back = time.monotonic()
+        wait_for(lambda: all_settled(url, experiment), 30, "the re-queued round settled")
+        caught_up = time.monotonic() - back
+        figures = check_ledger(url, drill.chain(), [experiment], baseline, foreign_rounds=frozenset({2}))
+        resent = rounds_of(url, experiment)
+        assert resent[1]["settlement"]["chain_round_id"] == 3  # the chain's next round id
+        first = resent[0]
+    table = _fedshield(drill, "chain", "reconcile")
+    assert table.returncode == 0 and "ledger consistent" in table.stdout, table.stdout + table.stderr
+
+    # Someone holding the orchestrator key settles round 1's results again: paid twice, not repairable.
+    chain = drill.chain()
+    honest = [str(dev_account(i).address) for i in HONEST]
+    root = first["settlement"]["results_root"]
+    chain.settle_round(chain.last_round_id() + 1, first["model_hash"], root, honest, [])
+    twice = _fedshield(drill, "chain", "reconcile", "--json")
+    assert twice.returncode == 1, twice.stdout + twice.stderr
+    assert any("settled 2 times" in problem for problem in _report(twice)["unrepaired"])
+    print(f"\nFAULT reconcile CLI after a lost block: re-settled {caught_up:.1f}s after the orchestrator "
+          f"came back; {figures.line()}")  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc: field 4 of stat, after the command's parentheses)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _named(pids: list[int], name: str) -> list[int]:
+    found = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_killed_bench_chain_leaves_no_anvil_behind(
+    contracts_built: None, tmp_path: Path, sig: signal.Signals
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDSHIELD_")}
+    env["FEDSHIELD_STATE_DIR"] = str(tmp_path)
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "bench", "chain", "--sizes", "10,100,1000"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        found = wait_for(lambda: _named(_children(bench.pid), "anvil"), 60, "the bench's anvil")
+        assert isinstance(found, list)
+        (anvil,) = found
+        bench.send_signal(sig)
+        bench.wait(30)
+        wait_for(lambda: not _alive(anvil), 15, "the bench's anvil to exit")
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait(10)
+
+
+def test_serve_stopped_with_sigterm_stops_its_fleet(drill: Drill) -> None:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(free_port()), "--fleet", "2",
+         "--dataset", "wine", "--rounds", "1000"],
+        cwd=REPO_ROOT, env=drill.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        found = wait_for(lambda: _fleet_children(serve.pid), 90, "the fleet's node process")
+        assert isinstance(found, list)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(60)
+        wait_for(lambda: not any(_alive(pid) for pid in found), 20, "the node processes to exit")
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait(10)
+
+
+def _fleet_children(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        try:
+            if b"workers.fleet" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
