@@ -9,15 +9,14 @@ export interface Preset {
   config: Omit<ExperimentCreate, 'name'>
 }
 
+// Local training is left to the server: its defaults are the product's one training (DEFAULT_TRAIN),
+// the same the CLI and every bench run.
 const base: Omit<ExperimentCreate, 'name'> = {
   dataset_id: 'digits',
   num_nodes: 10,
   partition: 'iid',
   alpha: 0.5,
   rounds: 10,
-  local_epochs: 1,
-  batch_size: 32,
-  learning_rate: 0.05,
   attack: null,
   seed: 0,
 }

@@ -95,9 +95,12 @@ export interface ExperimentCreate {
   partition: Partition
   alpha: number
   rounds: number
-  local_epochs: number
-  batch_size: number
-  learning_rate: number
+  /** Local training: omitted, the server's defaults apply (the product's one training). */
+  local_epochs?: number
+  batch_size?: number
+  learning_rate?: number
+  optimizer?: 'sgd' | 'adam'
+  momentum?: number
   defense?: Record<string, unknown>
   attack: AttackPlan | null
   seed: number
