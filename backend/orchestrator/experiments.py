@@ -23,7 +23,7 @@ from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, ModelRow, NodeRow
 from backend.orchestrator.chain_gateway import ChainGateway
 from backend.orchestrator.data import DatasetCatalog
-from backend.orchestrator.errors import Conflict, InvalidInput, NotFound
+from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.messages import flt_text, short_address
 from backend.orchestrator.model_store import ModelStore
@@ -216,8 +216,8 @@ class ExperimentService:
             if row is None:
                 raise NotFound(f"no experiment {experiment_id}")
             num_nodes = int(row.config["num_nodes"])
-            if plan.num_attackers > num_nodes:
-                raise InvalidInput(f"num_attackers ({plan.num_attackers}) exceeds num_nodes ({num_nodes})")
+            if plan.num_attackers > num_nodes:  # the plan is fine; it clashes with this experiment's size
+                raise Conflict(f"num_attackers ({plan.num_attackers}) exceeds num_nodes ({num_nodes})")
             if plan.nodes:
                 bad = [a for a in plan.nodes if _checksum_or_none(a) is None]
                 if bad:
@@ -249,7 +249,7 @@ class ExperimentService:
                 raise Conflict(f"{wallet} is already registered for experiment {experiment_id}")
         status = self._chain.node_status(wallet, max_age_s=0.0)  # ChainUnavailable: the route says 503
         if not status.eligible:
-            raise InvalidInput(
+            raise NotEligible(
                 f"{wallet} is not staked on chain (stake {status.stake / 10**18:g} FLT, not eligible): "
                 "stake FLT in the staking contract first"
             )

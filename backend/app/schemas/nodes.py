@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from backend.chain.client import DecodedEvent
+from backend.orchestrator.specs import ADDRESS_PATTERN
 
 NodeKind = Literal["simulated", "external"]
 
@@ -14,8 +15,7 @@ NodeKind = Literal["simulated", "external"]
 class NodeRegister(BaseModel):
     address: str = Field(
         ...,
-        min_length=1,
-        max_length=100,
+        pattern=ADDRESS_PATTERN,
         description="0x wallet address, staked on chain",
         examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
     )
