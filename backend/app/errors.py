@@ -9,6 +9,7 @@ domain statuses its router names, so the schema and the server cannot drift apar
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.app.deps import require_admin
 from backend.chain.errors import ChainError
@@ -118,7 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail, headers = str(exc.detail), dict(exc.headers or {})
         limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
         if exc.status_code == 413 and isinstance(limit, int):  # Starlette's body limit says no more
-            detail = f"request body is over the limit of {limit} bytes for {request.url.path}"
+            detail = _too_large(limit, request.url.path)
         if exc.status_code == 405:  # Starlette names the methods of the first route matched, not all
             allowed = allowed_methods(request.app, request.url.path)
             headers["Allow"] = ", ".join(allowed)
@@ -136,6 +138,61 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
         ]
         app.state.method_patterns = patterns
     return sorted({m for pattern, methods in patterns if pattern.match(path) for m in methods})
+
+
+_REWRITTEN_HEADERS = (b"content-type", b"content-length")
+
+
+def _is_plain_413(start: Message) -> bool:
+    content_type: bytes = dict(start.get("headers", [])).get(b"content-type", b"")
+    return bool(start["status"] == 413 and content_type.startswith(b"text/plain"))
+
+
+def _too_large(limit: object, path: str) -> str:
+    return f"request body is over the limit of {limit} bytes for {path}"
+
+
+class BodyLimitAnswersInJson:
+    """Starlette's body limit answers a body *declared* over the limit with its own plain-text 413, in
+    place of whatever the route answered; this rewrites that one into the API's `ErrorBody` naming the
+    limit. (A body that grows past the limit while streaming reaches the HTTPException handler instead.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+
+        async def send_json(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and _is_plain_413(message):
+                held = message  # the limiter's own answer: its body follows in one message
+                return
+            if held is not None and message["type"] == "http.response.body":
+                detail = _too_large(scope.get(MAX_BODY_SIZE_SCOPE_KEY), scope["path"])
+                encoded = json.dumps({"detail": detail}).encode()
+                kept = [(k, v) for k, v in held.get("headers", []) if k not in _REWRITTEN_HEADERS]
+                length = str(len(encoded)).encode()
+                await send(
+                    {
+                        **held,
+                        "headers": [
+                            *kept,
+                            (b"content-type", b"application/json"),
+                            (b"content-length", length),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": encoded})
+                held = None
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_json)
 
 
 def _takes_admin_token(route: APIRoute) -> bool:

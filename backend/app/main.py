@@ -25,7 +25,7 @@ from backend.app.api.routes import (
     service,
 )
 from backend.app.deps import strict_json_body
-from backend.app.errors import document_errors, error, install_error_handlers
+from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -88,20 +88,20 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
         summary="Federated learning that screens every update and settles each round on chain.",
         version="0.1.0",
         lifespan=lifespan,
-        # Bodies are counted as they stream in (chunked or not): 413 once a limit is passed, before parsing.
-        max_body_size=settings.max_json_bytes,
         dependencies=[Depends(strict_json_body)],
     )
     if orchestrator is not None:
         app.state.orchestrator = orchestrator
     install_error_handlers(app)
+    # Bodies are counted as they stream in (chunked or not): 413 as soon as a router's limit is passed.
     upload_limits = {
         datasets: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
         protocol: settings.max_update_bytes + MULTIPART_OVERHEAD_BYTES,
     }
     for module, state_changes, always in _DOMAIN_ERRORS:
         document_errors(module.router, state_changes=state_changes, always=always)
-        app.include_router(module.router, max_body_size=upload_limits.get(module))
+        app.include_router(module.router, max_body_size=upload_limits.get(module, settings.max_json_bytes))
+    app.add_middleware(BodyLimitAnswersInJson)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
