@@ -216,8 +216,8 @@ class ExperimentService:
             if row is None:
                 raise NotFound(f"no experiment {experiment_id}")
             num_nodes = int(row.config["num_nodes"])
-            if plan.num_attackers > num_nodes:  # the plan is fine; it clashes with this experiment's size
-                raise Conflict(f"num_attackers ({plan.num_attackers}) exceeds num_nodes ({num_nodes})")
+            if plan.num_attackers > num_nodes:
+                raise InvalidInput(f"num_attackers ({plan.num_attackers}) exceeds num_nodes ({num_nodes})")
             if plan.nodes:
                 bad = [a for a in plan.nodes if _checksum_or_none(a) is None]
                 if bad:

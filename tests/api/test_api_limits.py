@@ -149,6 +149,11 @@ def test_bodies_over_their_limit_are_413_while_still_streaming(tmp_path: Path, a
         )
         assert status == 413 and str(upload_body_limit) in body["detail"], body
 
+        unreadable = served.client.post(
+            "/api/datasets",
+            files={"file": ("broken.npz", b"PK\x03\x04 not a zip", "application/octet-stream")},
+        )
+        assert unreadable.status_code == 422, unreadable.text
         # Nothing of the refused uploads is kept: no dataset row, no file.
         assert len(served.client.get("/api/datasets").json()) == BUILTIN_DATASETS
         upload_dir = served.orchestrator.settings.resolved_upload_dir
