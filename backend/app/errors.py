@@ -122,9 +122,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 413 and isinstance(limit, int):  # Starlette's body limit says no more
             detail = _too_large(limit, request.url.path)
         if exc.status_code == 405:  # Starlette names the methods of the first route matched, not all
-            allowed = allowed_methods(request.app, request.url.path)
-            headers["Allow"] = ", ".join(allowed)
-            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+            documented = allowed_methods(request.app, request.url.path)  # none: the dashboard's own paths
+            allowed = ", ".join(documented) if documented else headers.get("Allow", "")
+            headers["Allow"] = allowed
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
         return error(exc.status_code, detail, headers)
 
 
