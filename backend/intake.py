@@ -13,7 +13,7 @@ what was wrong, so the update route can answer `{"detail": reason}` as is. Check
   422 updateHash is not keccak256 of the uploaded bytes
   410 the round's deadline has passed
   409 the signer already submitted this round
-  422 numSamples is not positive
+  422 numSamples is not a positive integer that fits the database (1 to 2**31-1)
   422 the bytes are not a safetensors update of the model's exact layout with finite values
 
 Bytes from the network are only ever parsed as safetensors (workers.wire), never unpickled. The cohort
@@ -39,6 +39,9 @@ from workers.wire import WireError, decode_tensors, model_hash
 
 # A message is five small fields; anything much larger is not one.
 MAX_MESSAGE_BYTES = 4096
+# numSamples is signed as a uint256 but stored in a 32-bit integer column (PostgreSQL's INTEGER): larger is
+# refused here, with its name, rather than failing the insert. No node trains on two billion samples.
+MAX_NUM_SAMPLES = 2**31 - 1
 
 
 class SubmissionRejected(Exception):
@@ -170,6 +173,10 @@ def validate_submission(
         raise SubmissionRejected(409, f"{signer} already submitted an update for round {ctx.round}")
     if message.num_samples <= 0:
         raise SubmissionRejected(422, f"numSamples must be positive, found {message.num_samples}")
+    if message.num_samples > MAX_NUM_SAMPLES:
+        raise SubmissionRejected(
+            422, f"numSamples must be at most {MAX_NUM_SAMPLES}, found {message.num_samples}"
+        )
 
     try:
         delta = decode_tensors(raw_update, ctx.layout, max_bytes=ctx.max_update_bytes)

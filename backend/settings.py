@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # --- limits and round timing
     max_upload_bytes: int = 20 * 1024 * 1024  # a dataset upload
     max_update_bytes: int = 16 * 1024 * 1024  # one node's update payload (also bounded by the model's size)
+    # Any other request body (experiment, attack plan, node, probe); the largest real one is a few KiB.
+    max_json_bytes: int = 64 * 1024
     round_deadline_s: float = 60.0  # a round closes at quorum or this long after it opened
     # Share of the experiment's active nodes whose updates close a round before the deadline.
     quorum_fraction: float = Field(default=1.0, gt=0, le=1)

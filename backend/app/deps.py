@@ -1,16 +1,22 @@
-"""Dependencies of the routes, as type aliases (`SessionDep`, `OrchestratorDep`, `AdminDep`)."""
+"""Dependencies of the routes, as type aliases (`SessionDep`, `OrchestratorDep`, `AdminDep`), the bounds of
+path and query parameters, and `strict_json_body`, which every route runs."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from backend.orchestrator.service import Orchestrator
+from backend.orchestrator.specs import ADDRESS_PATTERN
 from backend.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token (FEDSHIELD_ADMIN_TOKEN)")
@@ -68,7 +74,57 @@ AdminDep = Depends(require_admin)
 
 
 MAX_ID = 2**31 - 1  # ids and round numbers fit a 32-bit integer column on every database
+MAX_EVENT_ID = 2**62  # event ids are 64-bit columns; this leaves headroom for `id + 1` in SQL
 ExperimentId = Annotated[int, Path(ge=1, le=MAX_ID, description="experiment id", examples=[1])]
 RoundNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="round number (1-based)", examples=[1])]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Cursor = Annotated[int, Query(ge=0, le=2**62, description="event id")]
+Cursor = Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="event id")]
+_EXAMPLE_WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+WalletPath = Annotated[
+    str, Path(pattern=ADDRESS_PATTERN, description="0x wallet address", examples=[_EXAMPLE_WALLET])
+]
+WalletQuery = Annotated[
+    str,
+    Query(pattern=ADDRESS_PATTERN, description="the node's 0x wallet address", examples=[_EXAMPLE_WALLET]),
+]
+OptionalWallet = Annotated[str | None, Query(pattern=ADDRESS_PATTERN, description="0x wallet address")]
+
+
+async def strict_json_body(request: Request) -> None:
+    """A JSON body is taken only as its schema reads: `true` is no integer and `"5"` no number.
+
+    Pydantic's lax mode, which FastAPI validates bodies in, would coerce them (`false` -> 0), so a body
+    the published schema rejects could be accepted. This validates the same model strictly first; a JSON
+    number with a zero fraction (`3.0`) stays an integer, as JSON Schema counts it.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+        return
+    try:
+        data = await request.json()  # already read and cached by FastAPI for the route itself
+    except ValueError:
+        return  # not JSON: FastAPI's own parsing answers that
+    model: Any = route.body_field.field_info.annotation
+    try:
+        _strict_adapter(model).validate_python(_integral_floats_as_ints(data), strict=True)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+
+
+@functools.cache
+def _strict_adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    return value

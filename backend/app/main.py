@@ -1,4 +1,4 @@
-"""Builds the orchestrator's FastAPI app: routes, error mapping, CORS, body limits, the dashboard build."""
+"""Builds the orchestrator's FastAPI app: routes, error mapping and its schema, CORS, body limits, the dashboard."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from backend.app.api.routes import (
     attack,
@@ -25,61 +24,28 @@ from backend.app.api.routes import (
     protocol,
     service,
 )
-from backend.app.limits import BodyLimitMiddleware
-from backend.chain.errors import ChainError
-from backend.intake import SubmissionRejected
-from backend.orchestrator.errors import (
-    ChainUnavailable,
-    Conflict,
-    InvalidInput,
-    NotFound,
-    OrchestratorError,
-    TooLarge,
-)
+from backend.app.deps import strict_json_body
+from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger("fedshield.api")
 
-_STATUS: dict[type[OrchestratorError], int] = {
-    NotFound: 404,
-    Conflict: 409,
-    InvalidInput: 422,
-    TooLarge: 413,
-    ChainUnavailable: 503,
-}
+# Room above an upload's own limit for its multipart framing and small form fields (message, signature).
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
-
-def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status)
-
-
-def _validation_text(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:10]:
-        where = ".".join(str(p) for p in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts) or "invalid request"
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(OrchestratorError)
-    async def orchestrator_error(_: Request, exc: OrchestratorError) -> JSONResponse:
-        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        return _error(status, str(exc))
-
-    @app.exception_handler(ChainError)
-    async def chain_error(_: Request, exc: ChainError) -> JSONResponse:
-        return _error(503, f"chain unavailable: {exc}")
-
-    @app.exception_handler(SubmissionRejected)
-    async def submission_rejected(_: Request, exc: SubmissionRejected) -> JSONResponse:
-        return _error(exc.status_code, exc.reason)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()[:50]]
-        return _error(422, _validation_text(exc), errors=errors)
+# Per router: error statuses of its state-changing operations, and of all of them (see document_errors).
+_DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
+    (service, (), ()),
+    (datasets, (), ()),
+    (models, (), ()),
+    (experiments, (404, 409), ()),  # 404: an unknown dataset_id
+    (nodes, (403, 409), (503,)),  # 403: the wallet has no eligible stake
+    (protocol, (409, 410), (503,)),
+    (attack, (404,), ()),  # an unknown experiment_id or dataset_id
+    (events, (), ()),
+    (chain, (), (503,)),
+)
 
 
 def _install_dashboard(app: FastAPI, dist: Path) -> None:
@@ -90,7 +56,7 @@ def _install_dashboard(app: FastAPI, dist: Path) -> None:
     @app.get("/{path:path}", include_in_schema=False, response_model=None)
     def read_dashboard(path: str) -> Response:
         if path == "api" or path.startswith("api/"):
-            return _error(404, f"no API route /{path}")
+            return error(404, f"no API route /{path}")
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):
             return FileResponse(candidate)
@@ -122,26 +88,26 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
         summary="Federated learning that screens every update and settles each round on chain.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(strict_json_body)],
     )
     if orchestrator is not None:
         app.state.orchestrator = orchestrator
-    _install_error_handlers(app)
-    for router in (service, datasets, models, experiments, nodes, protocol, attack, events, chain):
-        app.include_router(router.router)
+    install_error_handlers(app)
+    # Bodies are counted as they stream in (chunked or not): 413 as soon as a router's limit is passed.
+    upload_limits = {
+        datasets: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+        protocol: settings.max_update_bytes + MULTIPART_OVERHEAD_BYTES,
+    }
+    for module, state_changes, always in _DOMAIN_ERRORS:
+        document_errors(module.router, state_changes=state_changes, always=always)
+        app.include_router(module.router, max_body_size=upload_limits.get(module, settings.max_json_bytes))
+    app.add_middleware(BodyLimitAnswersInJson)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         expose_headers=["X-Model-Hash"],
-    )
-    app.add_middleware(
-        BodyLimitMiddleware,
-        default_limit=2 * 1024 * 1024,
-        limits={
-            "/api/datasets": settings.max_upload_bytes + 64 * 1024,
-            "/updates": settings.max_update_bytes + 64 * 1024,
-        },
     )
     if (settings.frontend_dist / "index.html").is_file():
         _install_dashboard(app, settings.frontend_dist)

@@ -19,6 +19,10 @@ class InvalidInput(OrchestratorError):
     """The request is well formed but its content cannot be used (e.g. an unreadable dataset)."""
 
 
+class NotEligible(OrchestratorError):
+    """The wallet may not take part: it has no eligible stake on chain."""
+
+
 class TooLarge(OrchestratorError):
     """An upload over its size limit."""
 

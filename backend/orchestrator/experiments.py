@@ -23,7 +23,7 @@ from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, ModelRow, NodeRow
 from backend.orchestrator.chain_gateway import ChainGateway
 from backend.orchestrator.data import DatasetCatalog
-from backend.orchestrator.errors import Conflict, InvalidInput, NotFound
+from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.messages import flt_text, short_address
 from backend.orchestrator.model_store import ModelStore
@@ -259,7 +259,7 @@ class ExperimentService:
                 raise Conflict(f"{wallet} is already registered for experiment {experiment_id}")
         status = self._chain.node_status(wallet, max_age_s=0.0)  # ChainUnavailable: the route says 503
         if not status.eligible:
-            raise InvalidInput(
+            raise NotEligible(
                 f"{wallet} is not staked on chain (stake {status.stake / 10**18:g} FLT, not eligible): "
                 "stake FLT in the staking contract first"
             )

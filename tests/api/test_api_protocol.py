@@ -131,7 +131,7 @@ def test_registration_needs_a_stake_and_happens_once(
     experiment = create_experiment(client)
     path = f"/api/experiments/{experiment['id']}/nodes"
     unstaked = client.post(path, json={"address": api_chain.unstaked_wallet().address})
-    assert unstaked.status_code == 422 and "not staked" in unstaked.json()["detail"]
+    assert unstaked.status_code == 403 and "not staked" in unstaked.json()["detail"]
     assert client.post(path, json={"address": "0x1234"}).status_code == 422
     assert client.post(path, json={"address": pair[0].address}).status_code == 201
     twice = client.post(path, json={"address": pair[0].address.lower()})

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.detection import Outcome
-from backend.orchestrator.specs import AttackPlan
+from backend.orchestrator.specs import DATASET_ID_PATTERN, AttackPlan
 
 
 class ProbeRequest(BaseModel):
@@ -17,12 +17,17 @@ class ProbeRequest(BaseModel):
             "examples": [
                 {"dataset_id": "wine", "attack": {"kind": "sign_flip", "num_attackers": 1, "scale": 2}},
                 {"experiment_id": 1, "attack": {"kind": "gaussian", "sigma": 0.5, "num_attackers": 1}},
-            ]
+            ],
+            # The probe needs a cohort to score against: an experiment's, or a fresh one on a dataset.
+            "anyOf": [
+                {"required": ["experiment_id"], "properties": {"experiment_id": {"type": "integer"}}},
+                {"required": ["dataset_id"], "properties": {"dataset_id": {"type": "string"}}},
+            ],
         },
     )
 
     experiment_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    dataset_id: str | None = Field(None, max_length=64)
+    dataset_id: str | None = Field(None, min_length=1, max_length=64, pattern=DATASET_ID_PATTERN)
     attack: AttackPlan
 
 

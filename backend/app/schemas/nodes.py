@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from backend.chain.client import DecodedEvent
-from backend.detection import Field, Outcome
+from backend.detection import Outcome
+from backend.orchestrator.specs import ADDRESS_PATTERN
 
 NodeKind = Literal["simulated", "external"]
 
@@ -15,8 +16,7 @@ NodeKind = Literal["simulated", "external"]
 class NodeRegister(BaseModel):
     address: str = Field(
         ...,
-        min_length=1,
-        max_length=100,
+        pattern=ADDRESS_PATTERN,
         description="0x wallet address, staked on chain",
         examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
     )

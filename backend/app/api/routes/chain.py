@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from backend.app.deps import OptionalId, OrchestratorDep
+from backend.app.deps import OptionalId, OptionalWallet, OrchestratorDep
 from backend.app.schemas.chain import ChainRoundPublic, TransactionPublic, TxEventPublic
 from backend.app.schemas.nodes import _jsonable
 from backend.chain.errors import ChainError
@@ -35,7 +35,7 @@ def read_transactions(
     orchestrator: OrchestratorDep,
     experiment_id: OptionalId = None,
     round: OptionalId = None,
-    wallet: Annotated[str | None, Query(max_length=100)] = None,
+    wallet: OptionalWallet = None,
 ) -> list[TransactionPublic]:
     """Settlement transactions (hash, block, gas, from, to, decoded events), by experiment, round or wallet."""
     found = orchestrator.inspector.transactions(experiment_id=experiment_id, round_=round, wallet=wallet)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import select
 
-from backend.app.deps import Cursor, OptionalId, OrchestratorDep, SessionDep
+from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep, SessionDep
 from backend.app.schemas.events import EventLog, EventPublic
 from backend.db.models import EventRow
 from backend.orchestrator.events import Event
@@ -33,7 +33,8 @@ async def stream_events(
         str | None, Header(max_length=40, description="resume after this event id")
     ] = None,
     after: Annotated[
-        int | None, Query(ge=0, description="start after this id (for clients that cannot set headers)")
+        int | None,
+        Query(ge=0, le=MAX_EVENT_ID, description="start after this id (for clients that cannot set headers)"),
     ] = None,
     kind: Annotated[
         str | None,
@@ -47,7 +48,7 @@ async def stream_events(
     if after is not None:
         start = after
     elif last_event_id is not None and last_event_id.strip().isdigit():
-        start = int(last_event_id.strip())
+        start = min(int(last_event_id.strip()), MAX_EVENT_ID)  # a resume point past every id: only new ones
     yield ServerSentEvent(comment="fedshield events", retry=RETRY_MS)
     async for event in bus.stream(start):
         if await request.is_disconnected():
@@ -66,7 +67,7 @@ def read_event_log(
     kind: Annotated[str | None, Query(max_length=40, pattern=KIND_PATTERN)] = None,
     experiment_id: OptionalId = None,
     before: Annotated[
-        int | None, Query(ge=1, le=2**62, description="newest first: events with id below this")
+        int | None, Query(ge=1, le=MAX_EVENT_ID, description="newest first: events with id below this")
     ] = None,
 ) -> EventLog:
     """A page of the event log in id order (or, with `before`, the page just below that id, newest first)."""

@@ -9,7 +9,7 @@ from typing import cast
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
-from backend.app.deps import ExperimentId, OrchestratorDep, SessionDep
+from backend.app.deps import ExperimentId, OrchestratorDep, SessionDep, WalletPath
 from backend.app.schemas.nodes import (
     ChainEventPublic,
     LastVerdict,
@@ -144,7 +144,7 @@ def create_node(
 
 
 @router.get("/wallets/{address}", response_model=WalletPublic)
-def read_wallet(address: str, orchestrator: OrchestratorDep) -> WalletPublic:
+def read_wallet(address: WalletPath, orchestrator: OrchestratorDep) -> WalletPublic:
     """A wallet's balance, stake and eligibility, and its staking history on chain."""
     status_, history = orchestrator.inspector.wallet(address)
     return WalletPublic(

@@ -6,10 +6,10 @@ import io
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
-from backend.app.deps import ExperimentId, OrchestratorDep
+from backend.app.deps import ExperimentId, OrchestratorDep, WalletQuery
 from backend.app.schemas.protocol import TaskPublic, UpdateAccepted
 from backend.intake import SubmissionRejected
 from backend.orchestrator.specs import ExperimentCreate
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/experiments", tags=["node protocol"])
 def read_task(
     experiment_id: ExperimentId,
     orchestrator: OrchestratorDep,
-    address: Annotated[str, Query(min_length=1, max_length=100, description="the node's wallet")],
+    address: WalletQuery,
 ) -> TaskPublic:
     """What the node at `address` should train now: round, base model hash, model spec, hyper-parameters."""
     return TaskPublic.model_validate(orchestrator.protocol.task(experiment_id, address))
@@ -45,7 +45,11 @@ def create_update(
     update: Annotated[UploadFile, File(description="safetensors bytes of Δ = w_local - w_global")],
     message: Annotated[
         str,
-        Form(max_length=8192, description="JSON {experiment, round, baseModelHash, updateHash, numSamples}"),
+        Form(
+            min_length=1,
+            max_length=8192,
+            description="JSON {experiment, round, baseModelHash, updateHash, numSamples}",
+        ),
     ],
     signature: Annotated[str | None, Form(max_length=1000, description="0x EIP-712 signature")] = None,
     address: Annotated[str | None, Form(max_length=100, description="the sender's wallet (optional)")] = None,
