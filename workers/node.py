@@ -39,8 +39,8 @@ from workers.datasets import (
     DatasetError,
     DatasetSpec,
     Standardizer,
+    check_file,
     load_builtin_split,
-    load_file,
 )
 from workers.models import ModelSpec, build_model
 from workers.partition import PARTITION_SCHEMES, PartitionScheme, partition_indices
@@ -232,11 +232,11 @@ class DataFile:
     label_column: str | None = None  # CSV only
 
     def check(self) -> None:
-        """Loads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
-        load_file(self.path, self.label_column, min_classes=1)
+        """Reads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
+        check_file(self.path, self.label_column)
 
     def for_task(self, task: Task) -> NodeData:
-        """The samples in the experiment's schema (column order, image shape, class ids) and scaling."""
+        """The samples in the experiment's schema (its table schema, image shape, class ids) and scaling."""
         return local_node_data(
             self.path, task.schema, label_column=self.label_column, standardizer=task.standardizer
         )
