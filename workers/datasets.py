@@ -259,13 +259,15 @@ def load_experiment_data(
     test_fraction: float = 0.2,
     seed: int = 0,
     limits: DataLimits = DataLimits(),
+    name: str | None = None,
 ) -> ExperimentData:
     """An experiment's train / test splits from a built-in name or a file path, and the scaling it publishes.
 
     Tables: the schema (given, or planned from the file with `label_column` and `exclude`) keeps its
     columns and vocabularies; imputation values and scaling statistics are re-fit on the training rows, and
     the fitted schema rides in `train.spec.table`, what every node must apply. Images come scaled to [0, 1];
-    NPZ features are standardized with training statistics like the built-in tables.
+    NPZ features are standardized with training statistics like the built-in tables. `name` names the
+    dataset in its spec (default: the file's stem).
     """
     if isinstance(source, str) and source in BUILTIN_DATASETS:
         return load_builtin_split(source, test_fraction=test_fraction, seed=seed)
@@ -276,6 +278,8 @@ def load_experiment_data(
         )
     if path.suffix.lower() not in TABLE_SUFFIXES:
         full = load_file(path, label_column, image_size=image_size, limits=limits)
+        if name:
+            full = Dataset(full.x, full.y, replace(full.spec, name=name))
         train, test = split_train_test(full, test_fraction=test_fraction, seed=seed)
         if train.spec.is_image:
             return ExperimentData(train, test, None)
@@ -296,7 +300,7 @@ def load_experiment_data(
     y = np.array([index[name] for name in names], dtype=np.int64)[codes[codes >= 0]]
     train_idx, test_idx = split_indices(y, len(planned.class_names), test_fraction, seed, path.stem)
     schema = fit_schema(planned, frame, file=path.name, rows=train_idx)
-    spec = DatasetSpec.of_table(path.stem, schema)
+    spec = DatasetSpec.of_table(name or path.stem, schema)
     # Encoded split by split, a column at a time: no copy of the table, no whole-table feature matrix.
     encoded = apply_schema(frame, schema, file=path.name, rows=train_idx)
     train = Dataset(encoded.x, encoded.y, spec)

@@ -258,6 +258,7 @@ def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
             test_fraction=TEST_FRACTION,
             seed=seed,
             limits=DataLimits(max_bytes=1 << 62, max_inflated_bytes=1 << 62),  # checked at upload
+            name=spec.name,
         )
     except DatasetError as exc:
         raise InvalidInput(f"stored dataset {info.id} no longer loads: {exc}") from None
