@@ -33,7 +33,7 @@ from backend.detection import (
     screen_round,
 )
 from workers.attacks import AttackConfig, is_active, malicious_local_update
-from workers.datasets import load_builtin_split
+from workers.datasets import load_experiment_data
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
 from workers.task import round_seed
@@ -55,7 +55,8 @@ PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates
 class ExperimentConfig:
     """One simulated experiment, JSON-serializable through ``to_dict``."""
 
-    dataset: str = "digits"  # a built-in set: digits, breast_cancer, wine
+    dataset: str = "digits"  # a built-in set (digits, breast_cancer, wine) or a table / image zip / NPZ path
+    label_column: str | None = None  # a table's label column (default: guessed by name, else the last)
     num_nodes: int = 10
     partition: PartitionScheme = "iid"  # "iid" | "dirichlet" | "shards"
     alpha: float = 0.5  # Dirichlet concentration (smaller: more label skew)
@@ -182,7 +183,9 @@ class SimulationState:
 
 def prepare(config: ExperimentConfig) -> SimulationState:
     """Loads and splits the data (test, root set, node slices) and builds the initial model."""
-    data = load_builtin_split(config.dataset, test_fraction=config.test_fraction, seed=config.seed)
+    data = load_experiment_data(
+        config.dataset, label_column=config.label_column, test_fraction=config.test_fraction, seed=config.seed
+    )
     train = data.train
     order = np.random.default_rng([config.seed, 104729]).permutation(len(train.y))
     if config.root_set_size >= len(order) - config.num_nodes:
