@@ -226,10 +226,10 @@ def _field(d: dict[str, Any], path: str, types: type | tuple[type, ...], default
 
 @dataclass(frozen=True)
 class DataFile:
-    """A node's own .csv / .npz file, conformed to each experiment's schema when the task arrives."""
+    """A node's own table, image zip or .npz file, put in each experiment's schema when the task arrives."""
 
     path: Path
-    label_column: str | None = None  # CSV only
+    label_column: str | None = None  # tables only; None: the experiment's label column
 
     def check(self) -> None:
         """Reads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""

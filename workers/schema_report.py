@@ -23,11 +23,17 @@ out = Console()
 
 def print_schema(node: NodeClient, experiment: int | None, data: DataFile | None, *, as_json: bool) -> None:
     """Prints the schema of `experiment` (the newest running one if None); exits 2 if there is none."""
-    experiment_id = experiment if experiment is not None else node.find_running_experiment()
-    if experiment_id is None:
-        out.print("[red]no running experiment: pass --experiment[/red]")
-        raise typer.Exit(2)
-    task = node.fetch_task(experiment_id)
+    try:
+        experiment_id = experiment if experiment is not None else node.find_running_experiment()
+        if experiment_id is None:
+            out.print("[red]no running experiment: pass --experiment[/red]")
+            raise typer.Exit(2)
+        task = node.fetch_task(experiment_id)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # the CLI's boundary: unreachable, refused or unusable, say which and stop
+        out.print(f"[red]cannot read the experiment's task from {node.http.base_url}: {exc}[/red]")
+        raise typer.Exit(1) from None
     spec = task.schema
     if as_json:
         out.print_json(json.dumps(spec.to_dict()))

@@ -171,6 +171,12 @@ def _read_parquet(path: Path, limits: DataLimits) -> TableFile:
         )
     if meta.num_rows > limits.max_rows:
         raise DatasetTooLarge(f"{path.name}: {meta.num_rows} rows is over the limit of {limits.max_rows}")
+    if meta.num_rows * meta.num_columns > limits.max_features:
+        # Dictionary-encoded pages are tiny on disk, but every cell becomes a value in memory.
+        raise DatasetTooLarge(
+            f"{path.name}: {meta.num_rows} rows x {meta.num_columns} columns is over the limit of "
+            f"{limits.max_features} cells"
+        )
     # Parquet pages are compressed: bound what they inflate to before reading any of them.
     inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if inflated > limits.max_inflated_bytes:

@@ -206,6 +206,11 @@ def test_parquet_with_nulls(tmp_path: Path) -> None:
     }
     encoded = apply_schema(loaded.frame, profile.table_schema)
     assert np.isfinite(encoded.x).all() and encoded.imputed == {"age": 1, "island": 1, "smoker": 1}
+    too_many = error_of(read_table, tmp_path / "p.parquet", DataLimits(max_features=10))
+    assert isinstance(too_many, DatasetTooLarge) and "6 rows x 4 columns" in str(too_many)
+    spec = DatasetSpec.of_table("p", profile.table_schema)
+    local, _ = load_for_spec(tmp_path / "p.parquet", spec)  # a node's own Parquet file
+    assert local.x.shape == (6, profile.table_schema.width) and local.y.tolist() == [0, 1, 0, 1, 0, 1]
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     assert "not a readable Parquet file" in str(error_of(read_table, tmp_path / "bad.parquet"))
 
