@@ -37,7 +37,7 @@ import numpy as np
 
 from workers.data_limits import DataLimits
 from workers.dataset_errors import DatasetError, DatasetTooLarge
-from workers.images import DEFAULT_IMAGE_SIZE, load_image_zip
+from workers.images import DEFAULT_IMAGE_SIZE, ImageFolder, load_image_zip
 from workers.table_schema import TableSchema, apply_schema, numeric_values, text_codes
 from workers.tables import (
     TABLE_SUFFIXES,
@@ -237,16 +237,19 @@ def load_file(
         return Dataset(encoded.x, encoded.y, DatasetSpec.of_table(path.stem, schema))
     if suffix == ".zip":
         folder = load_image_zip(path, size=image_size, limits=limits)
-        _check_class_count(path.name, folder.class_names, min_classes)
-        spec = DatasetSpec(
-            path.stem, tuple(folder.x.shape[1:]), len(folder.class_names), True, (), folder.class_names
-        )
-        return Dataset(folder.x, folder.y, spec)
+        check_class_count(path.name, folder.class_names, min_classes)
+        return dataset_of_folder(path.stem, folder)
     if suffix == ".npz":
         return load_npz(path, min_classes=min_classes, limits=limits)
     raise DatasetError(
         f"{path.name}: unsupported file type {suffix or '(none)'!r}, expected one of {', '.join(FILE_SUFFIXES)}"
     )
+
+
+def dataset_of_folder(name: str, folder: ImageFolder) -> Dataset:
+    """A decoded image zip as a Dataset: (N, C, S, S) images, labels by folder name."""
+    spec = DatasetSpec(name, tuple(folder.x.shape[1:]), len(folder.class_names), True, (), folder.class_names)
+    return Dataset(folder.x, folder.y, spec)
 
 
 def load_experiment_data(
@@ -351,10 +354,7 @@ def load_for_spec(
         if height != width:
             raise DatasetError(f"experiment {spec.name!r} has {height}x{width} images; zips give square ones")
         folder = load_image_zip(path, size=height, channels=channels, limits=limits)
-        local_spec = DatasetSpec(
-            path.stem, tuple(folder.x.shape[1:]), len(folder.class_names), True, (), folder.class_names
-        )
-        return conform_to_spec(Dataset(folder.x, folder.y, local_spec), spec), []
+        return conform_to_spec(dataset_of_folder(path.stem, folder), spec), []
     if path.suffix.lower() in TABLE_SUFFIXES:
         local, notes = _numeric_columns(path, spec, label_column, limits)
         conformed = conform_to_spec(local, spec)
@@ -464,7 +464,7 @@ def load_npz(path: str | Path, *, min_classes: int = 2, limits: DataLimits = Dat
             f"{path.name}: key 'x' holds {int(bad.sum())} NaN or Inf values (first in x[{first}])"
         )
     y, class_names = _npz_labels(path.name, y_raw)
-    _check_class_count(path.name, class_names, min_classes)
+    check_class_count(path.name, class_names, min_classes)
     is_image = x.ndim == 4
     spec = DatasetSpec(path.stem, tuple(x.shape[1:]), len(class_names), is_image, (), class_names)
     return Dataset(np.ascontiguousarray(x), y, spec)
@@ -643,7 +643,8 @@ def _npz_labels(file: str, y_raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ..
     return y.astype(np.int64), tuple(str(int(u)) for u in unique)
 
 
-def _check_class_count(file: str, class_names: tuple[str, ...], min_classes: int) -> None:
+def check_class_count(file: str, class_names: tuple[str, ...], min_classes: int) -> None:
+    """A DatasetError when fewer than `min_classes` classes are present (2 to define an experiment)."""
     if len(class_names) < min_classes:
         raise DatasetError(
             f"{file}: fewer than {min_classes} classes: found {len(class_names)} ({_names(list(class_names))})"

@@ -31,6 +31,8 @@ from workers.datasets import (
     DatasetSpec,
     DatasetTooLarge,
     Standardizer,
+    check_class_count,
+    dataset_of_folder,
     load_builtin,
     load_experiment_data,
     load_file,
@@ -97,7 +99,8 @@ def inspect_file(
         raise DatasetError(f"{path.name}: only tables have columns to exclude")
     if suffix == ".zip":
         folder = load_image_zip(path, size=image_size, limits=limits)
-        ds = load_file(path, image_size=image_size, limits=limits)
+        check_class_count(path.name, folder.class_names, 2)
+        ds = dataset_of_folder(path.stem, folder)
         split_train_test(ds, test_fraction=TEST_FRACTION)
         return Inspection(ds.spec, len(ds), None, images=folder.profile)
     ds = load_file(path, label_column, limits=limits)

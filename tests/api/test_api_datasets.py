@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,36 @@ def test_upload_records_the_schema_and_the_task_serves_the_fitted_one(client: Te
         age["kind"] == "numeric" and age["std"] > 0 and age["mean"] != schema["columns"][0]["mean"]
     )  # re-fit
     assert task["standardizer"] is None  # the schema scales
+
+
+def test_an_image_zip_is_previewed_uploaded_and_gets_a_cnn(client: TestClient) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(10):
+            for name, mode in (("cats", "RGB"), ("dogs", "L")):
+                image = io.BytesIO()
+                Image.new(mode, (20 + i, 16)).save(image, format="PNG")
+                archive.writestr(f"pets/{name}/{i}.png", image.getvalue())
+        archive.writestr("pets/README.txt", b"two classes")
+    form = {"image_size": "16"}
+    files = {"file": ("pets.zip", buffer.getvalue(), "application/zip")}
+    shown = client.post("/api/datasets/preview", files=files, data=form).json()
+    assert shown["kind"] == "images" and shown["input_shape"] == [3, 16, 16]
+    assert shown["images"]["modes"] == {"RGB": 10, "L": 10} and shown["images"]["skipped"] == [
+        "pets/README.txt"
+    ]
+    assert shown["class_names"] == ["cats", "dogs"]
+    uploaded = client.post("/api/datasets", files=files, data=form)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["is_image"] is True
+    experiment = create_experiment(client, dataset_id=uploaded.json()["id"], num_nodes=2)
+    assert experiment["model_spec"]["kind"] == "cnn" and experiment["model_spec"]["input_shape"] == [
+        3,
+        16,
+        16,
+    ]
 
 
 # --------------------------------------------------------------------------------- the served stack
