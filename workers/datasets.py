@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from workers.data_limits import DataLimits
-from workers.dataset_errors import DatasetError, DatasetTooLarge
+from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
 from workers.images import DEFAULT_IMAGE_SIZE, ImageFolder, load_image_zip
 from workers.table_schema import TableSchema, apply_schema, numeric_values, text_codes
 from workers.tables import (
@@ -432,7 +432,7 @@ def load_npz(path: str | Path, *, min_classes: int = 2, limits: DataLimits = Dat
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DatasetError(f"{path.name}: file not found") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         reason = "pickled data is never loaded" if "pickle" in str(exc) else _first_line(exc)
         raise DatasetError(f"{path.name}: not a readable .npz archive ({reason})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -484,27 +484,31 @@ def check_npz_size(path: Path, limits: DataLimits) -> None:
     if size > limits.max_bytes:
         raise DatasetTooLarge(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes} bytes")
     try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            inflated = sum(info.file_size for info in infos)
-            if inflated > limits.max_inflated_bytes:
-                raise DatasetTooLarge(
-                    f"{path.name}: its arrays inflate to {inflated} bytes, over the limit of "
-                    f"{limits.max_inflated_bytes} (a compressed archive that expands this much is refused)"
-                )
-            for info in infos:
-                with archive.open(info) as member:
-                    declared = _npy_nbytes(member)
-                if declared is not None and declared > info.file_size:
-                    raise DatasetError(
-                        f"{path.name}: array {info.filename!r} declares {declared} bytes but holds {info.file_size}"
-                    )
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         return  # not a zip: np.load reports what it is
-    except DatasetError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise DatasetError(f"{path.name}: not a readable .npz archive ({_first_line(exc)})") from None
+    with archive:
+        infos = archive.infolist()
+        inflated = sum(info.file_size for info in infos)
+        if inflated > limits.max_inflated_bytes:
+            raise DatasetTooLarge(
+                f"{path.name}: its arrays inflate to {inflated} bytes, over the limit of "
+                f"{limits.max_inflated_bytes} (a compressed archive that expands this much is refused)"
+            )
+        for info in infos:
+            try:
+                with archive.open(info) as member:
+                    declared = _npy_nbytes(member)
+            except ZIP_ERRORS as exc:
+                raise DatasetError(
+                    f"{path.name}: array {info.filename!r} cannot be read ({_first_line(exc)})"
+                ) from None
+            if declared is not None and declared > info.file_size:
+                raise DatasetError(
+                    f"{path.name}: array {info.filename!r} declares {declared} bytes but holds {info.file_size}"
+                )
 
 
 def _npy_nbytes(member: Any) -> int | None:
@@ -621,10 +625,12 @@ def _npz_array(file: str, archive: Any, key: str, keys: list[str]) -> np.ndarray
         raise DatasetError(f"{file}: missing key {key!r} (keys: {_names(keys)})")
     try:
         return np.asarray(archive[key])
-    except ValueError:
-        raise DatasetError(
-            f"{file}: key {key!r} holds Python objects; only numeric or string arrays are accepted"
-        ) from None
+    except ZIP_ERRORS as exc:
+        if isinstance(exc, ValueError) and "pickle" in str(exc):
+            raise DatasetError(
+                f"{file}: key {key!r} holds Python objects; only numeric or string arrays are accepted"
+            ) from None
+        raise DatasetError(f"{file}: key {key!r} cannot be read ({_first_line(exc)})") from None
 
 
 def _npz_labels(file: str, y_raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

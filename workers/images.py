@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel
 
 from workers.data_limits import DataLimits
-from workers.dataset_errors import DatasetError, DatasetTooLarge
+from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
 from workers.table_schema import class_order, names_of
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -78,7 +78,7 @@ def load_image_zip(
         raise DatasetTooLarge(f"{path.name}: {file_size} bytes is over the limit of {limits.max_bytes} bytes")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise DatasetError(f"{path.name}: not a readable zip archive ({exc})") from None
     with archive:
         entries, skipped = _image_entries(path.name, archive, limits)
@@ -99,7 +99,7 @@ def load_image_zip(
             try:
                 with Image.open(io.BytesIO(archive.read(info))) as image:
                     x[i] = _pixels(image, channels, size)
-            except (OSError, SyntaxError, ValueError) as exc:  # a truncated or corrupt body
+            except Exception as exc:
                 bad.append((info.filename, _reason(exc)))
         if bad:
             bad.sort()
@@ -182,7 +182,10 @@ def _read_headers(
         try:
             with Image.open(io.BytesIO(archive.read(info))) as image:
                 mode, dims = image.mode, image.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, zipfile.BadZipFile) as exc:
+        except Exception as exc:
+            # One bad file among many: a damaged zip member (ZIP_ERRORS) or any of the many exceptions
+            # Pillow's parsers raise on corrupt input (OSError, SyntaxError, struct.error, IndexError...).
+            # Each names that file in the error, with every other bad file.
             bad.append((info.filename, _reason(exc)))
             continue
         if dims[0] * dims[1] > limits.max_pixels:

@@ -158,12 +158,13 @@ def _read_csv(path: Path, size: int, limits: DataLimits) -> TableFile:
 
 
 def _read_parquet(path: Path, limits: DataLimits) -> TableFile:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # A damaged Parquet file fails in many ways (Arrow errors, OSError, bad pandas metadata JSON, invalid
+    # UTF-8 in a string column, an unknown dtype name): any of them means the file cannot be used.
     try:
         meta = pq.ParquetFile(path).metadata
-    except (pa.ArrowException, OSError) as exc:
+    except Exception as exc:
         raise DatasetError(f"{path.name}: not a readable Parquet file ({_one_line(exc)})") from None
     if meta.num_columns > limits.max_columns:
         raise DatasetTooLarge(
@@ -184,8 +185,10 @@ def _read_parquet(path: Path, limits: DataLimits) -> TableFile:
             f"{path.name}: its data inflates to {inflated} bytes, over the limit of {limits.max_inflated_bytes}"
         )
     try:
-        frame = pq.read_table(path).to_pandas()
-    except (pa.ArrowException, OSError) as exc:
+        arrow = pq.read_table(path)
+        arrow.validate(full=True)  # checks, among the rest, that every string is valid UTF-8
+        frame = arrow.to_pandas()
+    except Exception as exc:
         raise DatasetError(f"{path.name}: not a readable Parquet file ({_one_line(exc)})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     _check_header(path.name, list(frame.columns))
