@@ -114,6 +114,7 @@ def run_command(
         help="Your own data instead: a .csv/.parquet table, image zip or .npz.",
     ),
     label_column: str | None = typer.Option(None, help="--data tables: the label column (default: guessed)."),
+    image_size: int = typer.Option(32, min=4, max=256, help="--data image zips: resize every image to this."),
     nodes: int = typer.Option(10, min=1, help="Simulated nodes."),
     partition: Partition = typer.Option(Partition.iid, help="How the training split is cut across nodes."),
     alpha: float = typer.Option(0.5, min=0.001, help="Dirichlet concentration (smaller: more label skew)."),
@@ -153,6 +154,7 @@ def run_command(
     config = ExperimentConfig(
         dataset=str(data) if data is not None else dataset,
         label_column=label_column,
+        image_size=image_size,
         num_nodes=nodes,
         partition=partition.value,
         alpha=alpha,

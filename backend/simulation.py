@@ -57,6 +57,7 @@ class ExperimentConfig:
 
     dataset: str = "digits"  # a built-in set (digits, breast_cancer, wine) or a table / image zip / NPZ path
     label_column: str | None = None  # a table's label column (default: guessed by name, else the last)
+    image_size: int = 32  # an image zip's images are resized to image_size x image_size
     num_nodes: int = 10
     partition: PartitionScheme = "iid"  # "iid" | "dirichlet" | "shards"
     alpha: float = 0.5  # Dirichlet concentration (smaller: more label skew)
@@ -184,7 +185,11 @@ class SimulationState:
 def prepare(config: ExperimentConfig) -> SimulationState:
     """Loads and splits the data (test, root set, node slices) and builds the initial model."""
     data = load_experiment_data(
-        config.dataset, label_column=config.label_column, test_fraction=config.test_fraction, seed=config.seed
+        config.dataset,
+        label_column=config.label_column,
+        image_size=config.image_size,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
     )
     train = data.train
     order = np.random.default_rng([config.seed, 104729]).permutation(len(train.y))

@@ -48,7 +48,7 @@ def test_an_image_zip_runs_and_a_bad_label_column_is_named(tmp_path: Path) -> No
                 buffer = io.BytesIO()
                 Image.new("RGB", (12 + i % 5, 12), colour).save(buffer, format="PNG")
                 archive.writestr(f"{name}/{i}.png", buffer.getvalue())
-    done = run("--data", str(path), "--nodes", "3", "--rounds", "2", "--root-set", "10")
+    done = run("--data", str(path), "--nodes", "3", "--rounds", "2", "--root-set", "10", "--image-size", "8")
     assert done.returncode == 0, done.stderr
     assert "final accuracy 1.000" in done.stdout
     refused = run("--data", str(EXAMPLES / "patients.csv"), "--label-column", "nope", "--rounds", "1")
