@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,7 @@ def read_table(path: str | Path, limits: DataLimits = DataLimits()) -> TableFile
     if path.suffix.lower() in (".parquet", ".pq"):
         table = _read_parquet(path, limits)
     else:
-        table = _read_csv(path, size, limits)
+        table = _read_csv(path, limits)
     frame = table.frame
     if len(frame) > limits.max_rows:
         raise DatasetTooLarge(f"{path.name}: more than {limits.max_rows} rows, the limit")
@@ -123,7 +124,7 @@ def read_table(path: str | Path, limits: DataLimits = DataLimits()) -> TableFile
     return table
 
 
-def _read_csv(path: Path, size: int, limits: DataLimits) -> TableFile:
+def _read_csv(path: Path, limits: DataLimits) -> TableFile:
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     if not head.strip():
@@ -139,17 +140,21 @@ def _read_csv(path: Path, size: int, limits: DataLimits) -> TableFile:
         raise DatasetTooLarge(f"{path.name}: {len(header)} columns is over the limit of {limits.max_columns}")
     _check_header(path.name, header)
     try:
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            encoding=encoding,
-            nrows=limits.max_rows + 1,
-            na_values=NA_VALUES,
-            skipinitialspace=True,
-            skip_blank_lines=True,
-            header=0,
-            names=header,
-        )
+        with warnings.catch_warnings():
+            # A column mixing numbers and text across pandas' read chunks comes back as objects: the kind
+            # inference reads those as text, so pandas' warning about it says nothing the user can act on.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                encoding=encoding,
+                nrows=limits.max_rows + 1,
+                na_values=NA_VALUES,
+                skipinitialspace=True,
+                skip_blank_lines=True,
+                header=0,
+                names=header,
+            )
     except pd.errors.EmptyDataError:
         raise DatasetError(f"{path.name}: file is empty") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
