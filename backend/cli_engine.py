@@ -197,6 +197,14 @@ def write_result(result: SimulationResult, out: Path) -> None:
 
 def run_command(
     dataset: str = typer.Option("digits", help="Built-in dataset: digits, breast_cancer, wine."),
+    data: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="Your own data instead: a .csv/.parquet table, image zip or .npz.",
+    ),
+    label_column: str | None = typer.Option(None, help="--data tables: the label column (default: guessed)."),
+    image_size: int = typer.Option(32, min=4, max=256, help="--data image zips: resize every image to this."),
     nodes: int = typer.Option(10, min=1, help="Simulated nodes."),
     partition: Partition = typer.Option(Partition.iid, help="How the training split is cut across nodes."),
     alpha: float = typer.Option(0.5, min=0.001, help="Dirichlet concentration (smaller: more label skew)."),
@@ -223,6 +231,7 @@ def run_command(
 
     from backend.simulation import ExperimentConfig, run_simulation
     from workers.attacks import AttackConfig
+    from workers.datasets import DatasetError
     from workers.training import TrainConfig
 
     set_torch_threads(threads)
@@ -231,7 +240,9 @@ def run_command(
     if malicious > nodes:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --nodes {nodes}")
     config = ExperimentConfig(
-        dataset=dataset,
+        dataset=str(data) if data is not None else dataset,
+        label_column=label_column,
+        image_size=image_size,
         num_nodes=nodes,
         partition=partition.value,
         alpha=alpha,
@@ -251,7 +262,11 @@ def run_command(
         def advance(result: RoundResult) -> None:
             progress.update(task, advance=1, description=f"round {result.round}: acc {result.accuracy:.3f}")
 
-        result = run_simulation(config, on_round=advance)
+        try:
+            result = run_simulation(config, on_round=advance)
+        except DatasetError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     console.print(rounds_table(result))
     if out is not None:
         write_result(result, out)

@@ -25,7 +25,7 @@ import numpy as np
 from backend.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
 from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update
-from workers.datasets import load_builtin_split
+from workers.datasets import load_experiment_data
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
 from workers.task import ROOT_SET_SIZE, carve_root, round_seed
@@ -40,7 +40,9 @@ PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates
 class ExperimentConfig:
     """One simulated experiment, JSON-serializable through ``to_dict``."""
 
-    dataset: str = "digits"  # a built-in set: digits, breast_cancer, wine
+    dataset: str = "digits"  # a built-in set (digits, breast_cancer, wine) or a table / image zip / NPZ path
+    label_column: str | None = None  # a table's label column (default: guessed by name, else the last)
+    image_size: int = 32  # an image zip's images are resized to image_size x image_size
     num_nodes: int = 10
     partition: PartitionScheme = "iid"  # "iid" | "dirichlet" | "shards"
     alpha: float = 0.5  # Dirichlet concentration (smaller: more label skew)
@@ -184,7 +186,13 @@ class SimulationState:
 
 def prepare(config: ExperimentConfig) -> SimulationState:
     """Loads and splits the data (test, root set, node slices) and builds the initial model."""
-    data = load_builtin_split(config.dataset, test_fraction=config.test_fraction, seed=config.seed)
+    data = load_experiment_data(
+        config.dataset,
+        label_column=config.label_column,
+        image_size=config.image_size,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
+    )
     train = data.train
     if config.root_set_size:
         root_idx, pool = carve_root(train.y, config.seed, config.root_set_size)

@@ -15,8 +15,9 @@ from types import FrameType
 import typer
 from rich.console import Console
 
-from workers.datasets import DatasetError
+from workers.dataset_errors import DatasetError
 from workers.node import DataFile, NodeClient
+from workers.schema_report import print_schema
 
 KEY_ENV = "FEDSHIELD_NODE_KEY"
 console = Console(stderr=True)
@@ -35,9 +36,17 @@ def worker_command(
         None,
         exists=True,
         dir_okay=False,
-        help="Your local data (.csv or .npz); it never leaves this machine.",
+        help="Your local data (.csv .tsv .parquet table, .zip of class_name/*.png, or .npz); it never leaves this machine.",
     ),
-    label_column: str | None = typer.Option(None, help="The label column of a CSV file given with --data."),
+    label_column: str | None = typer.Option(
+        None, help="The label column of a table given with --data (default: the experiment's)."
+    ),
+    show_schema: bool = typer.Option(
+        False,
+        "--show-schema",
+        help="Print the schema this node will apply to --data (and what applying it does), then exit.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="With --show-schema: print the schema as JSON."),
     log_level: str = typer.Option("INFO", help="Logging level."),
 ) -> None:
     """Train on local data for an experiment and post signed updates until it ends (Ctrl-C stops)."""
@@ -67,6 +76,12 @@ def worker_command(
         )
         raise typer.Exit(2) from None
     del private_key
+    if show_schema:
+        try:
+            print_schema(node, experiment, node_data, as_json=as_json)
+        finally:
+            node.close()
+        return
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         console.print(f"{signal.Signals(signum).name}: stopping after the current step")

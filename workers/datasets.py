@@ -1,4 +1,12 @@
-"""Datasets a FedShield experiment trains on: sklearn's bundled sets, or a node's own CSV / NPZ file.
+"""Datasets a FedShield experiment trains on: sklearn's bundled sets, or a file (table, image zip, NPZ).
+
+Files. Tables (.csv, .tsv, .parquet) are read by `workers.tables` and encoded with the experiment's
+`TableSchema` (`workers.table_schema`): categories one-hot with an unknown bucket, missing cells imputed,
+numbers standardized, all with statistics of the training split. Image zips (class_name/*.png) are read by
+`workers.images`; NPZ archives here, their decompressed size bounded from the zip's central directory before
+anything is inflated. `load_experiment_data` is the one entry point that turns a built-in name or a path
+into an experiment's train / test splits; `load_for_spec` is a node's side: its own file in the experiment's
+schema.
 
 Every loader returns a `Dataset` (float32 features, int64 labels in 0..C-1) and reports a malformed file
 with a `DatasetError` whose message names the file, the row, column or key at fault, what was expected and
@@ -18,8 +26,6 @@ any split (or a node's own file) with them; `load_builtin_split` runs that seque
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import zipfile
 from collections.abc import Callable, Sequence
@@ -29,12 +35,24 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from workers.data_limits import DataLimits
+from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
+from workers.images import DEFAULT_IMAGE_SIZE, ImageFolder, load_image_zip
+from workers.table_schema import TableSchema, apply_schema, numeric_values, text_codes
+from workers.tables import (
+    TABLE_SUFFIXES,
+    check_encoded_size,
+    fit_schema,
+    guess_label_column,
+    plan_schema,
+    read_table,
+)
+
+__all__ = ["DatasetError", "DatasetTooLarge"]  # re-exported: every caller imports them from here
+
+
 BUILTIN_DATASETS = ("digits", "breast_cancer", "wine")
-_DELIMITERS = (",", ";", "\t")
-
-
-class DatasetError(ValueError):
-    """A dataset file or array that cannot be used, with a message fit to show the person who gave it."""
+FILE_SUFFIXES = (*TABLE_SUFFIXES, ".zip", ".npz")
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,7 @@ class DatasetSpec:
     is_image: bool  # True for (C, H, W) samples: picks the CNN
     feature_names: tuple[str, ...] = ()  # tabular column names in order; () for images or unnamed columns
     class_names: tuple[str, ...] = ()  # class_names[i] is the original label of class i
+    table: TableSchema | None = None  # tables: how every node encodes its own rows into these features
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, the inverse of `from_dict`."""
@@ -57,10 +76,12 @@ class DatasetSpec:
             "is_image": self.is_image,
             "feature_names": list(self.feature_names),
             "class_names": list(self.class_names),
+            "table": self.table.model_dump(mode="json") if self.table is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetSpec:
+        table = data.get("table")
         return cls(
             name=str(data["name"]),
             input_shape=tuple(int(d) for d in data["input_shape"]),
@@ -68,6 +89,19 @@ class DatasetSpec:
             is_image=bool(data["is_image"]),
             feature_names=tuple(str(f) for f in data.get("feature_names", ())),
             class_names=tuple(str(c) for c in data.get("class_names", ())),
+            table=TableSchema.model_validate(table) if table is not None else None,
+        )
+
+    @classmethod
+    def of_table(cls, name: str, schema: TableSchema) -> DatasetSpec:
+        return cls(
+            name,
+            (schema.width,),
+            len(schema.class_names),
+            False,
+            schema.feature_names,
+            schema.class_names,
+            schema,
         )
 
 
@@ -123,7 +157,9 @@ class ExperimentData(NamedTuple):
 
     train: Dataset
     test: Dataset
-    standardizer: Standardizer | None  # None for images, already scaled to [0, 1]
+    standardizer: (
+        Standardizer | None
+    )  # None for images (scaled to [0, 1]) and tables (scaled by their schema)
 
 
 def fit_standardizer(train: Dataset) -> Standardizer:
@@ -177,84 +213,226 @@ def load_builtin_split(name: str, *, test_fraction: float = 0.2, seed: int = 0) 
 # ------------------------------------------------------------------------------------------------ files
 
 
-def load_file(path: str | Path, label_column: str | None = None, *, min_classes: int = 2) -> Dataset:
-    """Loads a .csv (needs `label_column`) or a .npz (keys x, y) file, chosen by suffix."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        if label_column is None:
-            raise DatasetError(f"{path.name}: a CSV file needs label_column, the column that holds labels")
-        return load_csv(path, label_column, min_classes=min_classes)
-    if suffix == ".npz":
-        return load_npz(path, min_classes=min_classes)
-    raise DatasetError(f"{path.name}: unsupported file type {suffix or '(none)'!r}, expected .csv or .npz")
+def load_file(
+    path: str | Path,
+    label_column: str | None = None,
+    *,
+    min_classes: int = 2,
+    exclude: Sequence[str] = (),
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    limits: DataLimits = DataLimits(),
+) -> Dataset:
+    """A table (.csv .tsv .txt .parquet), image zip (.zip) or .npz file, chosen by suffix, whole.
 
-
-def load_csv(path: str | Path, label_column: str, *, min_classes: int = 2) -> Dataset:
-    """A CSV with a header row: every column but `label_column` must be numeric; labels may be text.
-
-    Rows are numbered from 1 for the first data row; messages also give the file line (header = line 1).
-    `min_classes` is 2 for data that defines an experiment; a node's own non-IID file may pass 1.
+    A table's label column defaults to one named like a label (else the last column); its features are
+    encoded with statistics of every row: what a check of the file needs. Experiments use
+    `load_experiment_data`, which fits them on the training split only.
     """
     path = Path(path)
-    text = _read_text(path)
-    if not text.strip():
-        raise DatasetError(f"{path.name}: file is empty")
-    first_line = text.lstrip("\r\n").splitlines()[0]
-    delimiter = max(_DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []  # file line of each data row, for messages
-    try:
-        for cells in reader:
-            if not cells or all(not c.strip() for c in cells):
-                continue  # blank lines carry no sample
-            if header is None:
-                header = [c.strip() for c in cells]
-                continue
-            rows.append(cells)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise DatasetError(f"{path.name}: malformed CSV at line {reader.line_num}: {exc}") from None
-    assert header is not None  # the file holds a non-blank line
-    _check_header(path.name, header, label_column)
-    if not rows:
-        raise DatasetError(f"{path.name}: no data rows below the header")
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        table = read_table(path, limits)
+        schema = plan_schema(table, label_column, exclude, min_classes=min_classes, limits=limits)
+        encoded = apply_schema(table.frame, schema, file=path.name)
+        return Dataset(encoded.x, encoded.y, DatasetSpec.of_table(path.stem, schema))
+    if suffix == ".zip":
+        folder = load_image_zip(path, size=image_size, limits=limits)
+        check_class_count(path.name, folder.class_names, min_classes)
+        return dataset_of_folder(path.stem, folder)
+    if suffix == ".npz":
+        return load_npz(path, min_classes=min_classes, limits=limits)
+    raise DatasetError(
+        f"{path.name}: unsupported file type {suffix or '(none)'!r}, expected one of {', '.join(FILE_SUFFIXES)}"
+    )
 
-    def where(row: int) -> str:
-        return f"row {row + 1} (line {lines[row]})"
 
-    for i, cells in enumerate(rows):
-        if len(cells) != len(header):
+def dataset_of_folder(name: str, folder: ImageFolder) -> Dataset:
+    """A decoded image zip as a Dataset: (N, C, S, S) images, labels by folder name."""
+    spec = DatasetSpec(name, tuple(folder.x.shape[1:]), len(folder.class_names), True, (), folder.class_names)
+    return Dataset(folder.x, folder.y, spec)
+
+
+def load_experiment_data(
+    source: str | Path,
+    *,
+    label_column: str | None = None,
+    exclude: Sequence[str] = (),
+    table_schema: TableSchema | None = None,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    limits: DataLimits = DataLimits(),
+    name: str | None = None,
+) -> ExperimentData:
+    """An experiment's train / test splits from a built-in name or a file path, and the scaling it publishes.
+
+    Tables: the schema (given, or planned from the file with `label_column` and `exclude`) keeps its
+    columns and vocabularies; imputation values and scaling statistics are re-fit on the training rows, and
+    the fitted schema rides in `train.spec.table`, what every node must apply. Images come scaled to [0, 1];
+    NPZ features are standardized with training statistics like the built-in tables. `name` names the
+    dataset in its spec (default: the file's stem).
+    """
+    if isinstance(source, str) and source in BUILTIN_DATASETS:
+        return load_builtin_split(source, test_fraction=test_fraction, seed=seed)
+    path = Path(source)
+    if not path.exists():
+        raise DatasetError(
+            f"{path.name}: file not found (or a built-in dataset: {', '.join(BUILTIN_DATASETS)})"
+        )
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        full = load_file(path, label_column, image_size=image_size, limits=limits)
+        if name:
+            full = Dataset(full.x, full.y, replace(full.spec, name=name))
+        train, test = split_train_test(full, test_fraction=test_fraction, seed=seed)
+        if train.spec.is_image:
+            return ExperimentData(train, test, None)
+        scaler = fit_standardizer(train)
+        return ExperimentData(scaler.apply(train), scaler.apply(test), scaler)
+    table = read_table(path, limits)
+    planned = table_schema or plan_schema(table, label_column, exclude, limits=limits)
+    codes, names = text_codes(table.frame[planned.label_column], label=True)
+    frame = table.frame if (codes >= 0).all() else table.frame.loc[codes >= 0]
+    del table
+    check_encoded_size(path.name, len(frame), planned, limits)
+    index = {name: i for i, name in enumerate(planned.class_names)}
+    outside = [name for name in names if name not in index]
+    if outside:
+        raise DatasetError(
+            f"{path.name}: labels {outside[:12]} are not among the classes {list(planned.class_names)}"
+        )
+    y = np.array([index[name] for name in names], dtype=np.int64)[codes[codes >= 0]]
+    train_idx, test_idx = split_indices(y, len(planned.class_names), test_fraction, seed, path.stem)
+    schema = fit_schema(planned, frame, file=path.name, rows=train_idx)
+    spec = DatasetSpec.of_table(name or path.stem, schema)
+    # Encoded split by split, a column at a time: no copy of the table, no whole-table feature matrix.
+    encoded = apply_schema(frame, schema, file=path.name, rows=train_idx)
+    train = Dataset(encoded.x, encoded.y, spec)
+    del encoded
+    encoded = apply_schema(frame, schema, file=path.name, rows=test_idx)
+    return ExperimentData(train, Dataset(encoded.x, encoded.y, spec), None)
+
+
+def load_for_spec(
+    path: str | Path,
+    spec: DatasetSpec,
+    *,
+    label_column: str | None = None,
+    standardizer: Standardizer | None = None,
+    limits: DataLimits = DataLimits(),
+) -> tuple[Dataset, list[str]]:
+    """A node's own file in the experiment's schema, and the warnings applying it raised.
+
+    Tables go through the experiment's `TableSchema` (`label_column` renames the node's own label column
+    to the schema's); image zips are resized to the experiment's shape; NPZ and other files are conformed
+    by column names and class names, then scaled with the experiment's `standardizer`. A node may hold a
+    single class (non-IID data is the point of federated learning), so one is enough.
+    """
+    path = Path(path)
+    if spec.table is not None:
+        if path.suffix.lower() not in TABLE_SUFFIXES:
             raise DatasetError(
-                f"{path.name}: {where(i)} has {len(cells)} cells, expected {len(header)} (one per header column)"
+                f"{path.name}: experiment {spec.name!r} trains on a table; give a {', '.join(TABLE_SUFFIXES)} file"
             )
-    label_at = header.index(label_column)
-    feature_cols = [j for j in range(len(header)) if j != label_at]
-    x = _parse_numeric(path.name, rows, feature_cols, header, where)  # (N, D)
-    labels = [
-        _canonical_label(path.name, row[label_at], label_column, where(i)) for i, row in enumerate(rows)
-    ]
-    y, class_names = _index_classes(labels)
-    _check_class_count(path.name, class_names, min_classes)
-    features = tuple(header[j] for j in feature_cols)
-    spec = DatasetSpec(path.stem, (len(features),), len(class_names), False, features, class_names)
-    return Dataset(x, y, spec)
+        table = read_table(path, limits)
+        frame = table.frame
+        if label_column and label_column != spec.table.label_column:
+            if label_column not in frame.columns:
+                raise DatasetError(f"{path.name}: no label column {label_column!r}")
+            frame = frame.rename(columns={label_column: spec.table.label_column})
+        check_encoded_size(path.name, len(frame), spec.table, limits)
+        encoded = apply_schema(frame, spec.table, file=path.name)
+        if len(encoded.y) == 0:
+            raise DatasetError(f"{path.name}: holds no labelled rows")
+        imputes = {c.name: c.impute for c in spec.table.columns}
+        notes = encoded.warnings + [
+            f"{path.name}: {n} empty cells of {name!r} filled with {imputes[name]!r}"
+            for name, n in encoded.imputed.items()
+        ]
+        return Dataset(encoded.x, encoded.y, spec), notes
+    if path.suffix.lower() == ".zip" and spec.is_image:
+        channels, height, width = spec.input_shape
+        if height != width:
+            raise DatasetError(f"experiment {spec.name!r} has {height}x{width} images; zips give square ones")
+        folder = load_image_zip(path, size=height, channels=channels, limits=limits)
+        return conform_to_spec(dataset_of_folder(path.stem, folder), spec), []
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        local, notes = _numeric_columns(path, spec, label_column, limits)
+        conformed = conform_to_spec(local, spec)
+        return (standardizer.apply(conformed) if standardizer is not None else conformed), notes
+    local = conform_to_spec(load_file(path, label_column, min_classes=1, limits=limits), spec)
+    if standardizer is not None:
+        local = standardizer.apply(local)
+    return local, []
 
 
-def load_npz(path: str | Path, *, min_classes: int = 2) -> Dataset:
+def check_file(
+    path: str | Path, label_column: str | None = None, *, limits: DataLimits = DataLimits()
+) -> None:
+    """Reads a node's file once, so a malformed one fails at start-up (DatasetError), not at the first round.
+
+    A table is only read (its schema comes with the experiment's task); other files are loaded whole.
+    """
+    path = Path(path)
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        frame = read_table(path, limits).frame
+        if label_column and label_column not in frame.columns:
+            raise DatasetError(
+                f"{path.name}: no label column {label_column!r} (columns: {_names(list(frame.columns))})"
+            )
+        return
+    load_file(path, label_column, min_classes=1, limits=limits)
+
+
+def _numeric_columns(
+    path: Path, spec: DatasetSpec, label_column: str | None, limits: DataLimits
+) -> tuple[Dataset, list[str]]:
+    """A table's raw numeric columns named by a schema-less spec (the built-in tables), labels by name."""
+    frame = read_table(path, limits).frame
+    if not spec.feature_names:
+        raise DatasetError(
+            f"{path.name}: experiment {spec.name!r} names no columns, so a table cannot fit it"
+        )
+    label = label_column or guess_label_column([str(c) for c in frame.columns])
+    missing = [f for f in (*spec.feature_names, label) if f not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"{path.name}: columns differ from experiment {spec.name!r}: missing {_names(missing)}"
+        )
+    columns = []
+    for name in spec.feature_names:
+        values, empty = numeric_values(frame[name], path.name)
+        if empty:
+            raise DatasetError(
+                f"{path.name}: {empty} empty cells in column {name!r}: experiment {spec.name!r} has no "
+                "imputation values for its columns"
+            )
+        columns.append(values)
+    codes, names = text_codes(frame[label], label=True)
+    if (codes < 0).any():
+        raise DatasetError(
+            f"{path.name}: empty label in column {label!r} at data row {int(np.argmax(codes < 0)) + 1}"
+        )
+    x = np.column_stack(columns).astype(np.float32)  # (N, D)
+    local = DatasetSpec(path.stem, (x.shape[1],), len(names), False, spec.feature_names, tuple(names))
+    extra = [str(c) for c in frame.columns if c not in (*spec.feature_names, label)]
+    notes = [f"{path.name}: ignoring columns {_names(extra)}: not in the experiment"] if extra else []
+    return Dataset(x, codes, local), notes
+
+
+def load_npz(path: str | Path, *, min_classes: int = 2, limits: DataLimits = DataLimits()) -> Dataset:
     """A NumPy .npz archive with keys `x` and `y` (loaded with allow_pickle=False).
 
     x of shape (N, D) is tabular, (N, H, W) grayscale images (a channel axis is added), (N, C, H, W) images.
-    uint8 features are divided by 255; other numeric dtypes are cast to float32 unscaled.
+    uint8 features are divided by 255; other numeric dtypes are cast to float32 unscaled. The archive's
+    inflated size is bounded before anything is inflated (`check_npz_size`).
     """
     path = Path(path)
+    check_npz_size(path, limits)
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DatasetError(f"{path.name}: file not found") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         reason = "pickled data is never loaded" if "pickle" in str(exc) else _first_line(exc)
         raise DatasetError(f"{path.name}: not a readable .npz archive ({reason})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -286,10 +464,63 @@ def load_npz(path: str | Path, *, min_classes: int = 2) -> Dataset:
             f"{path.name}: key 'x' holds {int(bad.sum())} NaN or Inf values (first in x[{first}])"
         )
     y, class_names = _npz_labels(path.name, y_raw)
-    _check_class_count(path.name, class_names, min_classes)
+    check_class_count(path.name, class_names, min_classes)
     is_image = x.ndim == 4
     spec = DatasetSpec(path.stem, tuple(x.shape[1:]), len(class_names), is_image, (), class_names)
     return Dataset(np.ascontiguousarray(x), y, spec)
+
+
+def check_npz_size(path: Path, limits: DataLimits) -> None:
+    """Refuses a decompression bomb from the zip's central directory and each array's .npy header alone.
+
+    The central directory states every member's uncompressed size, and Python's zipfile never inflates a
+    member past it; the .npy header states the array's shape, and numpy allocates that much before
+    reading, so a header claiming more than its member holds is refused too.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DatasetError(f"{path.name}: file not found") from None
+    if size > limits.max_bytes:
+        raise DatasetTooLarge(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes} bytes")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return  # not a zip: np.load reports what it is
+    except ZIP_ERRORS as exc:
+        raise DatasetError(f"{path.name}: not a readable .npz archive ({_first_line(exc)})") from None
+    with archive:
+        infos = archive.infolist()
+        inflated = sum(info.file_size for info in infos)
+        if inflated > limits.max_inflated_bytes:
+            raise DatasetTooLarge(
+                f"{path.name}: its arrays inflate to {inflated} bytes, over the limit of "
+                f"{limits.max_inflated_bytes} (a compressed archive that expands this much is refused)"
+            )
+        for info in infos:
+            try:
+                with archive.open(info) as member:
+                    declared = _npy_nbytes(member)
+            except ZIP_ERRORS as exc:
+                raise DatasetError(
+                    f"{path.name}: array {info.filename!r} cannot be read ({_first_line(exc)})"
+                ) from None
+            if declared is not None and declared > info.file_size:
+                raise DatasetError(
+                    f"{path.name}: array {info.filename!r} declares {declared} bytes but holds {info.file_size}"
+                )
+
+
+def _npy_nbytes(member: Any) -> int | None:
+    """The byte size a .npy header declares, None for a member that is not a .npy array."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+    except ValueError:
+        return None
+    reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    shape, _, dtype = reader(member)
+    return math.prod(shape) * dtype.itemsize
 
 
 # ---------------------------------------------------------------------------------- splits and schemas
@@ -300,23 +531,29 @@ def split_train_test(ds: Dataset, test_fraction: float = 0.2, seed: int = 0) -> 
 
     Every class keeps at least one training sample; samples keep their original order within each split.
     """
+    train_idx, test_idx = split_indices(ds.y, ds.spec.num_classes, test_fraction, seed, ds.spec.name)
+    return ds.subset(train_idx), ds.subset(test_idx)
+
+
+def split_indices(
+    y: np.ndarray, num_classes: int, test_fraction: float, seed: int, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The train and test row indices of `split_train_test`, for labels y (N,) in 0..num_classes-1."""
     if not 0.0 < test_fraction < 1.0:
         raise DatasetError(f"test_fraction must lie in (0, 1), found {test_fraction}")
     rng = np.random.default_rng(seed)
     test_parts = []
-    for c in range(ds.spec.num_classes):
-        members = np.flatnonzero(ds.y == c)
+    for c in range(num_classes):
+        members = np.flatnonzero(y == c)
         n_test = min(round(len(members) * test_fraction), len(members) - 1)
         if n_test > 0:
             test_parts.append(rng.permutation(members)[:n_test])
-    test_mask = np.zeros(len(ds), dtype=bool)
+    test_mask = np.zeros(len(y), dtype=bool)
     if test_parts:
         test_mask[np.concatenate(test_parts)] = True
     if not test_mask.any():
-        raise DatasetError(
-            f"{ds.spec.name}: {len(ds)} samples are too few for a test split of {test_fraction}"
-        )
-    return ds.subset(np.flatnonzero(~test_mask)), ds.subset(np.flatnonzero(test_mask))
+        raise DatasetError(f"{name}: {len(y)} samples are too few for a test split of {test_fraction}")
+    return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
 def conform_to_spec(ds: Dataset, spec: DatasetSpec) -> Dataset:
@@ -369,75 +606,6 @@ def _remap_labels(ds: Dataset, spec: DatasetSpec) -> np.ndarray:
     return to_spec[ds.y]
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DatasetError(f"{path.name}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path.name}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    except OSError as exc:
-        raise DatasetError(f"{path.name}: cannot read file ({exc.strerror})") from None
-
-
-def _check_header(file: str, header: list[str], label_column: str) -> None:
-    for j, name in enumerate(header):
-        if not name:
-            raise DatasetError(f"{file}: header column {j + 1} has no name")
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise DatasetError(f"{file}: duplicate header columns {_names(duplicates)}")
-    if label_column not in header:
-        raise DatasetError(f"{file}: missing label column {label_column!r} (columns: {_names(header)})")
-    if len(header) < 2:
-        raise DatasetError(f"{file}: no feature columns besides label column {label_column!r}")
-
-
-def _parse_numeric(
-    file: str, rows: list[list[str]], cols: list[int], header: list[str], where: Callable[[int], str]
-) -> np.ndarray:
-    """Feature cells as float32 (N, D); on failure, finds the first bad cell to name it."""
-    cells = [[row[j] for j in cols] for row in rows]
-    try:
-        x = np.array(cells, dtype=np.float64)
-    except ValueError:
-        x = None
-    if x is not None and np.isfinite(x).all():
-        return x.astype(np.float32)
-    for i, row in enumerate(cells):
-        for k, cell in enumerate(row):
-            column = header[cols[k]]
-            text = cell.strip()
-            if not text:
-                raise DatasetError(f"{file}: empty cell in column {column!r} at {where(i)}")
-            try:
-                value = float(text)
-            except ValueError:
-                raise DatasetError(
-                    f"{file}: non-numeric cell {text!r} in column {column!r} at {where(i)}"
-                ) from None
-            if not math.isfinite(value):
-                raise DatasetError(f"{file}: non-finite value {text!r} in column {column!r} at {where(i)}")
-    raise AssertionError("unreachable: numpy rejected cells that each parse as finite floats")
-
-
-def _canonical_label(file: str, cell: str, column: str, where: str) -> str:
-    """A label's class name: integers in canonical form ("3.0" -> "3"), text as written (trimmed)."""
-    text = cell.strip()
-    if not text:
-        raise DatasetError(f"{file}: empty label in column {column!r} at {where}")
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    if not math.isfinite(value) or not value.is_integer():
-        raise DatasetError(
-            f"{file}: label {text!r} in column {column!r} at {where} is not a class: "
-            "labels must be integers or names"
-        )
-    return str(int(value))
-
-
 def _index_classes(labels: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Maps class names to 0..C-1 in sorted order: numeric if every name is an integer, else text."""
     unique = set(labels)
@@ -457,10 +625,12 @@ def _npz_array(file: str, archive: Any, key: str, keys: list[str]) -> np.ndarray
         raise DatasetError(f"{file}: missing key {key!r} (keys: {_names(keys)})")
     try:
         return np.asarray(archive[key])
-    except ValueError:
-        raise DatasetError(
-            f"{file}: key {key!r} holds Python objects; only numeric or string arrays are accepted"
-        ) from None
+    except ZIP_ERRORS as exc:
+        if isinstance(exc, ValueError) and "pickle" in str(exc):
+            raise DatasetError(
+                f"{file}: key {key!r} holds Python objects; only numeric or string arrays are accepted"
+            ) from None
+        raise DatasetError(f"{file}: key {key!r} cannot be read ({_first_line(exc)})") from None
 
 
 def _npz_labels(file: str, y_raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -479,7 +649,8 @@ def _npz_labels(file: str, y_raw: np.ndarray) -> tuple[np.ndarray, tuple[str, ..
     return y.astype(np.int64), tuple(str(int(u)) for u in unique)
 
 
-def _check_class_count(file: str, class_names: tuple[str, ...], min_classes: int) -> None:
+def check_class_count(file: str, class_names: tuple[str, ...], min_classes: int) -> None:
+    """A DatasetError when fewer than `min_classes` classes are present (2 to define an experiment)."""
     if len(class_names) < min_classes:
         raise DatasetError(
             f"{file}: fewer than {min_classes} classes: found {len(class_names)} ({_names(list(class_names))})"

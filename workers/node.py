@@ -48,8 +48,8 @@ from workers.datasets import (
     DatasetError,
     DatasetSpec,
     Standardizer,
+    check_file,
     load_builtin_split,
-    load_file,
 )
 from workers.models import ModelSpec, build_model
 from workers.partition import PARTITION_SCHEMES, PartitionScheme, partition_indices
@@ -237,17 +237,17 @@ def _field(d: dict[str, Any], path: str, types: type | tuple[type, ...], default
 
 @dataclass(frozen=True)
 class DataFile:
-    """A node's own .csv / .npz file, conformed to each experiment's schema when the task arrives."""
+    """A node's own table, image zip or .npz file, put in each experiment's schema when the task arrives."""
 
     path: Path
-    label_column: str | None = None  # CSV only
+    label_column: str | None = None  # tables only; None: the experiment's label column
 
     def check(self) -> None:
-        """Loads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
-        load_file(self.path, self.label_column, min_classes=1)
+        """Reads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
+        check_file(self.path, self.label_column)
 
     def for_task(self, task: Task) -> NodeData:
-        """The samples in the experiment's schema (column order, image shape, class ids) and scaling."""
+        """The samples in the experiment's schema (its table schema, image shape, class ids) and scaling."""
         return local_node_data(
             self.path, task.schema, label_column=self.label_column, standardizer=task.standardizer
         )

@@ -6,12 +6,15 @@ HTTP only glues it to `training.train_local` / `attacks.malicious_local_update`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from workers.datasets import Dataset, DatasetError, DatasetSpec, Standardizer, conform_to_spec, load_file
+from workers.datasets import Dataset, DatasetError, DatasetSpec, Standardizer, load_for_spec
+
+log = logging.getLogger("fedshield.node")
 
 
 @dataclass
@@ -44,9 +47,9 @@ def local_node_data(
 
     A node may hold a single class (non-IID data is the point of federated learning), so one is enough.
     """
-    local = conform_to_spec(load_file(path, label_column, min_classes=1), spec)
-    if standardizer is not None:
-        local = standardizer.apply(local)
+    local, notes = load_for_spec(path, spec, label_column=label_column, standardizer=standardizer)
+    for note in notes:
+        log.warning("%s", note)
     if len(local) == 0:
         raise DatasetError(f"{Path(path).name}: holds no samples")
     return NodeData(x=local.x, y=local.y)

@@ -17,27 +17,35 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from backend.db.base import SessionFactory
 from backend.db.models import DatasetRow
-from backend.orchestrator.errors import InvalidInput, NotFound
+from backend.orchestrator.errors import InvalidInput, NotFound, TooLarge
+from workers.data_limits import DataLimits
 from workers.datasets import (
     BUILTIN_DATASETS,
+    FILE_SUFFIXES,
     Dataset,
     DatasetError,
     DatasetSpec,
+    DatasetTooLarge,
     Standardizer,
-    fit_standardizer,
+    check_class_count,
+    dataset_of_folder,
     load_builtin,
-    load_builtin_split,
+    load_experiment_data,
     load_file,
+    split_indices,
     split_train_test,
 )
+from workers.images import DEFAULT_IMAGE_SIZE, ImageProfile, load_image_zip
+from workers.tables import TABLE_SUFFIXES, TableProfile, profile_table, read_table
 from workers.task import carve_root
 
 TEST_FRACTION = 0.2  # share of every dataset the orchestrator keeps for evaluation
-UPLOAD_SUFFIXES = (".csv", ".npz")
+UPLOAD_SUFFIXES = FILE_SUFFIXES
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _DATASET_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -55,6 +63,53 @@ class DatasetInfo:
 
 
 @dataclass(frozen=True)
+class Inspection:
+    """What a file would become as a dataset: its spec, sample count and what the preview shows."""
+
+    spec: DatasetSpec
+    num_samples: int
+    label_column: str | None
+    table: TableProfile | None = None
+    images: ImageProfile | None = None
+
+
+def inspect_file(
+    path: Path,
+    label_column: str | None = None,
+    exclude: tuple[str, ...] = (),
+    *,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    limits: DataLimits = DataLimits(),
+) -> Inspection:
+    """Reads a dataset file as an experiment would, checks it can be split, and profiles it.
+
+    DatasetTooLarge and DatasetError say what is wrong (413 and 422 at the API).
+    """
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        profile = profile_table(read_table(path, limits), label_column, exclude, limits=limits)
+        schema = profile.table_schema
+        rows = profile.rows - profile.rows_without_label
+        # Labels with the profile's class counts: enough samples per class to hold some out?
+        per_class = [c.count for c in profile.class_balance]
+        split_indices(
+            np.repeat(np.arange(len(per_class)), per_class), len(per_class), TEST_FRACTION, 0, path.stem
+        )
+        return Inspection(DatasetSpec.of_table(path.stem, schema), rows, schema.label_column, table=profile)
+    if exclude:
+        raise DatasetError(f"{path.name}: only tables have columns to exclude")
+    if suffix == ".zip":
+        folder = load_image_zip(path, size=image_size, limits=limits)
+        check_class_count(path.name, folder.class_names, 2)
+        ds = dataset_of_folder(path.stem, folder)
+        split_train_test(ds, test_fraction=TEST_FRACTION)
+        return Inspection(ds.spec, len(ds), None, images=folder.profile)
+    ds = load_file(path, label_column, limits=limits)
+    split_train_test(ds, test_fraction=TEST_FRACTION)  # enough samples per class to hold some out
+    return Inspection(ds.spec, len(ds), label_column)
+
+
+@dataclass(frozen=True)
 class ExperimentSplits:
     """What the orchestrator holds for one experiment."""
 
@@ -67,9 +122,10 @@ class ExperimentSplits:
 class DatasetCatalog:
     """Bundled datasets plus uploads (files in ``upload_dir``, indexed in the database)."""
 
-    def __init__(self, sessions: SessionFactory, upload_dir: Path) -> None:
+    def __init__(self, sessions: SessionFactory, upload_dir: Path, limits: DataLimits = DataLimits()) -> None:
         self._sessions = sessions
         self._upload_dir = upload_dir
+        self._limits = limits
         upload_dir.mkdir(parents=True, exist_ok=True)
         self._builtins: dict[str, DatasetInfo] = {}
         self._lock = threading.Lock()
@@ -113,37 +169,78 @@ class DatasetCatalog:
             row.label_column,
         )
 
-    def upload(self, filename: str, content: bytes, label_column: str | None) -> DatasetInfo:
-        """Validates an uploaded CSV / NPZ with the dataset loader and stores it; InvalidInput says why not."""
-        if label_column is not None and any(ord(c) < 32 for c in label_column):
-            raise InvalidInput("label_column must not contain control characters")
-        name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip("._") or "upload"
-        suffix = Path(name).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
-            raise InvalidInput(f"{name}: unsupported file type {suffix or '(none)'!r}, expected .csv or .npz")
+    def preview(
+        self,
+        filename: str,
+        content: bytes,
+        label_column: str | None,
+        exclude: tuple[str, ...] = (),
+        image_size: int = DEFAULT_IMAGE_SIZE,
+    ) -> Inspection:
+        """What an upload would become, without storing anything; InvalidInput / TooLarge say why not."""
+        name = self._checked_name(filename, label_column)
         with tempfile.TemporaryDirectory(dir=self._upload_dir) as tmp:
             path = Path(tmp) / name
             path.write_bytes(content)
-            try:
-                ds = load_file(path, label_column or None)
-                split_train_test(ds, test_fraction=TEST_FRACTION)  # enough samples per class to hold some out
-            except DatasetError as exc:
-                raise InvalidInput(str(exc)) from None
+            return self._inspect(path, label_column, exclude, image_size)
+
+    def upload(
+        self,
+        filename: str,
+        content: bytes,
+        label_column: str | None,
+        exclude: tuple[str, ...] = (),
+        image_size: int = DEFAULT_IMAGE_SIZE,
+    ) -> DatasetInfo:
+        """Validates an uploaded dataset with the dataset loader and stores it; InvalidInput says why not.
+
+        A table's schema (label column, kinds, vocabularies, excluded columns) is fixed here, recorded in
+        the row's spec, and applied by every experiment on it and by every node.
+        """
+        name = self._checked_name(filename, label_column)
+        suffix = Path(name).suffix.lower()
+        with tempfile.TemporaryDirectory(dir=self._upload_dir) as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            found = self._inspect(path, label_column, exclude, image_size)
             dataset_id = f"upload-{secrets.token_hex(4)}"
             stored = f"{dataset_id}{suffix}"
             shutil.move(str(path), self._upload_dir / stored)
         row = DatasetRow(
             id=dataset_id,
-            name=ds.spec.name,
+            name=found.spec.name,
             file_name=stored,
-            label_column=label_column or None,
-            spec=ds.spec.to_dict(),
-            num_samples=len(ds),
+            label_column=found.label_column or None,
+            spec=found.spec.to_dict(),
+            num_samples=found.num_samples,
         )
         with self._sessions() as session:
             session.add(row)
             session.commit()
         return self._info(row)
+
+    def _checked_name(self, filename: str, label_column: str | None) -> str:
+        if label_column is not None and any(ord(c) < 32 for c in label_column):
+            raise InvalidInput("label_column must not contain control characters")
+        name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip("._") or "upload"
+        suffix = Path(name).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise InvalidInput(
+                f"{name}: unsupported file type {suffix or '(none)'!r}, expected one of {', '.join(UPLOAD_SUFFIXES)}"
+            )
+        return name
+
+    def _inspect(
+        self, path: Path, label_column: str | None, exclude: tuple[str, ...], image_size: int
+    ) -> Inspection:
+        try:
+            return inspect_file(
+                path, label_column or None, exclude, image_size=image_size, limits=self._limits
+            )
+        except DatasetTooLarge as exc:
+            raise TooLarge(str(exc)) from None
+        except DatasetError as exc:
+            raise InvalidInput(str(exc)) from None
 
     # -- experiment splits ------------------------------------------------------------------------------
 
@@ -155,18 +252,20 @@ class DatasetCatalog:
 @functools.lru_cache(maxsize=16)
 def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
     """The splits of one experiment: a pure function of the dataset and the seed (cached per process)."""
-    if info.source == "builtin":
-        data = load_builtin_split(info.id, test_fraction=TEST_FRACTION, seed=seed)
-        train, test, scaler = data.train, data.test, data.standardizer
-    else:
-        assert info.path is not None
-        try:
-            full = load_file(info.path, info.label_column)
-        except DatasetError as exc:
-            raise InvalidInput(f"stored dataset {info.id} no longer loads: {exc}") from None
-        train, test = split_train_test(full, test_fraction=TEST_FRACTION, seed=seed)
-        scaler = None if train.spec.is_image else fit_standardizer(train)
-        if scaler is not None:
-            train, test = scaler.apply(train), scaler.apply(test)
+    spec = info.spec
+    try:
+        data = load_experiment_data(
+            info.id if info.source == "builtin" else str(info.path),
+            label_column=info.label_column,
+            table_schema=spec.table,
+            image_size=spec.input_shape[-1] if spec.is_image else DEFAULT_IMAGE_SIZE,
+            test_fraction=TEST_FRACTION,
+            seed=seed,
+            limits=DataLimits(max_bytes=1 << 62, max_inflated_bytes=1 << 62),  # checked at upload
+            name=spec.name,
+        )
+    except DatasetError as exc:
+        raise InvalidInput(f"stored dataset {info.id} no longer loads: {exc}") from None
+    train, test, scaler = data.train, data.test, data.standardizer
     root_idx, pool = carve_root(train.y, seed)
     return ExperimentSplits(train.subset(pool), test, train.subset(root_idx), scaler)

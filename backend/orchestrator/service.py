@@ -25,6 +25,7 @@ from backend.orchestrator.probe_service import ProbeService
 from backend.orchestrator.protocol import NodeProtocol
 from backend.orchestrator.runner import RoundRunner
 from backend.settings import Settings
+from workers.data_limits import DataLimits
 
 log = logging.getLogger("fedshield.orchestrator")
 PARAMETERS_TTL_S = 10.0
@@ -48,7 +49,9 @@ class Orchestrator:
             eligibility_grace_s=settings.eligibility_grace_s,
         )
         self.models = ModelStore(settings.resolved_model_dir)
-        self.catalog = DatasetCatalog(self.sessions, settings.resolved_upload_dir)
+        self.catalog = DatasetCatalog(
+            self.sessions, settings.resolved_upload_dir, DataLimits.for_upload(settings.max_upload_bytes)
+        )
         self.compute = ComputePool(settings.compute_processes)
         self.outbox = SettlementOutbox(
             self.sessions,

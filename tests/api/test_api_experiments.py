@@ -130,20 +130,18 @@ def test_datasets_list_builtin_and_upload_csv_and_npz(client: TestClient) -> Non
 
 
 def test_dataset_upload_reports_the_loaders_exact_problem(client: TestClient) -> None:
-    bad = b"height,width,label\n1.5,2,cat\n1.5,tall,dog\n"
+    bad = b"height,width,label\n1.5,2,cat\n1.5,-inf,dog\n"
     response = client.post(
         "/api/datasets", files={"file": ("pets.csv", bad, "text/csv")}, data={"label_column": "label"}
     )
     assert response.status_code == 422
-    assert (
-        response.json()["detail"] == "pets.csv: non-numeric cell 'tall' in column 'width' at row 2 (line 3)"
-    )
+    assert response.json()["detail"] == "pets.csv: column 'width' holds an infinite value at data row 2"
     response = client.post(
         "/api/datasets", files={"file": ("pets.csv", bad, "text/csv")}, data={"label_column": "kind"}
     )
     assert response.status_code == 422 and "missing label column 'kind'" in response.json()["detail"]
-    response = client.post("/api/datasets", files={"file": ("notes.txt", b"hello", "text/plain")})
-    assert response.status_code == 422 and "expected .csv or .npz" in response.json()["detail"]
+    response = client.post("/api/datasets", files={"file": ("notes.json", b"{}", "application/json")})
+    assert response.status_code == 422 and "expected one of .csv, .tsv" in response.json()["detail"]
     response = client.post(
         "/api/datasets", files={"file": ("x.npz", b"not a zip", "application/octet-stream")}
     )

@@ -1,7 +1,8 @@
-"""Dataset loading: built-in sets, CSV / NPZ files, and the exact message every bad file gets."""
+"""Dataset loading: built-in sets, NPZ files, splits and schemas, and the exact message every bad file gets."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import re
@@ -19,7 +20,6 @@ from workers.datasets import (
     fit_standardizer,
     load_builtin,
     load_builtin_split,
-    load_csv,
     load_file,
     load_npz,
     split_train_test,
@@ -38,6 +38,11 @@ def numeric_rows(n: int, labels: list[object]) -> list[list[object]]:
 
 
 HEADER = ["f1", "f2", "f3", "y"]
+
+
+def replace_names(ds: Dataset, features: tuple[str, ...] | list[str]) -> Dataset:
+    """The dataset with named feature columns, as a table with those columns would have."""
+    return Dataset(ds.x, ds.y, dataclasses.replace(ds.spec, feature_names=tuple(features)))
 
 
 def error_of(call: object, *args: object, **kwargs: object) -> str:
@@ -104,127 +109,8 @@ def test_split_rejects_a_fraction_outside_zero_one() -> None:
     assert "(0, 1)" in error_of(split_train_test, load_builtin("wine"), test_fraction=1.0)
 
 
-# ------------------------------------------------------------------------------------------------ CSV
-
-
-def test_csv_with_text_labels_maps_them_in_sorted_order(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "pets.csv", HEADER, numeric_rows(12, ["dog", "cat", "eel"]))
-    ds = load_csv(path, "y")
-    assert ds.spec.class_names == ("cat", "dog", "eel")
-    assert ds.y[:3].tolist() == [1, 0, 2]
-    assert ds.spec.feature_names == ("f1", "f2", "f3")
-    assert ds.spec.name == "pets" and ds.x.shape == (12, 3) and ds.x.dtype == np.float32
-
-
-def test_csv_integer_labels_sort_numerically_and_canonicalize(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "ints.csv", HEADER, numeric_rows(9, ["10", "2.0", " 1"]))
-    ds = load_csv(path, "y")
-    assert ds.spec.class_names == ("1", "2", "10")
-    assert ds.y[:3].tolist() == [2, 1, 0]
-
-
-def test_csv_label_column_may_be_anywhere_and_delimiter_is_sniffed(tmp_path: Path) -> None:
-    rows = [[r[3], *r[:3]] for r in numeric_rows(6, [0, 1])]
-    path = write_csv(tmp_path / "semi.csv", ["label", "a", "b", "c"], rows, delimiter=";")
-    ds = load_csv(path, "label")
-    assert ds.spec.feature_names == ("a", "b", "c") and ds.x[1].tolist() == [0.5, -1.0, 1.0]
-
-
-def test_csv_tolerates_a_byte_order_mark_and_blank_lines(tmp_path: Path) -> None:
-    path = tmp_path / "bom.csv"
-    path.write_text("\ufeffa,y\n\n1,0\n2,1\n\n", encoding="utf-8")
-    ds = load_csv(path, "y")
-    assert ds.spec.feature_names == ("a",) and len(ds) == 2
-
-
-def test_csv_non_numeric_cell_names_value_column_and_row(tmp_path: Path) -> None:
-    rows = numeric_rows(20, [0, 1])
-    rows[16][2] = "abc"  # data row 17, file line 18
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y")
-    assert "non-numeric cell 'abc' in column 'f3' at row 17 (line 18)" in message
-    assert message.startswith("d.csv:")
-
-
-def test_csv_missing_label_column_lists_the_columns(tmp_path: Path) -> None:
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, numeric_rows(4, [0, 1])), "label")
-    assert "missing label column 'label'" in message and "'f1', 'f2', 'f3', 'y'" in message
-
-
-@pytest.mark.parametrize("content", ["", "\n\n  \n"])
-def test_csv_empty_file(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_text(content)
-    assert "file is empty" in error_of(load_csv, path, "y")
-
-
-def test_csv_header_without_rows(tmp_path: Path) -> None:
-    assert "no data rows" in error_of(load_csv, write_csv(tmp_path / "h.csv", HEADER, []), "y")
-
-
-def test_csv_single_class(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "one.csv", HEADER, numeric_rows(5, ["cat"]))
-    message = error_of(load_csv, path, "y")
-    assert "fewer than 2 classes" in message and "'cat'" in message
-    assert load_csv(path, "y", min_classes=1).spec.num_classes == 1  # a node's own file may hold one class
-
-
-@pytest.mark.parametrize(
-    ("cell", "expected"), [("nan", "non-finite value 'nan'"), ("-inf", "non-finite value '-inf'")]
-)
-def test_csv_non_finite_feature(tmp_path: Path, cell: str, expected: str) -> None:
-    rows = numeric_rows(6, [0, 1])
-    rows[3][0] = cell
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y")
-    assert f"{expected} in column 'f1' at row 4 (line 5)" in message
-
-
-def test_csv_empty_cell(tmp_path: Path) -> None:
-    rows = numeric_rows(6, [0, 1])
-    rows[2][1] = ""
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y")
-    assert "empty cell in column 'f2' at row 3" in message
-
-
-def test_csv_ragged_row(tmp_path: Path) -> None:
-    rows = numeric_rows(6, [0, 1])
-    rows[4] = rows[4][:3]
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y")
-    assert "row 5 (line 6) has 3 cells, expected 4" in message
-
-
-def test_csv_empty_label(tmp_path: Path) -> None:
-    rows = numeric_rows(6, [0, 1])
-    rows[1][3] = " "
-    assert "empty label in column 'y' at row 2" in error_of(
-        load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y"
-    )
-
-
-def test_csv_fractional_label(tmp_path: Path) -> None:
-    rows = numeric_rows(6, [0, 1])
-    rows[5][3] = "0.5"
-    message = error_of(load_csv, write_csv(tmp_path / "d.csv", HEADER, rows), "y")
-    assert "label '0.5' in column 'y' at row 6" in message
-
-
-def test_csv_duplicate_header(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "d.csv", ["a", "a", "b", "y"], numeric_rows(4, [0, 1]))
-    assert "duplicate header columns ['a']" in error_of(load_csv, path, "y")
-
-
-def test_csv_only_a_label_column(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "d.csv", ["y"], [[0], [1]])
-    assert "no feature columns" in error_of(load_csv, path, "y")
-
-
-def test_csv_not_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "latin.csv"
-    path.write_bytes(b"a,y\n1,caf\xe9\n")
-    assert "not UTF-8" in error_of(load_csv, path, "y")
-
-
 def test_missing_file(tmp_path: Path) -> None:
-    assert "file not found" in error_of(load_csv, tmp_path / "nope.csv", "y")
+    assert "file not found" in error_of(load_file, tmp_path / "nope.csv", "y")
     assert "file not found" in error_of(load_npz, tmp_path / "nope.npz")
 
 
@@ -311,15 +197,16 @@ def test_load_file_dispatches_on_suffix(tmp_path: Path) -> None:
     csv_path = write_csv(tmp_path / "d.CSV", HEADER, numeric_rows(4, [0, 1]))
     np.savez(tmp_path / "d.npz", x=np.ones((4, 2)), y=np.array([0, 1, 0, 1]))
     assert load_file(csv_path, "y").spec.input_shape == (3,)
+    assert load_file(csv_path).spec.table.label_column == "y"  # type: ignore[union-attr]  # guessed: the last
     assert load_file(tmp_path / "d.npz").spec.input_shape == (2,)
-    assert "needs label_column" in error_of(load_file, csv_path)
-    assert "unsupported file type '.txt'" in error_of(load_file, tmp_path / "d.txt")
+    assert "unsupported file type '.json'" in error_of(load_file, tmp_path / "d.json")
 
 
 def test_conform_reorders_named_columns_and_remaps_labels_by_name(tmp_path: Path) -> None:
     experiment = DatasetSpec("exp", (3,), 4, False, ("f1", "f2", "f3"), ("a", "b", "c", "d"))
     rows = [[3.0, 1.0, 2.0, "d"], [6.0, 4.0, 5.0, "b"]]
-    local = load_csv(write_csv(tmp_path / "n.csv", ["f3", "f1", "f2", "y"], rows), "y")
+    np.savez(tmp_path / "n.npz", x=np.array([r[:3] for r in rows]), y=np.array([r[3] for r in rows]))
+    local = replace_names(load_npz(tmp_path / "n.npz"), ("f3", "f1", "f2"))
     assert local.y.tolist() == [1, 0]  # local classes ("b", "d")
     conformed = conform_to_spec(local, experiment)
     assert conformed.x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
@@ -328,12 +215,12 @@ def test_conform_reorders_named_columns_and_remaps_labels_by_name(tmp_path: Path
 
 def test_conform_names_missing_columns_unknown_labels_and_wrong_shapes(tmp_path: Path) -> None:
     experiment = DatasetSpec("exp", (3,), 2, False, ("f1", "f2", "f3"), ("0", "1"))
-    odd_columns = load_csv(
-        write_csv(tmp_path / "n.csv", ["f1", "f2", "g", "y"], numeric_rows(4, [0, 1])), "y"
-    )
+    np.savez(tmp_path / "n.npz", x=np.ones((4, 3)), y=np.array([0, 1, 0, 1]))
+    odd_columns = replace_names(load_npz(tmp_path / "n.npz"), ("f1", "f2", "g"))
     message = error_of(conform_to_spec, odd_columns, experiment)
     assert "missing ['f3'], unexpected ['g']" in message
-    odd_labels = load_csv(write_csv(tmp_path / "m.csv", HEADER, numeric_rows(4, [0, 5])), "y")
+    np.savez(tmp_path / "m.npz", x=np.ones((4, 3)), y=np.array([0, 5, 0, 5]))
+    odd_labels = replace_names(load_npz(tmp_path / "m.npz"), HEADER[:3])
     assert "labels ['5'] are not classes of experiment 'exp'" in error_of(
         conform_to_spec, odd_labels, experiment
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from backend.orchestrator.data import DatasetInfo
+from workers.table_schema import TableSchema
 
 
 class DatasetPublic(BaseModel):
@@ -20,6 +21,7 @@ class DatasetPublic(BaseModel):
     class_names: list[str]
     feature_names: list[str]
     label_column: str | None = None
+    table_schema: TableSchema | None = None  # tables: the schema every experiment on it applies
 
     @classmethod
     def of(cls, info: DatasetInfo) -> DatasetPublic:
@@ -35,4 +37,5 @@ class DatasetPublic(BaseModel):
             class_names=list(spec.class_names),
             feature_names=list(spec.feature_names),
             label_column=info.label_column,
+            table_schema=spec.table,
         )

@@ -5,6 +5,8 @@ import type {
   ChainRound,
   ChainTransaction,
   Dataset,
+  DatasetChoices,
+  DatasetPreview,
   Deployment,
   EventLogPage,
   Experiment,
@@ -14,6 +16,7 @@ import type {
   ProbeRequest,
   ProbeResult,
   Round,
+  UploadedDataset,
   Verdict,
   WalletReport,
 } from './types'
@@ -134,3 +137,43 @@ export const api = {
 
 export const exportUrl = (id: number, format: 'json' | 'csv') => `/api/experiments/${id}/export?format=${format}`
 export const modelUrl = (hash: string) => `/api/models/${hash}`
+
+/** A multipart POST (file uploads), with the same admin token and error handling as `request`. */
+async function postForm<T>(path: string, form: FormData): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  const token = readAdminToken()
+  if (token) headers.Authorization = `Bearer ${token}`
+  let response: Response
+  try {
+    response = await fetch(path, { method: 'POST', headers, body: form })
+  } catch {
+    throw new ApiError(0, 'The orchestrator cannot be reached.')
+  }
+  if (!response.ok) {
+    let parsed: unknown = null
+    try {
+      parsed = await response.json()
+    } catch {
+      // a proxy's HTML error page: the status text says enough
+    }
+    const detail = describeDetail(parsed, `${response.status} ${response.statusText}`.trim())
+    if (response.status === 401 || (response.status === 403 && /admin token/i.test(detail))) markTokenRequired()
+    throw new ApiError(response.status, detail)
+  }
+  return (await response.json()) as T
+}
+
+function datasetForm(file: File, choices: DatasetChoices): FormData {
+  const form = new FormData()
+  form.append('file', file, file.name)
+  if (choices.label_column) form.append('label_column', choices.label_column)
+  for (const column of choices.exclude_columns) form.append('exclude_columns', column)
+  form.append('image_size', String(choices.image_size))
+  return form
+}
+
+/** Bring your own data: preview an upload (nothing stored), then store it with the same choices. */
+export const datasetUploads = {
+  preview: (file: File, choices: DatasetChoices) => postForm<DatasetPreview>('/api/datasets/preview', datasetForm(file, choices)),
+  upload: (file: File, choices: DatasetChoices) => postForm<UploadedDataset>('/api/datasets', datasetForm(file, choices)),
+}

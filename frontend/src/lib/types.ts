@@ -343,3 +343,74 @@ export interface EventLogPage {
   /** Pass as `after` for the next page. */
   next_after: number
 }
+
+/** A bring-your-own-data preview (`POST /api/datasets/preview`): what an upload would become, stored nowhere. */
+export type ColumnKind = 'numeric' | 'boolean' | 'categorical' | 'label' | 'dropped'
+
+export interface CategoryCount {
+  value: string
+  count: number
+}
+
+export interface ColumnProfile {
+  name: string
+  kind: ColumnKind
+  reason: string | null
+  missing: number
+  distinct: number
+  top: CategoryCount[]
+  vocabulary_size: number | null
+  minimum: number | null
+  maximum: number | null
+  mean: number | null
+}
+
+export interface TableProfile {
+  file_name: string
+  format: 'csv' | 'parquet'
+  encoding: string | null
+  delimiter: string | null
+  rows: number
+  label_column: string
+  columns: ColumnProfile[]
+  class_balance: CategoryCount[]
+  rows_without_label: number
+  sample_rows: Record<string, string | null>[]
+  num_features: number
+  warnings: string[]
+}
+
+export interface ImageProfile {
+  file_name: string
+  images: number
+  class_balance: CategoryCount[]
+  channels: number
+  size: number
+  modes: Record<string, number>
+  sizes: Record<string, number>
+  skipped: string[]
+}
+
+export interface DatasetPreview {
+  kind: 'table' | 'images' | 'arrays'
+  name: string
+  num_samples: number
+  input_shape: number[]
+  num_classes: number
+  class_names: string[]
+  label_column: string | null
+  table: TableProfile | null
+  images: ImageProfile | null
+}
+
+/** What the user chose in the preview; the upload sends the same choices. */
+export interface DatasetChoices {
+  label_column: string | null
+  exclude_columns: string[]
+  image_size: number
+}
+
+export interface UploadedDataset extends Dataset {
+  feature_names: string[]
+  label_column: string | null
+}

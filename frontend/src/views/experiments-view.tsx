@@ -1,4 +1,5 @@
 import { CompareRuns } from '../components/experiments/compare-runs'
+import { BringYourData } from '../components/datasets/bring-your-data'
 import { CreateExperiment } from '../components/experiments/create-experiment'
 import { ExperimentList } from '../components/experiments/experiment-list'
 import { RoundTable } from '../components/experiments/round-table'
@@ -18,6 +19,7 @@ export default function ExperimentsView() {
       <div className="grid items-start gap-5 xl:grid-cols-2">
         <div className="min-w-0 space-y-5">
           <CreateExperiment />
+          <BringYourData />
           <CompareRuns ids={compared} />
         </div>
         <ExperimentList compared={compared} onCompare={(ids) => replaceParams({ compare: ids.join(',') || null })} />

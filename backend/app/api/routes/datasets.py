@@ -1,4 +1,8 @@
-"""Datasets: the bundled ones and uploads (CSV / NPZ, checked by the dataset loader)."""
+"""Datasets: the bundled ones and uploads (tables, image-folder zips, NPZ), checked by the dataset loader.
+
+`POST /api/datasets/preview` answers what an upload would become (column kinds, missing cells, categories,
+class balance, first rows) without storing it; `POST /api/datasets` stores it with the same choices.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,23 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 
 from backend.app.deps import AdminDep, OrchestratorDep
 from backend.app.schemas.datasets import DatasetPublic
+from backend.app.schemas.datasets_preview import DatasetPreview
 from backend.orchestrator.errors import TooLarge
+from backend.orchestrator.service import Orchestrator
+from workers.images import DEFAULT_IMAGE_SIZE, MAX_IMAGE_SIZE
+
+UploadFileField = Annotated[
+    UploadFile, File(description=".csv / .tsv / .parquet table, .zip of class_name/*.png|jpg, or .npz (x, y)")
+]
+LabelColumn = Annotated[
+    str | None, Form(max_length=200, description="tables: the label column (default: guessed)")
+]
+ExcludeColumns = Annotated[
+    list[str] | None, Form(description="tables: columns to leave out (repeat the field for each)")
+]
+ImageSize = Annotated[
+    int, Form(ge=4, le=MAX_IMAGE_SIZE, description="image zips: every image is resized to this square size")
+]
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -25,15 +45,52 @@ def read_dataset(dataset_id: str, orchestrator: OrchestratorDep) -> DatasetPubli
     return DatasetPublic.of(orchestrator.catalog.get(dataset_id))
 
 
-@router.post("", response_model=DatasetPublic, status_code=status.HTTP_201_CREATED, dependencies=[AdminDep])
+@router.post(
+    "/preview",
+    response_model=DatasetPreview,
+    dependencies=[AdminDep],
+    responses={413: {"description": "over a size limit"}, 422: {"description": "the file cannot be used"}},
+)
+def preview_dataset(
+    orchestrator: OrchestratorDep,
+    file: UploadFileField,
+    label_column: LabelColumn = None,
+    exclude_columns: ExcludeColumns = None,
+    image_size: ImageSize = DEFAULT_IMAGE_SIZE,
+) -> DatasetPreview:
+    """What the upload would become, stored nowhere: column kinds, missing counts, classes, first rows."""
+    content = _read_limited(orchestrator, file)
+    found = orchestrator.catalog.preview(
+        file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
+    )
+    return DatasetPreview.of(found)
+
+
+@router.post(
+    "",
+    response_model=DatasetPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AdminDep],
+    responses={413: {"description": "over a size limit"}, 422: {"description": "the file cannot be used"}},
+)
 def create_dataset(
     orchestrator: OrchestratorDep,
-    file: Annotated[UploadFile, File(description=".csv (with label_column) or .npz (arrays x, y)")],
-    label_column: Annotated[str | None, Form(max_length=200)] = None,
+    file: UploadFileField,
+    label_column: LabelColumn = None,
+    exclude_columns: ExcludeColumns = None,
+    image_size: ImageSize = DEFAULT_IMAGE_SIZE,
 ) -> DatasetPublic:
-    """Upload a CSV or NPZ dataset; 413 over the size limit, 422 with the loader's exact complaint."""
+    """Upload a dataset; 413 over a size limit, 422 with the loader's exact complaint."""
+    content = _read_limited(orchestrator, file)
+    info = orchestrator.catalog.upload(
+        file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
+    )
+    return DatasetPublic.of(info)
+
+
+def _read_limited(orchestrator: Orchestrator, file: UploadFile) -> bytes:
     limit = orchestrator.settings.max_upload_bytes
     content = file.file.read(limit + 1)
     if len(content) > limit:
         raise TooLarge(f"upload is over the limit of {limit} bytes")
-    return DatasetPublic.of(orchestrator.catalog.upload(file.filename or "upload", content, label_column))
+    return content
