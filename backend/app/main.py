@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, Response
 from backend.app.api.routes import (
     attack,
     chain,
+    dataset_previews,
     datasets,
     events,
     experiments,
@@ -38,6 +39,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 _DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
     (service, (), ()),
     (datasets, (), ()),
+    (dataset_previews, (), ()),
     (models, (), ()),
     (experiments, (404, 409), ()),  # 404: an unknown dataset_id
     (nodes, (403, 409), (503,)),  # 403: the wallet has no eligible stake
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
     # Bodies are counted as they stream in (chunked or not): 413 as soon as a router's limit is passed.
     upload_limits = {
         datasets: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+        dataset_previews: settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
         protocol: settings.max_update_bytes + MULTIPART_OVERHEAD_BYTES,
     }
     for module, state_changes, always in _DOMAIN_ERRORS:

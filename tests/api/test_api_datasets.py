@@ -38,7 +38,7 @@ TABLE = (
 
 
 def preview(client: TestClient, content: bytes, name: str = "clinic.csv", **form: Any) -> httpx.Response:
-    return client.post("/api/datasets/preview", files={"file": (name, content, "text/csv")}, data=form)
+    return client.post("/api/dataset-previews", files={"file": (name, content, "text/csv")}, data=form)
 
 
 def test_preview_shows_kinds_missing_counts_and_classes_and_stores_nothing(client: TestClient) -> None:
@@ -156,7 +156,7 @@ def test_an_image_zip_is_previewed_uploaded_and_gets_a_cnn(client: TestClient) -
         archive.writestr("pets/README.txt", b"two classes")
     form = {"image_size": "16"}
     files = {"file": ("pets.zip", buffer.getvalue(), "application/zip")}
-    shown = client.post("/api/datasets/preview", files=files, data=form).json()
+    shown = client.post("/api/dataset-previews", files=files, data=form).json()
     assert shown["kind"] == "images" and shown["input_shape"] == [3, 16, 16]
     assert shown["images"]["modes"] == {"RGB": 10, "L": 10} and shown["images"]["skipped"] == [
         "pets/README.txt"

@@ -81,7 +81,9 @@ def test_ten_served_nodes_for_fifty_rounds_slash_only_the_attackers_and_every_sl
         assert settlement.tx_hash == event.tx_hash and event.args["node"] in settlement.slashed
         verdict = by_key[(settlement.round, event.args["node"])]
         assert verdict.outcome == Outcome.SLASHED.value and verdict.rule and verdict.reason
-        assert {"evidence", "evidence_mean", "evidence_rounds"} <= set(verdict.features), verdict.features
+        assert "evidence" in verdict.features and any(
+            k.startswith("evidence_") and k.endswith("_mean") for k in verdict.features
+        ), verdict.features
         submission = submissions[(settlement.round, event.args["node"])]
         assert submission.signature.startswith("0x") and submission.update_hash.startswith("0x")
     # ...and each round's verdicts, as stored, are exactly what its on-chain results root commits to.

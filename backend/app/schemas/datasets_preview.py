@@ -1,4 +1,4 @@
-"""What an upload would become, shown before anything is stored (`POST /api/datasets/preview`)."""
+"""What an upload would become, shown before anything is stored (`POST /api/dataset-previews`)."""
 
 from __future__ import annotations
 

@@ -174,6 +174,6 @@ function datasetForm(file: File, choices: DatasetChoices): FormData {
 
 /** Bring your own data: preview an upload (nothing stored), then store it with the same choices. */
 export const datasetUploads = {
-  preview: (file: File, choices: DatasetChoices) => postForm<DatasetPreview>('/api/datasets/preview', datasetForm(file, choices)),
+  preview: (file: File, choices: DatasetChoices) => postForm<DatasetPreview>('/api/dataset-previews', datasetForm(file, choices)),
   upload: (file: File, choices: DatasetChoices) => postForm<UploadedDataset>('/api/datasets', datasetForm(file, choices)),
 }

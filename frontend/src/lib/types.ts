@@ -344,7 +344,7 @@ export interface EventLogPage {
   next_after: number
 }
 
-/** A bring-your-own-data preview (`POST /api/datasets/preview`): what an upload would become, stored nowhere. */
+/** A bring-your-own-data preview (`POST /api/dataset-previews`): what an upload would become, stored nowhere. */
 export type ColumnKind = 'numeric' | 'boolean' | 'categorical' | 'label' | 'dropped'
 
 export interface CategoryCount {

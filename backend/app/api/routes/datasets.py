@@ -1,6 +1,6 @@
 """Datasets: the bundled ones and uploads (tables, image-folder zips, NPZ), checked by the dataset loader.
 
-`POST /api/datasets/preview` answers what an upload would become (column kinds, missing cells, categories,
+`POST /api/dataset-previews` (routes/dataset_previews.py) answers what an upload would become (column kinds, missing cells, categories,
 class balance, first rows) without storing it; `POST /api/datasets` stores it with the same choices.
 """
 
@@ -12,7 +12,6 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 
 from backend.app.deps import AdminDep, OrchestratorDep
 from backend.app.schemas.datasets import DatasetPublic
-from backend.app.schemas.datasets_preview import DatasetPreview
 from backend.orchestrator.errors import TooLarge
 from backend.orchestrator.service import Orchestrator
 from workers.images import DEFAULT_IMAGE_SIZE, MAX_IMAGE_SIZE
@@ -46,27 +45,6 @@ def read_dataset(dataset_id: str, orchestrator: OrchestratorDep) -> DatasetPubli
 
 
 @router.post(
-    "/preview",
-    response_model=DatasetPreview,
-    dependencies=[AdminDep],
-    responses={413: {"description": "over a size limit"}, 422: {"description": "the file cannot be used"}},
-)
-def preview_dataset(
-    orchestrator: OrchestratorDep,
-    file: UploadFileField,
-    label_column: LabelColumn = None,
-    exclude_columns: ExcludeColumns = None,
-    image_size: ImageSize = DEFAULT_IMAGE_SIZE,
-) -> DatasetPreview:
-    """What the upload would become, stored nowhere: column kinds, missing counts, classes, first rows."""
-    content = _read_limited(orchestrator, file)
-    found = orchestrator.catalog.preview(
-        file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
-    )
-    return DatasetPreview.of(found)
-
-
-@router.post(
     "",
     response_model=DatasetPublic,
     status_code=status.HTTP_201_CREATED,
@@ -81,14 +59,14 @@ def create_dataset(
     image_size: ImageSize = DEFAULT_IMAGE_SIZE,
 ) -> DatasetPublic:
     """Upload a dataset; 413 over a size limit, 422 with the loader's exact complaint."""
-    content = _read_limited(orchestrator, file)
+    content = read_limited(orchestrator, file)
     info = orchestrator.catalog.upload(
         file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
     )
     return DatasetPublic.of(info)
 
 
-def _read_limited(orchestrator: Orchestrator, file: UploadFile) -> bytes:
+def read_limited(orchestrator: Orchestrator, file: UploadFile) -> bytes:
     limit = orchestrator.settings.max_upload_bytes
     content = file.file.read(limit + 1)
     if len(content) > limit:

@@ -61,7 +61,7 @@ describe('dataset preview', () => {
     await datasetUploads.preview(file, { label_column: 'b', exclude_columns: ['x', 'y'], image_size: 32 })
     const [path, init] = fetch.mock.calls[0] as unknown as [string, RequestInit]
     const form = init.body as FormData
-    expect(path).toBe('/api/datasets/preview')
+    expect(path).toBe('/api/dataset-previews')
     expect(form.get('label_column')).toBe('b')
     expect(form.getAll('exclude_columns')).toEqual(['x', 'y'])
     expect((form.get('file') as File).name).toBe('clinic.csv')
