@@ -35,6 +35,7 @@ from backend.detection import DefenseConfig, Outcome
 from backend.probe import build_reference, probe_attack
 from backend.simulation import (
     ExperimentConfig,
+    RoundResult,
     SimulationResult,
     collect_submissions,
     prepare,
@@ -44,6 +45,7 @@ from backend.simulation import (
 from workers.attacks import AttackConfig, backdoor_success
 from workers.tensors import unflatten
 from workers.training import DEFAULT_TRAIN, TrainConfig
+from workers.wire import WireError
 
 NUM_NODES = 12
 DATASETS = ("digits", "breast_cancer")
@@ -210,7 +212,7 @@ def measure(run: BenchRun, result: SimulationResult, seconds: float) -> RunMetri
     by_3 = [Outcome.SLASHED in seq[:3] for seq in per_attacker.values()] if ours else []
     after = [o is Outcome.SLASHED for seq in per_attacker.values() for o in seq[3:]] if ours else []
     success = None
-    if run.attack == "backdoor":
+    if run.attack == "backdoor" and result.final_weights.size:
         state = prepare(result.config)
         weights = unflatten(np.asarray(result.final_weights), state.template)
         assert state.setup.test is not None
@@ -223,11 +225,20 @@ def measure(run: BenchRun, result: SimulationResult, seconds: float) -> RunMetri
 
 
 def execute(run: BenchRun) -> RunMetrics:
-    """One simulation of the grid (a top-level function, so worker processes can run it)."""
+    """One simulation of the grid (a top-level function, so worker processes can run it).
+
+    An undefended aggregate can blow the model up (IPM with epsilon 100 under FedAvg): the nodes' next
+    updates are then NaN, which the orchestrator's intake refuses. The run ends there and counts with the
+    accuracy of its last, diverged round.
+    """
     config = experiment_for(run)
     peer = None if run.defense == "fedshield" else flower_peer(run.defense, len(config.malicious_nodes()))
     started = time.perf_counter()
-    result = run_simulation(config, peer_aggregate=peer)
+    done: list[RoundResult] = []
+    try:
+        result = run_simulation(config, peer_aggregate=peer, on_round=done.append)
+    except WireError:
+        result = SimulationResult(config, done)
     return measure(run, result, time.perf_counter() - started)
 
 
