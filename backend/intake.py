@@ -1,4 +1,4 @@
-"""Screening of one submitted update before anything is stored (DESIGN.md, step 4).
+"""Screening of one submitted update before anything is stored (docs/ARCHITECTURE.md, step 4).
 
 `validate_submission` runs every check a single update can fail on its own, cheapest and least revealing
 first, and stops at the first failure with a `SubmissionRejected(status_code, reason)` whose reason names

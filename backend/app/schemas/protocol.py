@@ -1,4 +1,4 @@
-"""The node protocol's bodies (DESIGN.md steps 2-4)."""
+"""The node protocol's bodies (docs/ARCHITECTURE.md, steps 2-4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The node protocol: pull the round's task, post a signed update (DESIGN.md steps 2-4)."""
+"""The node protocol: pull the round's task, post a signed update (docs/ARCHITECTURE.md, steps 2-4)."""
 
 from __future__ import annotations
 
