@@ -16,27 +16,31 @@ sends ``Δ = w_local - w_global``. The brief's two checks are therefore, exactly
 These absolute bounds stop gross garbage (they always exclude), but miss sign flipping, norm-matched noise,
 label flipping and the adaptive attacks, whose updates have ordinary norms. The rules below catch those.
 Each measures one *signal* per update and decides against what this round's updates look like: the robust
-z-score ``(x - median) / max(1.4826 * MAD, floor)`` over the cohort [Rousseeuw & Croux, 1993], so a rule
-holds as the model converges and signals shrink, and whatever local training the experiment runs.
+z-score ``(x - median) / max(1.4826 * MAD, floor)`` over the cohort [Rousseeuw & Croux, 1993], the MAD
+taken over the unsuspicious half for a one-sided signal, so a rule holds as the model converges and
+signals shrink, and whatever local training the experiment runs.
 
-- ``norm``: ``log ‖Δ‖`` on both sides: boosted or noisy updates, and near-empty free riders [Yin et al.,
-  2018]. The floor keeps ±20% norms from ever standing out.
+- ``norm`` / ``free_riding``: ``log ‖Δ‖`` against what the node's local work predicts (a Theil-Sen line on
+  its log local steps [Sen, 1968]): above, boosted or noisy updates [Yin et al., 2018]; far below, a free
+  rider's near-empty update (excluded only). The floor keeps ±20% norms from ever standing out.
 - ``quiet_energy``: the share of an update's energy on the coordinates the cohort leaves quiet, relative
   to what isotropic noise would put there. Trained updates concentrate on common coordinates [Aji &
   Heafield, 2017]; Gaussian noise cannot, even when its norm is matched to an honest update's.
-- ``root_alignment``: the update's direction against the orchestrator's clean *root set*, data no node
-  trains on (FLTrust's root data [Cao et al., NDSS 2021]; validation-based screening as in Zeno [Xie et
-  al., ICML 2019]): ``label_alignment`` (what the update teaches on root samples: for each root class
+- ``gaussianity``: how close the update's L1/L2 ratio sits to that of noise, against the cohort [Hoyer,
+  2004] (excluded only: Adam's flat updates make it a weaker witness).
+- ``direction``: the update's direction against the orchestrator's clean *root set*, data no node trains
+  on (FLTrust's root data [Cao et al., NDSS 2021]; validation-based screening as in Zeno [Xie et al., ICML
+  2019]): the mean, in z units, of the cosine to the trusted root update and, with three or more classes,
+  ``root_alignment`` (``label_alignment``, what the update teaches on root samples: for each root class
   ``c``, the mean change of every logit on samples of ``c``, centred over the classes so the prior shift
-  any skewed node causes cancels; its cosine with the identity) plus half the cosine to the trusted root
-  update.
-- ``cosine_trusted`` / ``cosine_reference``: cosine to the trusted root update (FLTrust), and, only when
-  no trusted update is held, to the cohort's coordinate-wise median [Yin et al., 2018].
+  any skewed node causes cancels, its cosine with the identity, plus half the trusted cosine); without a
+  trusted update, the cosine to the cohort's coordinate-wise median [Yin et al., 2018]. An update whose
+  raw direction is negative opposes the root set and is excluded at ``opposed_exclude_z``.
 
-Exclusion. An update whose *exclusion score* (the largest of its signals' z-scores on the suspicious side)
-passes ``exclude_z`` is left out. Cohort-relative rules abstain below ``min_cohort`` updates and never
-exclude more than ``max_exclude_fraction`` of the cohort (the most suspicious go first); without an honest
-majority robust statistics cannot separate, and we accept rather than guess.
+Exclusion. An update past any signal's exclusion threshold is left out. Cohort-relative rules abstain
+below ``min_cohort`` updates and never exclude more than ``max_exclude_fraction`` of the cohort (the most
+suspicious go first); without an honest majority robust statistics cannot separate, and we accept rather
+than guess.
 
 Slashing needs evidence accumulated over rounds, the way sequential tests accumulate likelihood [Page,
 1954, CUSUM]. Each signal that indicates an attack (a large norm, energy on quiet coordinates, a direction
