@@ -27,7 +27,7 @@ signals shrink, and whatever local training the experiment runs.
   to what isotropic noise would put there. Trained updates concentrate on common coordinates [Aji &
   Heafield, 2017]; Gaussian noise cannot, even when its norm is matched to an honest update's.
 - ``gaussianity``: how close the update's L1/L2 ratio sits to that of noise, against the cohort [Hoyer,
-  2004] (excluded only: Adam's flat updates make it a weaker witness).
+  2004]; it only excludes, and abstains for a cohort whose updates are not sparser than noise (Adam's).
 - ``direction``: the update's direction against the orchestrator's clean *root set*, data no node trains
   on (FLTrust's root data [Cao et al., NDSS 2021]; validation-based screening as in Zeno [Xie et al., ICML
   2019]): the mean, in z units, of the cosine to the trusted root update and, with three or more classes,
@@ -114,6 +114,9 @@ class DefenseConfig(BaseModel):
     quiet_energy_floor: float = Field(default=0.1, ge=0)  # least MAD of quiet energy (isotropic units)
     use_gaussianity: bool = True
     gaussianity_floor: float = Field(default=0.02, ge=0)  # least MAD of the L1/L2 ratio
+    # Closeness to noise only tells where trained updates are sparser than noise (SGD: 0.65-0.8); Adam's
+    # flat updates sit near or above noise's 1, and the signal abstains for such a cohort.
+    gaussianity_sparse_below: float = Field(default=0.9, gt=0)
     use_root_alignment: bool = True
     trusted_weight: float = Field(default=0.5, ge=0)  # weight of the root-update cosine in root_alignment
     use_cosine_trusted: bool = True
@@ -452,7 +455,10 @@ def compute_features(
             norm_signal = theil_sen_residuals(steps, columns["log_norm"])
         columns["log_norm_z"] = robust_z(norm_signal, config.norm_mad_floor)
         columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor, "high")
-        columns["noise_likeness_z"] = robust_z(columns["noise_likeness"], config.gaussianity_floor, "high")
+        if np.median(columns["gaussianity"]) < config.gaussianity_sparse_below:
+            columns["noise_likeness_z"] = robust_z(
+                columns["noise_likeness"], config.gaussianity_floor, "high"
+            )
         switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
                     DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
         if root_evidence is not None and len(np.unique(root_evidence.labels)) < 3:
