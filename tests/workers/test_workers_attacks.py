@@ -34,7 +34,7 @@ from workers.attacks import (
     poison_labels,
 )
 from workers.collusion import Collusion
-from workers.datasets import ExperimentData
+from workers.datasets import ExperimentData, load_builtin_split
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.tensors import Weights, apply_delta, flatten, l2_norm, state_of
 from workers.training import TrainConfig, evaluate, train_local
@@ -484,3 +484,20 @@ def test_a_missing_colluder_costs_one_timeout_and_is_then_forgotten() -> None:
     assert time.monotonic() - started < 5
     with pytest.raises(ValueError, match="update holds 2 values, the round's pool 3"):
         collusion.exchange((1, 4, "0x4"), "B", b[:2], timeout_s=1)
+
+
+def test_tabular_backdoor_is_learnt_while_a_clean_model_ignores_the_trigger() -> None:
+    data = load_builtin_split("breast_cancer")
+    spec = model_spec_for(data.train.spec)
+    start = state_of(build_model(spec, seed=0))
+    clean = apply_delta(
+        start, train_local(spec, start, data.train.x, data.train.y, TrainConfig(epochs=5), seed=0).delta
+    )
+    attack = AttackConfig("backdoor", target_label=0, boost=1.0)
+    # A trigger a clean model already reads as the target would be a floor no defense could lower.
+    assert backdoor_success(spec, clean, data.test.x, data.test.y, attack) < 0.05
+    share = np.random.default_rng(0).choice(len(data.train.y), 60, replace=False)  # one node's data
+    poisoned = malicious_local_update(
+        spec, clean, data.train.x[share], data.train.y[share], TrainConfig(), attack, 0, seed=0
+    )
+    assert backdoor_success(spec, apply_delta(clean, poisoned.delta), data.test.x, data.test.y, attack) > 0.8
