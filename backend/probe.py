@@ -16,15 +16,13 @@ the root-set forward passes, and the cohort statistics.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from backend.caching import LRUCache, array_digest
 from backend.detection import (
     DefenseConfig,
     DefenseHistory,
@@ -125,36 +123,8 @@ class LatencyReport:
     dataset: str
 
 
-class _LRU:
-    """A small thread-safe least-recently-used cache."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[object, object] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: object, make: Callable[[], object]) -> object:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()  # outside the lock: building is slow, a duplicate build is harmless
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_setups = _LRU(_CACHE_SIZE)
-_poisoned = _LRU(8 * _CACHE_SIZE)
-
-
-def _data_key(data: NodeData) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for array in data:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+_setups: LRUCache[ProbeReference] = LRUCache(_CACHE_SIZE)
+_poisoned: LRUCache[np.ndarray] = LRUCache(8 * _CACHE_SIZE)
 
 
 def build_reference(
@@ -174,9 +144,7 @@ def build_reference(
 
 def probe_setup(dataset: str = "digits", *, seed: int = 0) -> ProbeReference:
     """A cached probe for a built-in dataset: the product's defaults, a few FedAvg rounds from scratch."""
-    made = _setups.get_or_make((dataset, seed), lambda: _build_setup(dataset, seed))
-    assert isinstance(made, ProbeReference)
-    return made
+    return _setups.get_or_make((dataset, seed), lambda: _build_setup(dataset, seed))
 
 
 def _build_setup(dataset: str, seed: int) -> ProbeReference:
@@ -223,7 +191,7 @@ def attacked_updates(
     for i in attackers:
         seed = round_seed(setup.seed, reference.round, i)
         if needs_training(attack):
-            key = (reference.base_hash, _data_key(reference.nodes[i]), attack, setup.train, seed)
+            key = (reference.base_hash, array_digest(*reference.nodes[i]), attack, setup.train, seed)
             x, y = reference.nodes[i]
 
             def train(x: np.ndarray = x, y: np.ndarray = y, seed: int = seed) -> np.ndarray:
@@ -233,9 +201,7 @@ def attacked_updates(
                 )  # fmt: skip
                 return flatten(update.delta)
 
-            made = _poisoned.get_or_make(key, train)
-            assert isinstance(made, np.ndarray)
-            rows.append(made)
+            rows.append(_poisoned.get_or_make(key, train))
         else:
             delta = unflatten(reference.honest[i], weights)
             rows.append(flatten(crafted_update(delta, attack, np.random.default_rng(seed), knowledge)))

@@ -18,10 +18,7 @@ read, never written (the caller records the verdicts).
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +26,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
+from backend.caching import LRUCache, array_digest
 from backend.detection import (
     DefenseConfig,
     DefenseHistory,
@@ -158,46 +156,21 @@ def model_logits(spec: ModelSpec, template: Weights, models: np.ndarray, x: np.n
     return logits.numpy()
 
 
-class _TrustedCache:
-    """Trusted root updates by (model hash, training, seed): the probe asks for the same one many times."""
-
-    def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> np.ndarray | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key: tuple[object, ...], value: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_trusted = _TrustedCache()
+_trusted: LRUCache[np.ndarray] = LRUCache(32)  # the probe asks for the same trusted update many times
 
 
 def trusted_update(setup: EngineSetup, global_weights: Weights, round_: int, base_hash: str) -> np.ndarray:
     """The orchestrator's own update on its root set [Cao et al., FLTrust, NDSS 2021], flattened ``(d,)``."""
     assert setup.root is not None
     seed = round_seed(setup.seed, round_, ROOT_SLOT)
-    root_digest = hashlib.blake2b(np.ascontiguousarray(setup.root[0]).tobytes(), digest_size=16).hexdigest()
-    key = (base_hash, setup.train, seed, root_digest)
-    cached = _trusted.get(key)
-    if cached is not None:
-        return cached
-    delta = train_local(
-        setup.spec, global_weights, setup.root[0], setup.root[1], setup.train, seed=seed
-    ).delta
-    flat = flatten(delta)
-    _trusted.put(key, flat)
-    return flat
+    root = setup.root
+    key = (base_hash, setup.train, seed, array_digest(root[0]))
+    return _trusted.get_or_make(
+        key,
+        lambda: flatten(
+            train_local(setup.spec, global_weights, root[0], root[1], setup.train, seed=seed).delta
+        ),
+    )
 
 
 def root_evidence(setup: EngineSetup, global_weights: Weights, updates: np.ndarray) -> RootEvidence:

@@ -23,14 +23,21 @@ from typing import Any
 import numpy as np
 
 from backend.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
-from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
+from backend.round_engine import (
+    Candidate,
+    ClosedRound,
+    EngineSetup,
+    close_round,
+    count_outcomes,
+    decode_cohort,
+)
 from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update
 from workers.datasets import load_experiment_data
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
 from workers.task import ROOT_SET_SIZE, carve_root, round_seed
 from workers.tensors import Weights, flatten, state_of, unflatten
-from workers.training import DEFAULT_TRAIN, TrainConfig, train_local
+from workers.training import DEFAULT_TRAIN, TrainConfig, evaluate, train_local
 from workers.wire import encode_tensors, model_hash
 
 PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates, (n,) samples -> (d,)
@@ -289,9 +296,6 @@ def _peer_round(
     state: SimulationState, global_weights: Weights, candidates: list[Candidate], aggregate: PeerAggregate
 ) -> ClosedRound:
     """A baseline round: the engine's decoding and evaluation around a peer's aggregation rule."""
-    from backend.round_engine import count_outcomes, decode_cohort
-    from workers.training import evaluate
-
     updates = decode_cohort(global_weights, candidates)
     counts = np.array([c.num_samples for c in candidates], dtype=np.int64)
     new_flat = (flatten(global_weights) + aggregate(updates, counts).astype(np.float32)).astype(np.float32)

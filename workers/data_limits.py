@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from workers.dataset_errors import DatasetError, DatasetTooLarge
 
 
 @dataclass(frozen=True)
@@ -22,3 +25,14 @@ class DataLimits:
     def for_upload(cls, max_bytes: int) -> DataLimits:
         """Limits scaled to an upload limit: nothing may inflate past 4x the upload itself."""
         return cls(max_bytes=max_bytes, max_inflated_bytes=4 * max_bytes)
+
+
+def checked_file_size(path: Path, limits: DataLimits) -> int:
+    """The file's size in bytes; DatasetError if it is missing, DatasetTooLarge over ``limits.max_bytes``."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DatasetError(f"{path.name}: file not found") from None
+    if size > limits.max_bytes:
+        raise DatasetTooLarge(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes} bytes")
+    return size

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from workers.data_limits import DataLimits
+from workers.data_limits import DataLimits, checked_file_size
 from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
 from workers.images import DEFAULT_IMAGE_SIZE, ImageFolder, load_image_zip
 from workers.table_schema import TableSchema, apply_schema, numeric_values, text_codes
@@ -477,12 +477,7 @@ def check_npz_size(path: Path, limits: DataLimits) -> None:
     member past it; the .npy header states the array's shape, and numpy allocates that much before
     reading, so a header claiming more than its member holds is refused too.
     """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DatasetError(f"{path.name}: file not found") from None
-    if size > limits.max_bytes:
-        raise DatasetTooLarge(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes} bytes")
+    checked_file_size(path, limits)
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:

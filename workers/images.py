@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel
 
-from workers.data_limits import DataLimits
+from workers.data_limits import DataLimits, checked_file_size
 from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
 from workers.table_schema import class_order, names_of
 
@@ -70,12 +70,7 @@ def load_image_zip(
         raise DatasetError(f"image size must lie in 1..{MAX_IMAGE_SIZE}, found {size}")
     if channels not in (None, 1, 3):
         raise DatasetError(f"images must have 1 or 3 channels, found {channels}")
-    try:
-        file_size = path.stat().st_size
-    except FileNotFoundError:
-        raise DatasetError(f"{path.name}: file not found") from None
-    if file_size > limits.max_bytes:
-        raise DatasetTooLarge(f"{path.name}: {file_size} bytes is over the limit of {limits.max_bytes} bytes")
+    checked_file_size(path, limits)
     try:
         archive = zipfile.ZipFile(path)
     except ZIP_ERRORS as exc:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from workers.data_limits import DataLimits
+from workers.data_limits import DataLimits, checked_file_size
 from workers.dataset_errors import DatasetError, DatasetTooLarge
 from workers.table_schema import (
     FALSE_TOKENS,
@@ -106,12 +106,7 @@ class TableProfile(BaseModel):
 def read_table(path: str | Path, limits: DataLimits = DataLimits()) -> TableFile:
     """A .csv / .tsv / .txt / .parquet file as a DataFrame, its column names trimmed, within `limits`."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DatasetError(f"{path.name}: file not found") from None
-    if size > limits.max_bytes:
-        raise DatasetTooLarge(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes} bytes")
+    checked_file_size(path, limits)
     if path.suffix.lower() in (".parquet", ".pq"):
         table = _read_parquet(path, limits)
     else:
