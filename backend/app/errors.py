@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.app.deps import require_admin
 from backend.chain.errors import ChainError
-from backend.intake import SubmissionRejected
+from backend.engine.intake import SubmissionRejected
 from backend.orchestrator.errors import (
     ChainUnavailable,
     Conflict,

@@ -1,5 +1,5 @@
 """API latency under load: the attack probe and a status read, with the server idle and while an N-node
-experiment trains (real node processes from backend.fleet, a fresh anvil, a throwaway SQLite database).
+experiment trains (real node processes from backend.cli.fleet, a fresh anvil, a throwaway SQLite database).
 
 Each phase alternates the two requests `requests` times from one client, measuring wall time per request;
 the probe's parameters move every call, like a dashboard slider. The probe's cached inputs are warmed before
@@ -162,7 +162,7 @@ def measure_api_latency(
     import torch
 
     from backend.app.main import create_app
-    from backend.fleet import Fleet, stake_fleet
+    from backend.cli.fleet import Fleet, stake_fleet
     from backend.orchestrator.service import Orchestrator
     from backend.settings import Settings
 

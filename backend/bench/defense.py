@@ -1,7 +1,7 @@
 """Defense bench: the shield's three outcomes against Flower's aggregators, through the one round engine.
 
-Every run is ``backend.simulation.run_simulation``, whose orchestrator side is
-``backend.round_engine.close_round``, the function the service's round runner calls, with the product's
+Every run is ``backend.engine.simulation.run_simulation``, whose orchestrator side is
+``backend.engine.rounds.close_round``, the function the service's round runner calls, with the product's
 defaults (``DefenseConfig()``, ``DEFAULT_TRAIN``) unless a cell names another local training. Three parts:
 
 - **honest**: no attacker at all, over the local-training grid ``TRAIN_GRID`` (epochs 1-5, batches 16-128,
@@ -12,7 +12,7 @@ defaults (``DefenseConfig()``, ``DEFAULT_TRAIN``) unless a cell names another lo
   Flower's own aggregation functions over every update (``flwr.server.strategy.aggregate``: FedAvg
   [McMahan et al., 2017], Krum and Multi-Krum [Blanchard et al., 2017], coordinate-wise median and trimmed
   mean [Yin et al., 2018], Bulyan [El Mhamdi et al., 2018] where n >= 4f + 3), told the true attacker count;
-- **gauge**: each attack's intensity swept; the Attack Lab's prediction (``backend.probe.probe_attack``)
+- **gauge**: each attack's intensity swept; the Attack Lab's prediction (``backend.engine.probe.probe_attack``)
   against the outcome of launching that attack, and how often they agree.
 
 Outcome rates count an attacker's attacking node-rounds (label flipping attacks from round 5, once the
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from backend.detection import DefenseConfig, Outcome
-from backend.probe import build_reference, probe_attack
-from backend.simulation import (
+from backend.engine.detection import DefenseConfig, Outcome
+from backend.engine.probe import build_reference, probe_attack
+from backend.engine.simulation import (
     ExperimentConfig,
     RoundResult,
     SimulationResult,

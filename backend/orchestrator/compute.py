@@ -18,10 +18,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
-from backend.detection import DefenseConfig, DefenseHistory
+from backend.engine.detection import DefenseConfig, DefenseHistory
+from backend.engine.probe import ProbeReference, build_reference
+from backend.engine.rounds import Candidate, ClosedRound, EngineSetup, close_round
 from backend.orchestrator.data import DatasetInfo, experiment_splits
-from backend.probe import ProbeReference, build_reference
-from backend.round_engine import Candidate, ClosedRound, EngineSetup, close_round
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme, partition_indices
 from workers.tensors import Weights

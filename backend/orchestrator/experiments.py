@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, ModelRow, NodeRow
-from backend.orchestrator.chain_gateway import ChainGateway
+from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
 from backend.orchestrator.events import EventBus

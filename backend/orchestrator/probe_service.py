@@ -1,8 +1,8 @@
-"""The Attack Lab's probe, served fast: `backend.probe.probe_attack` against cached, never-awaited inputs.
+"""The Attack Lab's probe, served fast: `backend.engine.probe.probe_attack` against cached, never-awaited inputs.
 
 For an experiment, the probe closes the round the attack would produce: the experiment's own nodes
 trained honestly from its *current* global model with its own partition, root set, training settings and
-defense, the planned number of attackers among them; for a bare dataset, `backend.probe.probe_setup` (a
+defense, the planned number of attackers among them; for a bare dataset, `backend.engine.probe.probe_setup` (a
 warmed-up model of a built-in set). The honest
 reference is the slow part: it is built once per model on a background thread and, when the experiment's
 model moves on, rebuilt there while probes keep using the previous one (stale-while-revalidate), so a probe
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
 from backend.db.models import ExperimentRow
-from backend.detection import DefenseConfig, Outcome
+from backend.engine.detection import DefenseConfig, Outcome
+from backend.engine.probe import PROBE_NODES, ProbeReference, probe_attack, probe_setup
 from backend.orchestrator.compute import ComputePool, ProbeJob, probe_reference_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import InvalidInput, NotFound
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from backend.probe import PROBE_NODES, ProbeReference, probe_attack, probe_setup
 from workers.attacks import AttackConfig
 from workers.datasets import BUILTIN_DATASETS
 from workers.models import ModelSpec, build_model, model_spec_for

@@ -1,7 +1,7 @@
 """The orchestrator's side of the node protocol: the task a node pulls and the update it posts.
 
 The task is what `workers.node.Task.from_dict` reads. The posted update is checked by
-`backend.intake.validate_submission` (signature, stake, round, base hash, layout, finiteness, size, one
+`backend.engine.intake.validate_submission` (signature, stake, round, base hash, layout, finiteness, size, one
 per round, deadline) against a context built here, and only then stored for the round runner.
 """
 
@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
 from backend.db.models import ExperimentRow, NodeRow, RoundRow, SubmissionRow
-from backend.intake import SubmissionContext, SubmissionRejected, validate_submission
-from backend.orchestrator.chain_gateway import ChainGateway
+from backend.engine.intake import SubmissionContext, SubmissionRejected, validate_submission
+from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.data import TEST_FRACTION, DatasetCatalog
 from backend.orchestrator.errors import Conflict, InvalidInput, NotFound
 from backend.orchestrator.events import EventBus

@@ -37,16 +37,16 @@ from backend.db.models import (
     SubmissionRow,
     VerdictRow,
 )
-from backend.detection import DefenseConfig, DefenseHistory, Outcome
+from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome
+from backend.engine.rounds import Candidate, ClosedRound
+from backend.ledger.results_root import VerdictLeaf, results_root
 from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.events import EventBus, Publisher
 from backend.orchestrator.experiments import ExperimentService, is_attacker
 from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.results_root import VerdictLeaf, results_root
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from backend.round_engine import Candidate, ClosedRound
 from workers.models import ModelSpec
 from workers.training import TrainConfig
 
@@ -65,7 +65,7 @@ def train_config_of(config: ExperimentCreate) -> TrainConfig:
 
 def cohort_position(node: NodeRow) -> tuple[int, int, str]:
     """Where ``node``'s update stands in its round's cohort: simulated nodes by data slot (the node index of
-    ``backend.simulation``), then the others by address."""
+    ``backend.engine.simulation``), then the others by address."""
     return (0, node.slot, node.address) if node.slot is not None else (1, 0, node.address)
 
 

@@ -12,15 +12,15 @@ from backend.chain.client import ChainParameters, to_flt
 from backend.chain.errors import ChainError
 from backend.db.base import make_engine, make_session_factory
 from backend.db.migrate import upgrade_to_head
-from backend.orchestrator.chain_gateway import ChainGateway
+from backend.ledger.chain_gateway import ChainGateway
+from backend.ledger.inspection import ChainInspector
+from backend.ledger.outbox import SettlementOutbox
 from backend.orchestrator.compute import ComputePool
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import ChainUnavailable
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import AmountsInForce, ExperimentService, amounts_from
-from backend.orchestrator.inspection import ChainInspector
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.outbox import SettlementOutbox
 from backend.orchestrator.probe_service import ProbeService
 from backend.orchestrator.protocol import NodeProtocol
 from backend.orchestrator.runner import RoundRunner

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backend.detection import DefenseConfig
+from backend.engine.detection import DefenseConfig
 from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
 from workers.training import DEFAULT_TRAIN, OptimizerName

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app.main import create_app
-from backend.fleet import Fleet
+from backend.cli.fleet import Fleet
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, experiment_body

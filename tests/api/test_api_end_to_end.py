@@ -1,4 +1,4 @@
-"""End to end with real node processes: a fleet (backend.fleet) of five staked wallets trains over HTTP; the
+"""End to end with real node processes: a fleet (backend.cli.fleet) of five staked wallets trains over HTTP; the
 sign-flipping one is left out every round, and slashed on chain once its evidence has accumulated over the
 slash window; the honest ones are rewarded and never slashed — checked by reading the chain itself, and
 through the API's chain inspection."""
@@ -14,7 +14,7 @@ import pytest
 
 from backend.app.main import create_app
 from backend.chain.client import flt
-from backend.fleet import Fleet
+from backend.cli.fleet import Fleet
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import experiment_body

@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 
 from backend.app.main import MULTIPART_OVERHEAD_BYTES, create_app
-from backend.intake import MAX_NUM_SAMPLES
+from backend.engine.intake import MAX_NUM_SAMPLES
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import (

@@ -16,7 +16,7 @@ from backend.app.main import create_app
 from backend.chain.accounts import dev_account
 from backend.chain.client import flt
 from backend.chain.local import stop_process
-from backend.fleet import Fleet, stake_fleet
+from backend.cli.fleet import Fleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import REPO_ROOT, Settings
 from tests.support.chain import LocalChain, launch_chain

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flwr.server.strategy.aggregate import aggregate, aggregate_krum, aggregate_median, aggregate_trimmed_avg
 
-from backend.aggregators import (
+from backend.engine.aggregators import (
     AggregatorError,
     coordinate_median,
     fedavg,

@@ -19,7 +19,7 @@ from backend.bench.defense import (
     render_rows,
     summarize,
 )
-from backend.cli_engine import register
+from backend.cli.engine import register
 from workers.attacks import AttackConfig
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from backend.detection import (
+from backend.engine.detection import (
     NORM_THRESHOLD,
     DefenseConfig,
     DefenseHistory,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backend.detection import DefenseConfig, Outcome
-from backend.probe import measure_probe_latency, probe_attack, probe_dataset, probe_setup
+from backend.engine.detection import DefenseConfig, Outcome
+from backend.engine.probe import measure_probe_latency, probe_attack, probe_dataset, probe_setup
 from workers.attacks import AttackConfig
 
 

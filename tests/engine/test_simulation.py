@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from backend.detection import DefenseConfig
-from backend.simulation import (
+from backend.engine.detection import DefenseConfig
+from backend.engine.simulation import (
     ExperimentConfig,
     SimulationResult,
     Submission,

@@ -1,5 +1,5 @@
 """A small real orchestrator for node tests: the node protocol's routes over HTTP on 127.0.0.1, screening
-every update with the real `backend.intake`, FedAvg-ing a round once every staked node has posted.
+every update with the real `backend.engine.intake`, FedAvg-ing a round once every staked node has posted.
 
 It stands in for the service (backend/app) so the node loop, the fleet and the CLI are tested over real
 HTTP with real training, signatures and safetensors, and nothing else.
@@ -17,7 +17,7 @@ import pytest
 import torch
 from fastapi import FastAPI, File, Form, HTTPException, Query, Response, UploadFile
 
-from backend.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
+from backend.engine.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
 from tests.support.server import live_server
 from tests.support.server import wait_for as poll_until
 from workers.attacks import AttackConfig

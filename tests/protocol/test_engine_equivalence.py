@@ -1,4 +1,4 @@
-"""One engine: the same experiment in-process (`backend.simulation`, what `fedshield run` runs) and through
+"""One engine: the same experiment in-process (`backend.engine.simulation`, what `fedshield run` runs) and through
 the served stack (the real orchestrator over HTTP, real node processes, a real anvil) gives the same
 verdicts and the same global models, bit for bit, round by round.
 """
@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import torch
 
+from backend.engine.simulation import ExperimentConfig, SimulationResult, run_simulation
 from backend.orchestrator.protocol import attack_config
 from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from backend.simulation import ExperimentConfig, SimulationResult, run_simulation
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment
 from workers.attacks import AttackConfig

@@ -13,7 +13,7 @@ import pytest
 
 from backend.chain.accounts import dev_account
 from backend.chain.client import flt
-from backend.fleet import Fleet, stake_fleet
+from backend.cli.fleet import Fleet, stake_fleet
 from workers.fleet import dev_keys, parse_keys
 
 ADDRESSES = [dev_account(i).address for i in range(1, 7)]
@@ -74,7 +74,7 @@ def test_a_fleet_stops_when_its_parent_dies(orchestrator: Any, wait_for: Any, tm
     _, url = orchestrator(nodes=ADDRESSES[:1], status="paused")
     # A short-lived parent starts the fleet and exits at once, without stopping it.
     code = (
-        "import os, pathlib; from backend.fleet import Fleet; "
+        "import os, pathlib; from backend.cli.fleet import Fleet; "
         f"f = Fleet.start({url!r}, 1, 1, log_dir=pathlib.Path({str(tmp_path)!r})); "
         "print(f.pids[0], flush=True); os._exit(0)"  # dies without stopping it, as a crash would
     )

@@ -12,7 +12,7 @@ import pytest
 import torch
 from eth_account import Account
 
-from backend.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
+from backend.engine.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
 from workers.models import ModelSpec, build_model
 from workers.protocol import UpdateMessage, eip712_domain, sign_update
 from workers.tensors import state_of, tensor_layout

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from backend.app.main import create_app
-from backend.fleet import Fleet
+from backend.cli.fleet import Fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 

@@ -14,8 +14,8 @@ import pytest
 
 from backend.db import repository as repo
 from backend.db.models import SubmissionRow
-from backend.detection import Outcome
-from backend.orchestrator.results_root import VerdictLeaf, results_root
+from backend.engine.detection import Outcome
+from backend.ledger.results_root import VerdictLeaf, results_root
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from backend.app.main import create_app
-from backend.fleet import Fleet, stake_fleet
+from backend.cli.fleet import Fleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.support.chain import LocalChain

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from backend.chain.client import DecodedEvent
-from backend.detection import Outcome
+from backend.engine.detection import Outcome
 from backend.orchestrator.specs import ADDRESS_PATTERN
 
 NodeKind = Literal["simulated", "external"]

@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 
 from backend.db.models import RoundRow, SettlementRow, VerdictRow
-from backend.detection import Outcome
+from backend.engine.detection import Outcome
 
 SettlementStatus = Literal["pending", "sent", "confirmed", "failed"]
 RoundStatus = Literal["open", "screening", "completed", "cancelled"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.detection import DefenseConfig
+from backend.engine.detection import DefenseConfig
 
 
 class ChainHealth(BaseModel):

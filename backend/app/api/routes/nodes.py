@@ -23,7 +23,7 @@ from backend.chain.client import NodeStatus, to_flt
 from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.models import ExperimentRow, NodeRow
-from backend.detection import Outcome
+from backend.engine.detection import Outcome
 from backend.orchestrator.errors import ChainUnavailable, NotFound
 from backend.orchestrator.experiments import attacks
 from backend.orchestrator.messages import flt_text

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from backend.app.deps import ExperimentId, OrchestratorDep, WalletQuery
 from backend.app.schemas.protocol import TaskPublic, UpdateAccepted
-from backend.intake import SubmissionRejected
+from backend.engine.intake import SubmissionRejected
 from backend.orchestrator.specs import ExperimentCreate
 
 router = APIRouter(prefix="/api/experiments", tags=["node protocol"])

@@ -13,7 +13,7 @@ from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import utcnow
 from backend.db.models import SettlementRow
-from backend.detection import DefenseConfig
+from backend.engine.detection import DefenseConfig
 from backend.orchestrator.errors import ChainUnavailable
 
 router = APIRouter(prefix="/api", tags=["service"])

@@ -68,7 +68,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backend.aggregators import AGGREGATORS, get_aggregator
+from backend.engine.aggregators import AGGREGATORS, get_aggregator
 
 NORM_THRESHOLD = 1000.0  # product brief: max L2 norm of a submitted local model
 DISTANCE_THRESHOLD = 100.0  # max L2 distance of a local model from the global one: a generous sanity bound
@@ -139,7 +139,7 @@ class DefenseConfig(BaseModel):
     max_exclude_fraction: float = Field(default=0.5, gt=0, le=1)  # cap on exclusions by cohort rules
 
     # --- aggregation of the accepted updates, each with bounded influence
-    aggregator: str = "fedavg"  # one of backend.aggregators.AGGREGATORS
+    aggregator: str = "fedavg"  # one of backend.engine.aggregators.AGGREGATORS
     aggregator_malicious_fraction: float = Field(default=0.2, ge=0, lt=0.5)  # f/n for Krum, trimmed mean
     clip_to_median_norm: bool = True  # scale accepted updates down to a bound on norms [Sun et al., 2019]
     clip_multiple: float = Field(default=2.0, ge=1)  # the bound: this many times the accepted median norm

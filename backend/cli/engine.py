@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from backend.detection import DefenseConfig
-    from backend.simulation import RoundResult, SimulationResult
+    from backend.engine.detection import DefenseConfig
+    from backend.engine.simulation import RoundResult, SimulationResult
     from workers.attacks import AttackConfig
 
 from workers.task import ROOT_SET_SIZE
@@ -154,7 +154,7 @@ def with_attack_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def defense_config(defense: Defense, malicious_fraction: float) -> DefenseConfig:
     """FedShield's screening, or a baseline: no screening and the named aggregation rule."""
-    from backend.detection import DefenseConfig
+    from backend.engine.detection import DefenseConfig
 
     if defense is Defense.fedshield:
         return DefenseConfig()
@@ -229,7 +229,7 @@ def run_command(
     """Simulate a federated experiment in-process, with attackers and the shield."""
     from rich.progress import Progress
 
-    from backend.simulation import ExperimentConfig, run_simulation
+    from backend.engine.simulation import ExperimentConfig, run_simulation
     from workers.attacks import AttackConfig
     from workers.datasets import DatasetError
     from workers.training import TrainConfig
@@ -281,7 +281,7 @@ def probe_command(
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Predict the shield's outcome for an attack (accepted, excluded, slashed), signal by signal."""
-    from backend.probe import probe_dataset
+    from backend.engine.probe import probe_dataset
 
     assert attack is not None
     set_torch_threads(1)
@@ -329,7 +329,7 @@ def bench_defense_command(
         run_grid,
         summarize,
     )
-    from backend.probe import measure_probe_latency
+    from backend.engine.probe import measure_probe_latency
 
     set_torch_threads(1)
     runs = quick_grid() if quick else full_grid()

@@ -40,12 +40,9 @@ from backend.chain.sender import Fees, SignedTx, TransactionSender
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import SettlementAttemptRow, SettlementRow
-from backend.orchestrator.chain_gateway import ChainGateway
-from backend.orchestrator.errors import ChainUnavailable
-from backend.orchestrator.events import EventBus
-from backend.orchestrator.messages import flt_text, short_address, short_hash
-from backend.orchestrator.reconciler import Reconciler, ReconcileReport, find_settled
-from backend.orchestrator.settlements import (
+from backend.ledger.chain_gateway import ChainGateway
+from backend.ledger.reconciler import Reconciler, ReconcileReport, find_settled
+from backend.ledger.settlements import (
     OPEN_STATUSES,
     Confirmation,
     confirmation_of,
@@ -53,6 +50,9 @@ from backend.orchestrator.settlements import (
     record_confirmation,
     requeue,
 )
+from backend.orchestrator.errors import ChainUnavailable
+from backend.orchestrator.events import EventBus
+from backend.orchestrator.messages import flt_text, short_address, short_hash
 
 log = logging.getLogger("fedshield.outbox")
 IN_FLIGHT_POLL_S = 0.1  # how often a broadcast attempt is looked at while it waits for its receipt

@@ -7,7 +7,7 @@ the Attack Lab's probe and every bench. One round, in order [FedAvg: McMahan et 
 2. build the root evidence: the orchestrator's own *trusted update*, trained with the experiment's own
    local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
    NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
-3. screen the cohort together (``backend.detection.screen_round``): accepted, excluded or slashed;
+3. screen the cohort together (``backend.engine.detection.screen_round``): accepted, excluded or slashed;
 4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_accepted``);
 5. evaluate the new global model on the held-out test split;
 6. count the outcomes against the ground truth where it is known (simulated attackers).
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
-from backend.caching import LRUCache, array_digest
-from backend.detection import (
+from backend.engine.caching import LRUCache, array_digest
+from backend.engine.detection import (
     DefenseConfig,
     DefenseHistory,
     Outcome,

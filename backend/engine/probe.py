@@ -1,7 +1,7 @@
 """Attack probe: the outcome the shield will give an attack, before it is launched, fast enough for a gauge.
 
 The probe closes the same round the launched attack would produce, through the one engine
-(``backend.round_engine.screen_cohort``): the experiment's nodes train honestly from the current global
+(``backend.engine.rounds.screen_cohort``): the experiment's nodes train honestly from the current global
 model with the experiment's own local training, the last ``num_attackers`` of them attack as the launch
 would make them (colluding on their own honest updates in the service, omniscient in simulation), and the
 cohort is screened together with the experiment's root set and defense. The outcome it predicts is the
@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from backend.caching import LRUCache, array_digest
-from backend.detection import (
+from backend.engine.caching import LRUCache, array_digest
+from backend.engine.detection import (
     DefenseConfig,
     DefenseHistory,
     Outcome,
@@ -31,7 +31,7 @@ from backend.detection import (
     UpdateVerdict,
     signal_checks,
 )
-from backend.round_engine import EngineSetup, RootSignals, root_signals, screen_cohort
+from backend.engine.rounds import EngineSetup, RootSignals, root_signals, screen_cohort
 from workers.attacks import (
     AttackConfig,
     CohortKnowledge,

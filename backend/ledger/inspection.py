@@ -15,7 +15,7 @@ from backend.chain.errors import ChainError, ChainUnreachable
 from backend.chain.sender import translate_errors
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
-from backend.orchestrator.chain_gateway import ChainGateway
+from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.errors import ChainUnavailable, InvalidInput
 from workers.protocol import MessageError, checksum
 

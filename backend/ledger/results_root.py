@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 
-from backend.detection import Outcome
+from backend.engine.detection import Outcome
 
 OUTCOME_CODES: dict[Outcome, int] = {Outcome.ACCEPTED: 0, Outcome.EXCLUDED: 1, Outcome.SLASHED: 2}
 

@@ -26,9 +26,8 @@ from backend.chain.client import ChainClient, SettledRound, TransactionResult
 from backend.chain.sender import translate_errors
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
-from backend.orchestrator.chain_gateway import ChainGateway
-from backend.orchestrator.events import EventBus
-from backend.orchestrator.settlements import (
+from backend.ledger.chain_gateway import ChainGateway
+from backend.ledger.settlements import (
     OPEN_STATUSES,
     Confirmation,
     confirmation_of,
@@ -36,6 +35,7 @@ from backend.orchestrator.settlements import (
     record_confirmation,
     requeue,
 )
+from backend.orchestrator.events import EventBus
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 latency benchmark, and the ledger's database against the chain.
 
 `register(app, bench_app)` adds the first two to the CLI, `reconcile_command` is registered under
-`fedshield chain` (backend/cli.py wires both). `exit_on_signals()` turns SIGTERM into the same orderly exit as
+`fedshield chain` (backend/cli/__init__.py wires both). `exit_on_signals()` turns SIGTERM into the same orderly exit as
 Ctrl-C, so every process a command started is stopped by its `finally`.
 """
 
@@ -116,7 +116,7 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
 
     from backend.chain.client import ChainClient
     from backend.chain.errors import ChainError
-    from backend.fleet import Fleet, stake_fleet
+    from backend.cli.fleet import Fleet, stake_fleet
 
     while not server.started:
         if server.should_exit:
@@ -186,10 +186,10 @@ def reconcile_command(
     from backend.chain.errors import ChainError
     from backend.db.base import make_engine, make_session_factory
     from backend.db.migrate import upgrade_to_head
-    from backend.orchestrator.chain_gateway import ChainGateway
+    from backend.ledger.chain_gateway import ChainGateway
+    from backend.ledger.reconciler import Reconciler
     from backend.orchestrator.errors import ChainUnavailable
     from backend.orchestrator.events import EventBus
-    from backend.orchestrator.reconciler import Reconciler
     from backend.settings import get_settings
 
     settings = get_settings()

@@ -13,9 +13,9 @@ from rich.table import Table
 from backend.chain.client import ChainClient, to_flt
 from backend.chain.errors import ChainError
 from backend.chain.local import AnvilOptions, chain_up, stop_process
-from backend.cli_engine import register as register_engine_commands
-from backend.cli_service import exit_on_signals, reconcile_command
-from backend.cli_service import register as register_service_commands
+from backend.cli.engine import register as register_engine_commands
+from backend.cli.service import exit_on_signals, reconcile_command
+from backend.cli.service import register as register_service_commands
 from backend.settings import get_settings
 from workers.cli import worker_command
 

@@ -1,7 +1,7 @@
 """In-process federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
 
 Each round, every node trains from the global model on its own slice (or attacks, for the malicious
-ones) and encodes ``Δ`` as safetensors bytes; the orchestrator side is ``backend.round_engine.close_round``,
+ones) and encodes ``Δ`` as safetensors bytes; the orchestrator side is ``backend.engine.rounds.close_round``,
 the same function the service's round runner calls. The root set is carved from the training split before
 partitioning (``workers.task.carve_root``), exactly as the service does; seeds follow the protocol's
 1-based round numbers, exactly as served simulated nodes do. Everything is seeded: the same
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from backend.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
-from backend.round_engine import (
+from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
+from backend.engine.rounds import (
     Candidate,
     ClosedRound,
     EngineSetup,
