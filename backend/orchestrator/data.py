@@ -8,12 +8,14 @@ exactly as `experiment_splits` does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import secrets
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,17 @@ TEST_FRACTION = 0.2  # share of every dataset the orchestrator keeps for evaluat
 UPLOAD_SUFFIXES = FILE_SUFFIXES
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _DATASET_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass(frozen=True)
+class DatasetUpload:
+    """One uploaded file and the choices that come with it (the same for a preview and a store)."""
+
+    filename: str
+    content: bytes
+    label_column: str | None = None
+    exclude: tuple[str, ...] = ()
+    image_size: int = DEFAULT_IMAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -169,40 +182,28 @@ class DatasetCatalog:
             row.label_column,
         )
 
-    def preview(
-        self,
-        filename: str,
-        content: bytes,
-        label_column: str | None,
-        exclude: tuple[str, ...] = (),
-        image_size: int = DEFAULT_IMAGE_SIZE,
-    ) -> Inspection:
+    def preview(self, upload: DatasetUpload) -> Inspection:
         """What an upload would become, without storing anything; InvalidInput / TooLarge say why not."""
-        name = self._checked_name(filename, label_column)
+        with self._inspected(upload) as (_, found):
+            return found
+
+    @contextlib.contextmanager
+    def _inspected(self, upload: DatasetUpload) -> Iterator[tuple[Path, Inspection]]:
+        """The upload written to a temporary file and inspected; the file is gone on exit unless moved."""
+        name = self._checked_name(upload.filename, upload.label_column)
         with tempfile.TemporaryDirectory(dir=self._upload_dir) as tmp:
             path = Path(tmp) / name
-            path.write_bytes(content)
-            return self._inspect(path, label_column, exclude, image_size)
+            path.write_bytes(upload.content)
+            yield path, self._inspect(path, upload.label_column, upload.exclude, upload.image_size)
 
-    def upload(
-        self,
-        filename: str,
-        content: bytes,
-        label_column: str | None,
-        exclude: tuple[str, ...] = (),
-        image_size: int = DEFAULT_IMAGE_SIZE,
-    ) -> DatasetInfo:
+    def upload(self, upload: DatasetUpload) -> DatasetInfo:
         """Validates an uploaded dataset with the dataset loader and stores it; InvalidInput says why not.
 
         A table's schema (label column, kinds, vocabularies, excluded columns) is fixed here, recorded in
         the row's spec, and applied by every experiment on it and by every node.
         """
-        name = self._checked_name(filename, label_column)
-        suffix = Path(name).suffix.lower()
-        with tempfile.TemporaryDirectory(dir=self._upload_dir) as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(content)
-            found = self._inspect(path, label_column, exclude, image_size)
+        with self._inspected(upload) as (path, found):
+            suffix = path.suffix.lower()
             dataset_id = f"upload-{secrets.token_hex(4)}"
             stored = f"{dataset_id}{suffix}"
             shutil.move(str(path), self._upload_dir / stored)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 
 from backend.app.deps import AdminDep, OrchestratorDep
 from backend.app.schemas.datasets import DatasetPublic
+from backend.orchestrator.data import DatasetUpload
 from backend.orchestrator.errors import TooLarge
-from backend.orchestrator.service import Orchestrator
 from workers.images import DEFAULT_IMAGE_SIZE, MAX_IMAGE_SIZE
 
 UploadFileField = Annotated[
@@ -28,6 +28,26 @@ ExcludeColumns = Annotated[
 ImageSize = Annotated[
     int, Form(ge=4, le=MAX_IMAGE_SIZE, description="image zips: every image is resized to this square size")
 ]
+
+
+def dataset_upload(
+    orchestrator: OrchestratorDep,
+    file: UploadFileField,
+    label_column: LabelColumn = None,
+    exclude_columns: ExcludeColumns = None,
+    image_size: ImageSize = DEFAULT_IMAGE_SIZE,
+) -> DatasetUpload:
+    """The multipart form both `POST /api/datasets` and `POST /api/dataset-previews` take."""
+    limit = orchestrator.settings.max_upload_bytes
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"upload is over the limit of {limit} bytes")
+    return DatasetUpload(
+        file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
+    )
+
+
+DatasetUploadDep = Annotated[DatasetUpload, Depends(dataset_upload)]
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -51,24 +71,6 @@ def read_dataset(dataset_id: str, orchestrator: OrchestratorDep) -> DatasetPubli
     dependencies=[AdminDep],
     responses={413: {"description": "over a size limit"}, 422: {"description": "the file cannot be used"}},
 )
-def create_dataset(
-    orchestrator: OrchestratorDep,
-    file: UploadFileField,
-    label_column: LabelColumn = None,
-    exclude_columns: ExcludeColumns = None,
-    image_size: ImageSize = DEFAULT_IMAGE_SIZE,
-) -> DatasetPublic:
+def create_dataset(orchestrator: OrchestratorDep, upload: DatasetUploadDep) -> DatasetPublic:
     """Upload a dataset; 413 over a size limit, 422 with the loader's exact complaint."""
-    content = read_limited(orchestrator, file)
-    info = orchestrator.catalog.upload(
-        file.filename or "upload", content, label_column, tuple(exclude_columns or ()), image_size
-    )
-    return DatasetPublic.of(info)
-
-
-def read_limited(orchestrator: Orchestrator, file: UploadFile) -> bytes:
-    limit = orchestrator.settings.max_upload_bytes
-    content = file.file.read(limit + 1)
-    if len(content) > limit:
-        raise TooLarge(f"upload is over the limit of {limit} bytes")
-    return content
+    return DatasetPublic.of(orchestrator.catalog.upload(upload))

@@ -62,43 +62,34 @@ def read_experiment(
     return experiment_public(orchestrator, session, _experiment(session, experiment_id))
 
 
-def _transition(
-    action: str, experiment_id: ExperimentId, orchestrator: Orchestrator, session: Session
-) -> ExperimentPublic:
-    orchestrator.experiments.transition(experiment_id, action)
-    return experiment_public(orchestrator, session, _experiment(session, experiment_id))
+TRANSITIONS = {
+    "start": "Start a created experiment: round 1 opens for the nodes.",
+    "pause": "Pause: the open round waits; no update is taken until resume.",
+    "resume": "Resume a paused (or failed) experiment from its last completed round.",
+    "stop": "Stop for good; an open round is cancelled (recorded rounds still settle).",
+}
 
 
-@router.post("/{experiment_id}/start", response_model=ExperimentPublic, dependencies=[AdminDep])
-def start_experiment(
-    experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
-) -> ExperimentPublic:
-    """Start a created experiment: round 1 opens for the nodes."""
-    return _transition("start", experiment_id, orchestrator, session)
+def _add_transition_route(action: str, summary: str) -> None:
+    def transition(
+        experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
+    ) -> ExperimentPublic:
+        orchestrator.experiments.transition(experiment_id, action)
+        return experiment_public(orchestrator, session, _experiment(session, experiment_id))
+
+    router.add_api_route(
+        f"/{{experiment_id}}/{action}",
+        transition,
+        methods=["POST"],
+        name=f"{action}_experiment",
+        description=summary,
+        response_model=ExperimentPublic,
+        dependencies=[AdminDep],
+    )
 
 
-@router.post("/{experiment_id}/pause", response_model=ExperimentPublic, dependencies=[AdminDep])
-def pause_experiment(
-    experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
-) -> ExperimentPublic:
-    """Pause: the open round waits; no update is taken until resume."""
-    return _transition("pause", experiment_id, orchestrator, session)
-
-
-@router.post("/{experiment_id}/resume", response_model=ExperimentPublic, dependencies=[AdminDep])
-def resume_experiment(
-    experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
-) -> ExperimentPublic:
-    """Resume a paused (or failed) experiment from its last completed round."""
-    return _transition("resume", experiment_id, orchestrator, session)
-
-
-@router.post("/{experiment_id}/stop", response_model=ExperimentPublic, dependencies=[AdminDep])
-def stop_experiment(
-    experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
-) -> ExperimentPublic:
-    """Stop for good; an open round is cancelled (recorded rounds still settle)."""
-    return _transition("stop", experiment_id, orchestrator, session)
+for _action, _summary in TRANSITIONS.items():
+    _add_transition_route(_action, _summary)
 
 
 @router.put("/{experiment_id}/attack", response_model=ExperimentPublic, dependencies=[AdminDep])
