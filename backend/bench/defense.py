@@ -548,25 +548,24 @@ def render_rows(rows: Sequence[BenchRow], title: str) -> Any:
 
 
 def render_targets(checks: Sequence[TargetCheck]) -> Any:
-    from rich.table import Table
+    from backend.bench.render import table_of, yes_no
 
-    table = Table(title="Targets")
-    for name in ("target", "cell", "measured", "wanted", "met"):
-        table.add_column(name)
-    for c in checks:
-        table.add_row(c.what, c.cell, c.value, c.target, "[green]yes[/]" if c.met else "[red]no[/]")
-    return table
+    rows = ((c.what, c.cell, c.value, c.target, yes_no(c.met)) for c in checks)
+    return table_of("Targets", ("target", "cell", "measured", "wanted", "met"), rows)
 
 
 def render_gauge(points: Sequence[GaugePoint]) -> Any:
-    from rich.table import Table
+    from backend.bench.render import table_of
 
-    table = Table(title="Attack Lab gauge against the launched attack")
-    for name in ("attack", "setting", "predicted", "launched", "agree"):
-        table.add_column(name)
-    for g in points:
-        table.add_row(g.attack, str(g.setting), g.predicted, g.launched, "yes" if g.agree else "[red]no[/]")
-    return table
+    rows = (
+        (g.attack, str(g.setting), g.predicted, g.launched, "yes" if g.agree else "[red]no[/]")
+        for g in points
+    )
+    return table_of(
+        "Attack Lab gauge against the launched attack",
+        ("attack", "setting", "predicted", "launched", "agree"),
+        rows,
+    )
 
 
 def _rate(value: float | None) -> str:

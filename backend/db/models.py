@@ -11,12 +11,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from backend.db.base import Base, BigId, UTCDateTime, utcnow
 
 HASH_LEN = 66  # "0x" + 64 hex digits
 ADDRESS_LEN = 42
+
+
+class NodeRoundKey:
+    """One row per node per round of an experiment: the unique key is what keeps it to one."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[UniqueConstraint]:
+        return (UniqueConstraint("experiment_id", "round", "node_address"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    node_address: Mapped[str] = mapped_column(String(ADDRESS_LEN))
 
 
 class DatasetRow(Base):
@@ -98,16 +111,11 @@ class RoundRow(Base):
     slash_flt: Mapped[str | None] = mapped_column(String(40))
 
 
-class SubmissionRow(Base):
+class SubmissionRow(NodeRoundKey, Base):
     """A validated update waiting for its round to close; the unique key enforces one per node per round."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("experiment_id", "round", "node_address"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
-    round: Mapped[int] = mapped_column(Integer)
-    node_address: Mapped[str] = mapped_column(String(ADDRESS_LEN))
     num_samples: Mapped[int] = mapped_column(Integer)
     update_hash: Mapped[str] = mapped_column(String(HASH_LEN))
     signature: Mapped[str] = mapped_column(String(200))
@@ -115,14 +123,9 @@ class SubmissionRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class VerdictRow(Base):
+class VerdictRow(NodeRoundKey, Base):
     __tablename__ = "verdicts"
-    __table_args__ = (UniqueConstraint("experiment_id", "round", "node_address"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
-    round: Mapped[int] = mapped_column(Integer)
-    node_address: Mapped[str] = mapped_column(String(ADDRESS_LEN))
     node_label: Mapped[str] = mapped_column(String(100))
     accepted: Mapped[bool] = mapped_column(Boolean)  # outcome == "accepted"
     outcome: Mapped[str] = mapped_column(String(16))  # backend.engine.detection.Outcome
