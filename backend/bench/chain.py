@@ -11,17 +11,17 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eth_account import Account
 from eth_utils import keccak
 from rich.table import Table
 
-from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY
+from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY, address_of_key
 from backend.chain.client import ChainClient, flt
 from backend.chain.local import (
     AnvilOptions,
     build_contracts,
     deploy_contracts,
     free_port,
+    stake_impersonated,
     start_anvil,
     stop_process,
 )
@@ -57,21 +57,7 @@ class GasRow:
 
 
 def _node_addresses(tag: str, count: int) -> list[str]:
-    return [Account.from_key(keccak(text=f"fedshield-bench-{tag}-{i}")).address for i in range(count)]
-
-
-def _stake_as(client: ChainClient, node: str, amount: int) -> None:
-    """Stake from ``node`` through anvil's impersonation (no key needed for a benchmark wallet)."""
-    w3 = client.w3
-    w3.provider.make_request("anvil_setBalance", [node, hex(10**18)])  # type: ignore[arg-type]
-    w3.provider.make_request("anvil_impersonateAccount", [node])  # type: ignore[arg-type]
-    for call in (
-        client.token.functions.approve(client.staking.address, amount),
-        client.staking.functions.stake(amount),
-    ):
-        tx_hash = call.transact({"from": node})
-        w3.eth.wait_for_transaction_receipt(tx_hash)
-    w3.provider.make_request("anvil_stopImpersonatingAccount", [node])  # type: ignore[arg-type]
+    return [address_of_key(keccak(text=f"fedshield-bench-{tag}-{i}")) for i in range(count)]
 
 
 def _grant_minter_to_orchestrator(client: ChainClient) -> None:
@@ -89,7 +75,7 @@ def _measure(client: ChainClient, round_id: int, nodes: int, slashed_fraction: f
     n_slashed = round(nodes * slashed_fraction)
     accepted, slashed = addresses[: nodes - n_slashed], addresses[nodes - n_slashed :]
     for node in slashed:
-        _stake_as(client, node, flt(50))
+        stake_impersonated(client, node, flt(50))
     settled = client.settle_round(
         round_id, "0x" + secrets.token_hex(32), "0x" + secrets.token_hex(32), accepted, slashed
     )

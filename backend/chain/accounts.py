@@ -24,3 +24,8 @@ def dev_account(index: int, mnemonic: str = ANVIL_MNEMONIC) -> LocalAccount:
 def dev_accounts(count: int, *, start: int = 0) -> list[LocalAccount]:
     """``count`` consecutive dev accounts from ``start``."""
     return [dev_account(i) for i in range(start, start + count)]
+
+
+def address_of_key(key: bytes | str) -> str:
+    """The checksummed address that signs with private key ``key``."""
+    return str(Account.from_key(key).address)

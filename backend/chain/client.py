@@ -13,11 +13,12 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from backend.chain.deployment import Deployment, load_deployment
-from backend.chain.errors import ChainUnreachable, NoContractAtAddress, WrongChain
+from backend.chain.errors import ChainError, ChainUnreachable, NoContractAtAddress, WrongChain
 from backend.chain.reverts import RevertDecoder
 from backend.chain.sender import TransactionSender, translate_errors
 
@@ -76,7 +77,7 @@ class DecodedEvent:
 
 @dataclass(frozen=True)
 class TransactionResult:
-    """A mined transaction with its decoded events."""
+    """A mined transaction with its decoded events (none when it reverted)."""
 
     tx_hash: str
     block_number: int
@@ -84,9 +85,21 @@ class TransactionResult:
     sender: str
     to: str
     events: list[DecodedEvent]
+    succeeded: bool = True
 
     def events_named(self, name: str) -> list[DecodedEvent]:
         return [e for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class RoundSettlement:
+    """What one `settleRound` call carries: the round id it takes and the round's outcome."""
+
+    round_id: int
+    model_hash: str | bytes
+    results_root: str | bytes
+    accepted: list[str]
+    slashed: list[str]
 
 
 @dataclass(frozen=True)
@@ -184,7 +197,19 @@ class ChainClient:
             sender=receipt["from"],
             to=receipt["to"],
             events=self.decode_logs(receipt),
+            succeeded=receipt["status"] == 1,
         )
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """A raw JSON-RPC call (a dev chain's ``anvil_setBalance``, ``evm_snapshot``, ...); ChainError if refused."""
+        answer = translate_errors(
+            self.rpc_url,
+            self.decoder,
+            lambda: self.w3.provider.make_request(RPCEndpoint(method), list(params)),
+        )
+        if "error" in answer:
+            raise ChainError(f"{method} refused by {self.rpc_url}: {answer['error']}")
+        return answer.get("result")
 
     def decode_logs(self, receipt: TxReceipt) -> list[DecodedEvent]:
         """Every log of ``receipt`` that one of our contracts emitted, decoded, in log order."""
@@ -214,6 +239,24 @@ class ChainClient:
 
     def flt_balance(self, address: str) -> int:
         return int(self._read(self.token.functions.balanceOf(Web3.to_checksum_address(address))))
+
+    def eth_balance(self, address: str) -> int:
+        """Wei of ETH (for gas) that ``address`` holds."""
+        checksum = Web3.to_checksum_address(address)
+        return int(translate_errors(self.rpc_url, self.decoder, lambda: self.w3.eth.get_balance(checksum)))
+
+    def transaction(self, tx_hash: str) -> TransactionResult | None:
+        """The mined transaction ``tx_hash`` (status, block, gas, decoded events); None while the chain, as it
+        is now, holds no receipt for it (still pending, never sent, or lost with its blocks)."""
+
+        def fetch() -> TxReceipt | None:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return None
+
+        receipt = translate_errors(self.rpc_url, self.decoder, fetch)
+        return None if receipt is None else self._result(receipt)
 
     def node_status(self, address: str) -> NodeStatus:
         """Balance, stake, pending withdrawal and eligibility of ``address``."""
@@ -272,26 +315,15 @@ class ChainClient:
     def withdraw(self, node: LocalAccount) -> TransactionResult:
         return self._result(self.sender_for(node).send(self.staking.functions.withdraw()))
 
-    def settle_call(
-        self,
-        round_id: int,
-        model_hash: str | bytes,
-        results_root: str | bytes,
-        accepted: list[str],
-        slashed: list[str],
-    ) -> Any:
+    def settle_call(self, settlement: RoundSettlement) -> Any:
         """The unsent `settleRound` call (for a sender that persists its attempts before broadcasting)."""
         return self.staking.functions.settleRound(
-            round_id,
-            _bytes32(model_hash),
-            _bytes32(results_root),
-            [Web3.to_checksum_address(a) for a in accepted],
-            [Web3.to_checksum_address(a) for a in slashed],
+            settlement.round_id,
+            _bytes32(settlement.model_hash),
+            _bytes32(settlement.results_root),
+            [Web3.to_checksum_address(a) for a in settlement.accepted],
+            [Web3.to_checksum_address(a) for a in settlement.slashed],
         )
-
-    def result_of(self, receipt: TxReceipt) -> TransactionResult:
-        """A receipt with its decoded events."""
-        return self._result(receipt)
 
     def head(self) -> int:
         """The newest block number."""
@@ -308,7 +340,7 @@ class ChainClient:
         gas: int | None = None,
     ) -> TransactionResult:
         """Settle a whole round in one transaction: rewards, slashes and the model hash."""
-        call = self.settle_call(round_id, model_hash, results_root, accepted, slashed)
+        call = self.settle_call(RoundSettlement(round_id, model_hash, results_root, accepted, slashed))
         return self._result(self.sender_for(self.orchestrator).send(call, gas=gas))
 
     # -- history --------------------------------------------------------------------------------------
@@ -332,9 +364,9 @@ class ChainClient:
         found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 
-    def settled_rounds(self) -> list[SettledRound]:
-        """Every settled round with its rewards and slashes, read from events."""
-        events = self.events(("RoundSettled", "RewardPaid", "Slashed"))
+    def settled_rounds(self, *, with_payouts: bool = True) -> list[SettledRound]:
+        """Every settled round, with its rewards and slashes unless told not to, read from events."""
+        events = self.events(("RoundSettled", "RewardPaid", "Slashed") if with_payouts else ("RoundSettled",))
         rounds: dict[int, SettledRound] = {}
         for e in events:
             if e.name == "RoundSettled":

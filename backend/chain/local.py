@@ -215,6 +215,32 @@ def fund_and_stake_nodes(
     return staked
 
 
+def top_up_gas(client: ChainClient, address: str, wei: int) -> None:
+    """Give ``address`` ``wei`` of ETH if it holds less than a tenth of it, through anvil's
+    ``anvil_setBalance`` (which leaves the orchestrator's nonce alone; dev chains only)."""
+    if client.eth_balance(address) < wei // 10:
+        try:
+            client.rpc("anvil_setBalance", address, hex(wei))
+        except ChainError as exc:
+            raise ChainError(
+                f"wallet {address} has no ETH for gas and the chain refused to give it: {exc}"
+            ) from None
+
+
+def stake_impersonated(client: ChainClient, node: str, amount: int) -> None:
+    """Approve and stake ``amount`` FLT wei from ``node`` without its key, through anvil's impersonation."""
+    top_up_gas(client, node, 10**18)
+    client.rpc("anvil_impersonateAccount", node)
+    try:
+        for call in (
+            client.token.functions.approve(client.staking.address, amount),
+            client.staking.functions.stake(amount),
+        ):
+            client.w3.eth.wait_for_transaction_receipt(call.transact({"from": node}))
+    finally:
+        client.rpc("anvil_stopImpersonatingAccount", node)
+
+
 def chain_up(
     *,
     deployment_file: Path,

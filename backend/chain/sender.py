@@ -274,15 +274,6 @@ class TransactionSender:
             raise
         return "0x" + bytes(tx_hash).hex()
 
-    def receipt(self, tx_hash: str) -> TxReceipt | None:
-        """The receipt of ``tx_hash`` if it is mined in the chain as it is now, else None."""
-        try:
-            return self._call(lambda: self._w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]
-        except ChainUnreachable:
-            raise
-        except ChainError:
-            return None
-
     def known(self, tx_hash: str) -> bool:
         """Whether the node holds ``tx_hash`` at all (in its pool or mined)."""
         try:

@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from web3.types import RPCEndpoint
-
 from backend.chain.accounts import dev_account
 from backend.chain.client import ChainClient
-from backend.chain.errors import ChainError
-from backend.chain.local import fund_and_stake_nodes
+from backend.chain.local import fund_and_stake_nodes, top_up_gas
 from backend.settings import REPO_ROOT
 
 STOP_TIMEOUT_S = 10.0
@@ -147,16 +144,7 @@ def stake_fleet(
     """
     indices = range(first_account, first_account + num_nodes)
     for index in indices:
-        address = dev_account(index).address
-        if client.w3.eth.get_balance(address) < GAS_ETH_WEI // 10:
-            answer = client.w3.provider.make_request(
-                RPCEndpoint("anvil_setBalance"), [address, hex(GAS_ETH_WEI)]
-            )
-            if "error" in answer:
-                raise ChainError(
-                    f"dev wallet {address} (account {index}) has no ETH for gas and the chain refused "
-                    f"anvil_setBalance: {answer['error']}"
-                )
+        top_up_gas(client, dev_account(index).address, GAS_ETH_WEI)
     return fund_and_stake_nodes(client, indices, fund_flt=fund_flt, stake_flt=stake_flt)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from backend.chain.client import ChainClient, NodeStatus
@@ -15,6 +16,16 @@ STATUS_TTL_S = 3.0  # how long a node's on-chain status is trusted by the intake
 # After a failed read, stale-tolerant reads answer from the cache this long without asking the chain again:
 # a hung or dead endpoint must not cost every update post its own timeout.
 OUTAGE_BACKOFF_S = 2.0
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the chain stands, as far as it answered: all None (and ``error`` set) while it is unreachable."""
+
+    chain_id: int | None
+    last_block: int | None
+    last_round_id: int | None
+    error: str | None
 
 
 class ChainGateway:
@@ -73,14 +84,22 @@ class ChainGateway:
                     raise ChainUnavailable(str(exc)) from None
             return self._client
 
-    def connected(self) -> bool:
+    def head(self) -> ChainHead:
+        """The chain's id, newest block and last settled round id, as far as it answers; never raises."""
+        chain_id: int | None = None
+        last_block: int | None = None
+        last_round_id: int | None = None
+        error: str | None = None
         try:
-            self.client().head()
-            return True
-        except (ChainUnavailable, ChainError, OSError):
-            return False
-        except Exception:
-            return False
+            client = self.client()
+            last_block = client.head()
+            chain_id = client.deployment.chain_id
+            last_round_id = client.last_round_id()
+        except (ChainUnavailable, ChainError, OSError) as exc:
+            error = str(exc)
+        except Exception as exc:  # a dropped connection surfaces as requests' own errors
+            error = f"chain unreachable: {type(exc).__name__}"
+        return ChainHead(chain_id, last_block, last_round_id, error)
 
     def node_status(
         self, address: str, *, max_age_s: float = STATUS_TTL_S, stale_ok: bool = False

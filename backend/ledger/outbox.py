@@ -29,12 +29,11 @@ else is logged and retried after ``retry_s``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from backend.chain.client import ChainClient, to_flt
+from backend.chain.client import ChainClient, RoundSettlement, to_flt
 from backend.chain.errors import ChainError, ContractReverted, NonceConflict
 from backend.chain.sender import Fees, SignedTx, TransactionSender
 from backend.db import repository as repo
@@ -50,8 +49,9 @@ from backend.ledger.settlements import (
     record_confirmation,
     requeue,
 )
+from backend.orchestrator.background import BackgroundThread
 from backend.orchestrator.errors import ChainUnavailable
-from backend.orchestrator.events import EventBus
+from backend.orchestrator.events import EventBus, Publisher
 from backend.orchestrator.messages import flt_text, short_address, short_hash
 
 log = logging.getLogger("fedshield.outbox")
@@ -112,36 +112,27 @@ class SettlementOutbox:
         self.last_report: ReconcileReport | None = None
         self._next_reconcile = 0.0  # monotonic time; 0: at once (start-up)
         self._in_flight = False
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread("settlement-outbox", self._loop)
         self._delayed: set[int] = set()  # settlements whose delay was already announced
 
     def start(self) -> None:
-        self._stop.clear()
         self._next_reconcile = 0.0
-        self._thread = threading.Thread(target=self._loop, name="settlement-outbox", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._worker.stop(timeout_s)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        wait_s = 0.0
+        while self._worker.wait(wait_s):
             try:
                 wait_s = self.step()
             except Exception:  # nothing may end the loop: log it and look again shortly
                 log.exception("settlement outbox error")
                 wait_s = self._retry_s
-            self._wake.wait(wait_s)
-            self._wake.clear()
 
     def step(self) -> float:
         """One pass: reconcile when due, then drain. Returns how long to wait before the next pass."""
@@ -172,7 +163,7 @@ class SettlementOutbox:
             pending = [s.id for s in repo.open_settlements(session)]
         settled_all = True
         for settlement_id in pending:
-            if self._stop.is_set():
+            if self._worker.stopping:
                 return False
             outcome = self.settle(settlement_id)
             if outcome == "mined":
@@ -228,15 +219,14 @@ class SettlementOutbox:
     ) -> Outcome | None:
         """Follows the live attempts; None when none of them can land any more (send afresh)."""
         for attempt in attempts:
-            receipt = sender.receipt(attempt.tx_hash)
-            if receipt is None:
+            mined = client.transaction(attempt.tx_hash)
+            if mined is None:
                 continue
-            if receipt["status"] == 1:
-                result = client.result_of(receipt)
-                return self._settled(client, item, confirmation_of(result, attempt.chain_round_id))
+            if mined.succeeded:
+                return self._settled(client, item, confirmation_of(mined, attempt.chain_round_id))
             call = self._call(client, item, attempt.chain_round_id)
-            error = sender.explain_failure(call, receipt["blockNumber"], receipt["transactionHash"])
-            self._set_attempt(attempt.id, "reverted", str(error), block=receipt["blockNumber"])
+            error = sender.explain_failure(call, mined.block_number, mined.tx_hash)
+            self._set_attempt(attempt.id, "reverted", str(error), block=mined.block_number)
             if isinstance(error, ContractReverted) and error.error == "RoundOutOfOrder":
                 self._requeue(
                     item.id, f"chain round {attempt.chain_round_id} was taken by another settlement"
@@ -244,10 +234,10 @@ class SettlementOutbox:
                 return None
             self._fail(item, str(error))
             return "done"
-        mined = sender.mined_nonce()
-        alive = [a for a in attempts if a.nonce >= mined]
+        mined_nonce = sender.mined_nonce()
+        alive = [a for a in attempts if a.nonce >= mined_nonce]
         for attempt in attempts:
-            if attempt.nonce < mined:
+            if attempt.nonce < mined_nonce:
                 self._set_attempt(
                     attempt.id, "dead", f"nonce {attempt.nonce} was spent by another transaction"
                 )
@@ -273,7 +263,7 @@ class SettlementOutbox:
             self._in_flight = True
             return "wait"
         if newest.age_s >= self._stuck_after_s:
-            self._unstick(client, sender, item, newest, mined)
+            self._unstick(client, sender, item, newest, mined_nonce)
         self._in_flight = True
         return "wait"
 
@@ -344,7 +334,7 @@ class SettlementOutbox:
     @staticmethod
     def _call(client: ChainClient, item: _Settlement, chain_round_id: int) -> Any:
         return client.settle_call(
-            chain_round_id, item.model_hash, item.results_root, item.accepted, item.slashed
+            RoundSettlement(chain_round_id, item.model_hash, item.results_root, item.accepted, item.slashed)
         )
 
     # -- persistence ------------------------------------------------------------------------------------
@@ -483,14 +473,8 @@ class SettlementOutbox:
         if item.id in self._delayed:
             return
         self._delayed.add(item.id)
-        self._bus.emit(
-            "tx.failed",
-            f"Settlement of round {item.round} delayed: {error.split('. ')[0]}; retrying",
-            experiment_id=item.experiment_id,
-            round=item.round,
-            error=error,
-            retrying=True,
-        )
+        with self._bus.transaction() as pub:
+            _emit_failed(pub, item, f"delayed: {error.split('. ')[0]}; retrying", error, retrying=True)
 
     def _fail(self, item: _Settlement, error: str) -> None:
         with self._bus.transaction() as pub:
@@ -498,14 +482,7 @@ class SettlementOutbox:
             assert stored is not None
             stored.status = "failed"
             stored.last_error = error
-            pub.emit(
-                "tx.failed",
-                f"Settlement of round {item.round} failed: {error}",
-                experiment_id=item.experiment_id,
-                round=item.round,
-                error=error,
-                retrying=False,
-            )
+            _emit_failed(pub, item, f"failed: {error}", error, retrying=False)
 
     def _note_error(self, settlement_id: int, error: str) -> None:
         with self._sessions() as session:
@@ -513,3 +490,14 @@ class SettlementOutbox:
             if row is not None:
                 row.last_error = error[:2000]
                 session.commit()
+
+
+def _emit_failed(pub: Publisher, item: _Settlement, what: str, error: str, *, retrying: bool) -> None:
+    pub.emit(
+        "tx.failed",
+        f"Settlement of round {item.round} {what}",
+        experiment_id=item.experiment_id,
+        round=item.round,
+        error=error,
+        retrying=retrying,
+    )

@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.chain.client import ChainClient, SettledRound, TransactionResult
-from backend.chain.sender import translate_errors
+from backend.chain.client import ChainClient, SettledRound
+from backend.chain.errors import ChainError
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
 from backend.ledger.chain_gateway import ChainGateway
@@ -31,6 +31,7 @@ from backend.ledger.settlements import (
     OPEN_STATUSES,
     Confirmation,
     confirmation_of,
+    confirmed_last_round_id,
     payouts_wei,
     record_confirmation,
     requeue,
@@ -121,23 +122,18 @@ def settled_by_root(rounds: list[SettledRound]) -> dict[str, list[SettledRound]]
 
 def confirmation_from_chain(client: ChainClient, settled: SettledRound) -> Confirmation:
     """The settlement's receipt (gas, decoded payouts) for a round the chain's events show."""
-    receipt = translate_errors(
-        client.rpc_url,
-        client.decoder,
-        lambda: client.w3.eth.get_transaction_receipt(settled.tx_hash),  # type: ignore[arg-type]
-    )
-    result: TransactionResult = client.result_of(receipt)
-    return confirmation_of(result, settled.round_id)
+    mined = client.transaction(settled.tx_hash)
+    if mined is None:  # its block was lost between the two reads: the next pass sees the chain as it is
+        raise ChainError(
+            f"transaction {settled.tx_hash} of chain round {settled.round_id} is no longer on chain"
+        )
+    return confirmation_of(mined, settled.round_id)
 
 
 def find_settled(client: ChainClient, results_root: str) -> Confirmation | None:
     """The settlement carrying ``results_root`` if the chain holds one (the first, should there be two)."""
-    for event in client.events(("RoundSettled",)):
-        if str(event.args["resultsRoot"]).lower() == results_root.lower():
-            settled = SettledRound(
-                int(event.args["roundId"]), event.args["modelHash"], event.args["resultsRoot"],
-                event.tx_hash, event.block_number,
-            )  # fmt: skip
+    for settled in client.settled_rounds(with_payouts=False):
+        if settled.results_root.lower() == results_root.lower():
             return confirmation_from_chain(client, settled)
     return None
 
@@ -158,13 +154,7 @@ class Reconciler:
         by_id = {r.round_id: r for r in chain_rounds}
         with self._sessions() as session:
             ids = list(session.scalars(select(SettlementRow.id).order_by(SettlementRow.id)))
-            db_last = max(
-                (
-                    s.chain_round_id or 0
-                    for s in session.scalars(select(SettlementRow).where(SettlementRow.status == "confirmed"))
-                ),
-                default=0,
-            )
+            db_last = confirmed_last_round_id(session)
         report = ReconcileReport(chain_last_round_id=last_round_id, db_last_round_id=db_last)
         ours: set[str] = set()
         for settlement_id in ids:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.chain.client import TransactionResult, flt, to_flt
@@ -60,6 +60,18 @@ def payouts_wei(payouts: dict[str, dict[str, str]] | None) -> dict[str, tuple[in
         address: (flt(Decimal(paid.get("rewarded", "0"))), flt(Decimal(paid.get("slashed", "0"))))
         for address, paid in (payouts or {}).items()
     }
+
+
+def confirmed_last_round_id(session: Session) -> int:
+    """The highest chain round id the database counts as confirmed (0: none)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.max(SettlementRow.chain_round_id), 0)).where(
+                SettlementRow.status == "confirmed"
+            )
+        )
+        or 0
+    )
 
 
 def live_attempts(session: Session, settlement_id: int) -> Sequence[SettlementAttemptRow]:

@@ -113,11 +113,30 @@ class EventBus:
         with self._lock:
             if last_id >= self._floor:
                 return [e for e in self._tail if e.id > last_id][:limit]
+        return self.page(after=last_id, limit=limit)
+
+    def page(
+        self,
+        *,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = PAGE,
+        kind: str | None = None,
+        experiment_id: int | None = None,
+    ) -> list[Event]:
+        """Stored events with id > ``after`` in id order or, with ``before``, the ``limit`` ids just below it,
+        newest first; only kinds starting with ``kind`` and of ``experiment_id``, if given."""
+        query = select(EventRow)
+        if kind:
+            query = query.where(EventRow.kind.startswith(kind, autoescape=True))
+        if experiment_id is not None:
+            query = query.where(EventRow.experiment_id == experiment_id)
+        if before is not None:
+            query = query.where(EventRow.id < before).order_by(EventRow.id.desc())
+        else:
+            query = query.where(EventRow.id > after).order_by(EventRow.id)
         with self._sessions() as session:
-            rows = session.scalars(
-                select(EventRow).where(EventRow.id > last_id).order_by(EventRow.id).limit(limit)
-            )
-            return [Event.of(r) for r in rows]
+            return [Event.of(r) for r in session.scalars(query.limit(limit))]
 
     async def stream(self, last_id: int, *, wait_s: float = 15.0) -> AsyncIterator[Event]:
         """Every event after ``last_id``, then each new one as it commits; ends when the bus closes."""

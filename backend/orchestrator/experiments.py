@@ -10,10 +10,11 @@ Transitions (anything else is a Conflict naming the current status):
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -83,6 +84,11 @@ def _checksum_or_none(address: str) -> str | None:
         return checksum(address)
     except MessageError:
         return None
+
+
+def round_deadline_s(config: Mapping[str, Any], default_s: float) -> float:
+    """Seconds a round stays open under an experiment's ``config``: its own setting, else ``default_s``."""
+    return float(config.get("round_deadline_s") or default_s)
 
 
 def build_model_spec(config: ExperimentCreate, catalog: DatasetCatalog) -> ModelSpec:
@@ -176,8 +182,7 @@ class ExperimentService:
         return row
 
     def deadline_s(self, row: ExperimentRow) -> float:
-        """Seconds a round of ``row`` stays open: its own setting, else the orchestrator's default."""
-        return float(row.config.get("round_deadline_s") or self._default_deadline_s)
+        return round_deadline_s(row.config, self._default_deadline_s)
 
     def get(self, experiment_id: int) -> ExperimentRow:
         with self._sessions() as session:

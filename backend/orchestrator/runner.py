@@ -40,10 +40,11 @@ from backend.db.models import (
 from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome
 from backend.engine.rounds import Candidate, ClosedRound
 from backend.ledger.results_root import VerdictLeaf, results_root
+from backend.orchestrator.background import BackgroundThread
 from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.events import EventBus, Publisher
-from backend.orchestrator.experiments import ExperimentService, is_attacker
+from backend.orchestrator.experiments import is_attacker, round_deadline_s
 from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
@@ -76,46 +77,41 @@ class RoundRunner:
         self,
         sessions: SessionFactory,
         bus: EventBus,
-        experiments: ExperimentService,
         catalog: DatasetCatalog,
         models: ModelStore,
         compute: ComputePool,
         *,
         quorum_fraction: float,
+        default_deadline_s: float,
         tick_s: float,
         on_round_recorded: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._bus = bus
-        self._experiments = experiments
+        self._default_deadline_s = default_deadline_s
         self._catalog = catalog
         self._models = models
         self._compute = compute
         self._quorum_fraction = quorum_fraction
         self._tick_s = tick_s
         self._on_round_recorded = on_round_recorded
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._hold = threading.Lock()  # held by `suspended()`; the loop takes it for every tick
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread("round-runner", self._loop)
 
     # -- thread -----------------------------------------------------------------------------------------
 
     def start(self) -> None:
         self.recover()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="round-runner", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._worker.stop(timeout_s)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
+
+    def _deadline_s(self, experiment: ExperimentRow) -> float:
+        return round_deadline_s(experiment.config, self._default_deadline_s)
 
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
@@ -124,11 +120,7 @@ class RoundRunner:
             yield
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._tick_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
+        while self._worker.wait(self._tick_s):
             with self._hold:
                 self.tick()
 
@@ -168,7 +160,7 @@ class RoundRunner:
             active = sum(1 for n in repo.nodes_of(session, experiment_id) if n.active)
             received = repo.submission_count(session, experiment_id, latest.round)
             deadline_passed = utcnow() >= latest.deadline
-            round_, deadline_s = latest.round, self._experiments.deadline_s(experiment)
+            round_, deadline_s = latest.round, self._deadline_s(experiment)
         quorum = max(1, math.ceil(self._quorum_fraction * active)) if active else None
         if (quorum is not None and received >= quorum) or (deadline_passed and received > 0):
             self.close(experiment_id, round_)
@@ -189,7 +181,7 @@ class RoundRunner:
                     status="open",
                     base_model_hash=base_hash,
                     opened_at=utcnow(),
-                    deadline=utcnow() + timedelta(seconds=self._experiments.deadline_s(experiment)),
+                    deadline=utcnow() + timedelta(seconds=self._deadline_s(experiment)),
                     defense=config.defense.model_dump(mode="json"),
                     attack=experiment.attack,
                     reward_flt=experiment.reward_flt,
@@ -431,10 +423,10 @@ class RoundRunner:
                 )
             ).all()
         for experiment_id, round_ in interrupted:
-            experiment = self._experiments.get(experiment_id)
             with self._bus.transaction() as pub:
                 row = repo.round_row(pub.session, experiment_id, round_)
-                if row is None:
+                experiment = pub.session.get(ExperimentRow, experiment_id)
+                if row is None or experiment is None:
                     continue
                 pub.session.execute(
                     delete(SubmissionRow).where(
@@ -443,7 +435,7 @@ class RoundRunner:
                 )
                 row.status = "open"
                 row.opened_at = utcnow()
-                row.deadline = utcnow() + timedelta(seconds=self._experiments.deadline_s(experiment))
+                row.deadline = utcnow() + timedelta(seconds=self._deadline_s(experiment))
                 pub.emit(
                     "round.opened",
                     f"Round {round_} reopened after a restart",

@@ -23,6 +23,7 @@ from backend.orchestrator.experiments import AmountsInForce, ExperimentService, 
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.probe_service import ProbeService
 from backend.orchestrator.protocol import NodeProtocol
+from backend.orchestrator.queries import ReadModels
 from backend.orchestrator.runner import RoundRunner
 from backend.settings import Settings
 from workers.data_limits import DataLimits
@@ -62,6 +63,18 @@ class Orchestrator:
             tx_stuck_after_s=settings.tx_stuck_after_s,
             reconcile_interval_s=settings.reconcile_interval_s,
         )
+        # Calls go one way: the experiments and the node protocol wake the runner, which needs neither.
+        self.runner = RoundRunner(
+            self.sessions,
+            self.bus,
+            self.catalog,
+            self.models,
+            self.compute,
+            quorum_fraction=settings.quorum_fraction,
+            default_deadline_s=settings.round_deadline_s,
+            tick_s=settings.runner_tick_s,
+            on_round_recorded=self.outbox.wake,
+        )
         self.experiments = ExperimentService(
             self.sessions,
             self.bus,
@@ -69,19 +82,8 @@ class Orchestrator:
             self.models,
             self.chain,
             self.amounts_in_force,
-            wake_runner=lambda: self.runner.wake(),
+            wake_runner=self.runner.wake,
             default_deadline_s=settings.round_deadline_s,
-        )
-        self.runner = RoundRunner(
-            self.sessions,
-            self.bus,
-            self.experiments,
-            self.catalog,
-            self.models,
-            self.compute,
-            quorum_fraction=settings.quorum_fraction,
-            tick_s=settings.runner_tick_s,
-            on_round_recorded=self.outbox.wake,
         )
         self.protocol = NodeProtocol(
             self.sessions,
@@ -93,7 +95,8 @@ class Orchestrator:
             max_update_bytes=settings.max_update_bytes,
             wake_runner=self.runner.wake,
         )
-        self.inspector = ChainInspector(self.sessions, self.chain)
+        self.inspector = ChainInspector(self.chain)
+        self.queries = ReadModels(self.sessions, self.bus, self.chain, self.inspector, self.outbox, settings)
         self.probe = ProbeService(self.sessions, self.catalog, self.models, self.compute)
         self._parameters: tuple[float, ChainParameters] | None = None
         self._parameters_lock = threading.Lock()
@@ -115,6 +118,7 @@ class Orchestrator:
             self.outbox.stop()
             self._started = False
         self.bus.close()
+        self.queries.close()
         self.probe.close()
         self.compute.close()
         self.engine.dispose()

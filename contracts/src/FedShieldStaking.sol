@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IFedShieldStaking} from "./interfaces/IFedShieldStaking.sol";
@@ -216,6 +217,29 @@ contract FedShieldStaking is IFedShieldStaking, AccessControl, ReentrancyGuardTr
         _grantRole(ORCHESTRATOR_ROLE, newOrchestrator);
         _orchestrator = newOrchestrator;
         emit OrchestratorUpdated(previous, newOrchestrator);
+    }
+
+    /// @notice Grants `role` to `account`, as AccessControl does, except ORCHESTRATOR_ROLE.
+    /// @dev ORCHESTRATOR_ROLE moves only through `setOrchestrator`, which keeps `orchestrator()` true.
+    function grantRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
+        _refuseOrchestratorRole(role);
+        super.grantRole(role, account);
+    }
+
+    /// @notice Revokes `role` from `account`, as AccessControl does, except ORCHESTRATOR_ROLE.
+    function revokeRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
+        _refuseOrchestratorRole(role);
+        super.revokeRole(role, account);
+    }
+
+    /// @notice Renounces `role` for the caller, as AccessControl does, except ORCHESTRATOR_ROLE.
+    function renounceRole(bytes32 role, address callerConfirmation) public override(AccessControl, IAccessControl) {
+        _refuseOrchestratorRole(role);
+        super.renounceRole(role, callerConfirmation);
+    }
+
+    function _refuseOrchestratorRole(bytes32 role) private pure {
+        if (role == ORCHESTRATOR_ROLE) revert OrchestratorRoleNotTransferable();
     }
 
     // ------------------------------------------------------------------ views

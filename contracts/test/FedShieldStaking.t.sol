@@ -669,6 +669,56 @@ contract FedShieldStakingTest is BaseTest {
         staking.setOrchestrator(stranger);
     }
 
+    function test_grantRevokeRenounce_RevertWhen_OrchestratorRole() public {
+        bytes32 role = staking.ORCHESTRATOR_ROLE();
+        bytes4 refused = IFedShieldStaking.OrchestratorRoleNotTransferable.selector;
+        vm.startPrank(admin);
+        vm.expectRevert(refused);
+        staking.grantRole(role, stranger);
+        vm.expectRevert(refused);
+        staking.revokeRole(role, orchestrator);
+        vm.stopPrank();
+        vm.expectRevert(refused);
+        vm.prank(orchestrator);
+        staking.renounceRole(role, orchestrator);
+
+        assertFalse(staking.hasRole(role, stranger));
+        assertTrue(staking.hasRole(role, orchestrator));
+        assertEq(staking.orchestrator(), orchestrator);
+    }
+
+    function test_grantRole_OtherRolesWorkAsAccessControl() public {
+        vm.prank(admin);
+        staking.grantRole(DEFAULT_ADMIN_ROLE, stranger);
+        assertTrue(staking.hasRole(DEFAULT_ADMIN_ROLE, stranger));
+        vm.prank(stranger);
+        staking.revokeRole(DEFAULT_ADMIN_ROLE, admin);
+        assertFalse(staking.hasRole(DEFAULT_ADMIN_ROLE, admin));
+        vm.prank(stranger);
+        staking.renounceRole(DEFAULT_ADMIN_ROLE, stranger);
+        assertFalse(staking.hasRole(DEFAULT_ADMIN_ROLE, stranger));
+    }
+
+    function test_grantRole_RevertWhen_CallerNotAdmin() public {
+        _expectNotAdmin(stranger);
+        vm.prank(stranger);
+        staking.grantRole(DEFAULT_ADMIN_ROLE, stranger);
+    }
+
+    function testFuzz_orchestrator_IsTheOneRoleHolder(address[3] calldata moves) public {
+        bytes32 role = staking.ORCHESTRATOR_ROLE();
+        address previous = orchestrator;
+        for (uint256 i; i < moves.length; ++i) {
+            vm.assume(moves[i] != address(0));
+            vm.prank(admin);
+            staking.setOrchestrator(moves[i]);
+            if (previous != moves[i]) assertFalse(staking.hasRole(role, previous));
+            assertTrue(staking.hasRole(role, moves[i]));
+            assertEq(staking.orchestrator(), moves[i]);
+            previous = moves[i];
+        }
+    }
+
     function _expectNotAdmin(address caller) private {
         vm.expectRevert(
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, DEFAULT_ADMIN_ROLE)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from eth_account.signers.local import LocalAccount
 
+from tests.support.server import wait_for
 from workers.datasets import load_builtin_split
 from workers.models import ModelSpec
 from workers.partition import partition_indices
@@ -60,15 +60,14 @@ def open_task(
     client: httpx.Client, experiment_id: int, account: LocalAccount, timeout_s: float = 30
 ) -> dict[str, Any]:
     """The node's task once a round is open for it."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def ready() -> dict[str, Any] | None:
         response = client.get(f"/api/experiments/{experiment_id}/task", params={"address": account.address})
         assert response.status_code == 200, response.text
         task: dict[str, Any] = response.json()
-        if task["round"] is not None and not task["submitted"]:
-            return task
-        assert time.monotonic() < deadline, f"no open round for {account.address}: {task['status']}"
-        time.sleep(0.05)
+        return task if task["round"] is not None and not task["submitted"] else None
+
+    return wait_for(ready, timeout_s, f"an open round for {account.address}")
 
 
 def global_model(client: httpx.Client, model_hash_: str) -> bytes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.chain.local import free_port
+from tests.support.server import wait_for
 
 PG_BIN_DIRS = (
     Path("/usr/lib/postgresql/15/bin"),
@@ -75,15 +76,14 @@ class ThrowawayPostgres:
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         import psycopg
 
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def accepts() -> bool:
             try:
                 with psycopg.connect(self.dsn("postgres"), connect_timeout=2):
-                    return
+                    return True
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+                return False
+
+        wait_for(accepts, timeout_s, f"PostgreSQL on port {self.port} to accept connections")
 
     def dsn(self, dbname: str) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from backend.orchestrator.service import Orchestrator
 from backend.orchestrator.specs import AttackPlan
 from tests.api.helpers import create_experiment, experiment_body, global_model, start
+from tests.support.server import wait_for
 from workers.attacks import AttackConfig
 from workers.wire import model_hash
 
@@ -42,14 +43,11 @@ def test_experiment_lifecycle_create_start_pause_resume_stop(client: TestClient)
 
 
 def _wait_rounds(client: TestClient, experiment_id: int) -> list[dict[str, object]]:
-    import time
+    def rounds() -> list[dict[str, object]]:
+        found: list[dict[str, object]] = client.get(f"/api/experiments/{experiment_id}/rounds").json()
+        return found
 
-    for _ in range(200):
-        rounds: list[dict[str, object]] = client.get(f"/api/experiments/{experiment_id}/rounds").json()
-        if rounds:
-            return rounds
-        time.sleep(0.05)
-    raise AssertionError("round 1 never opened")
+    return wait_for(rounds, 10, "round 1 to open")
 
 
 def test_create_experiment_rejects_malformed_json(client: TestClient) -> None:

@@ -111,13 +111,14 @@ def test_orchestrator_key_never_appears_in_responses_or_logs(
         http.post(f"/api/experiments/{experiment['id']}/nodes", json={"address": wallet.address})
         http.post(f"/api/experiments/{experiment['id']}/start")
         assert submit_honest(http, experiment["id"], wallet).status_code == 202
-        for _ in range(200):  # until the round settled on chain (a transaction signed with the key)
-            rounds = http.get(f"/api/experiments/{experiment['id']}/rounds").json()
-            if rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed":
-                break
-            import time
 
-            time.sleep(0.1)
+        def settled() -> bool:  # the round settled on chain (a transaction signed with the key)
+            rounds = http.get(f"/api/experiments/{experiment['id']}/rounds").json()
+            return bool(
+                rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed"
+            )
+
+        wait_for(settled, 20, "the round to settle on chain")
         for path in ("/api/health", "/api/config", "/api/chain/deployment", "/api/chain/rounds", "/openapi.json",
                      "/api/chain/transactions", "/api/events/log?limit=1000", f"/api/experiments/{experiment['id']}/export",
                      f"/api/experiments/{experiment['id']}/export?format=csv", f"/api/wallets/{wallet.address}"):  # fmt: skip

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY, dev_account
-from backend.chain.client import ChainClient, flt
+from backend.chain.accounts import ANVIL_ORCHESTRATOR_KEY, address_of_key, dev_account
+from backend.chain.client import ChainClient, RoundSettlement, flt
 from backend.chain.deployment import write_deployment
 from backend.chain.errors import (
+    ChainError,
     ChainUnreachable,
     ContractReverted,
     DeploymentFileError,
@@ -21,7 +22,7 @@ from backend.chain.errors import (
     NoContractAtAddress,
     WrongChain,
 )
-from backend.chain.local import free_port, stop_process
+from backend.chain.local import free_port, stake_impersonated, stop_process, top_up_gas
 from tests.support.chain import LocalChain, launch_chain
 
 
@@ -88,6 +89,63 @@ def test_history_reads_rounds_rewards_and_slashes_from_events(chain: LocalChain)
     history = client.wallet_history(d)
     assert history[0].name == "Staked"
     assert [e.name for e in history[history_before:]] == ["Slashed", "Slashed"]
+
+
+def test_transaction_reads_a_mined_settlement_as_the_client_built_it(chain: LocalChain) -> None:
+    client = chain.client()
+    nodes = chain.deployment.demo_nodes
+    sent = client.settle_round(client.last_round_id() + 1, _hash(), _hash(), nodes[:2], [nodes[2]])
+
+    mined = client.transaction(sent.tx_hash)
+
+    assert mined == sent
+    assert mined.succeeded and mined.gas_used > 0 and mined.to == client.staking.address
+    assert [e.name for e in mined.events].count("RewardPaid") == 2
+    assert client.transaction(_hash()) is None  # a hash the chain never saw
+
+
+def test_transaction_of_a_reverted_settlement_says_it_failed(chain: LocalChain) -> None:
+    client = chain.client()
+    sender = client.sender_for(client.orchestrator)
+    taken = client.last_round_id()  # already settled (or 0): settleRound refuses it once mined
+    call = client.settle_call(RoundSettlement(taken, _hash(), _hash(), chain.deployment.demo_nodes, []))
+    signed = sender.resign(call, nonce=sender.pending_nonce(), gas=300_000, fees=sender.market_fees())
+
+    mined = client.transaction(sender.broadcast(signed.raw))  # anvil mines it at once
+
+    assert mined is not None
+    assert not mined.succeeded and mined.events == []
+    assert mined.block_number == client.head()
+
+
+def test_settled_rounds_without_payouts_reads_only_the_round_events(chain: LocalChain) -> None:
+    client = chain.client()
+    nodes = chain.deployment.demo_nodes
+    root = _hash()
+    client.settle_round(client.last_round_id() + 1, _hash(), root, nodes[:3], [nodes[3]])
+
+    (bare,) = [r for r in client.settled_rounds(with_payouts=False) if r.results_root == root]
+    (full,) = [r for r in client.settled_rounds() if r.results_root == root]
+
+    assert (bare.rewards, bare.slashes) == ({}, {})
+    assert set(full.rewards) == set(nodes[:3]) and set(full.slashes) == {nodes[3]}
+    assert (bare.round_id, bare.tx_hash) == (full.round_id, full.tx_hash)
+
+
+def test_dev_chain_helpers_fund_gas_and_stake_without_the_key(chain: LocalChain) -> None:
+    client = chain.client()
+    wallet = address_of_key(secrets.token_bytes(32))
+    assert client.eth_balance(wallet) == 0
+    top_up_gas(client, wallet, 10**18)
+    assert client.eth_balance(wallet) == 10**18
+    client.fund(wallet, flt(30))
+
+    stake_impersonated(client, wallet, flt(20))
+
+    status = client.node_status(wallet)
+    assert (status.stake, status.balance, status.eligible) == (flt(20), flt(10), True)
+    with pytest.raises(ChainError, match="no_such_method"):
+        client.rpc("no_such_method")
 
 
 def test_node_status_reads_stake_pending_and_eligibility(chain: LocalChain) -> None:

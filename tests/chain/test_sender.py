@@ -73,8 +73,8 @@ def test_replacement_at_the_same_nonce_wins_and_the_original_is_never_mined(
     assert sender.known(first.tx_hash)
     assert sender.broadcast(second.raw) == second.tx_hash  # replaces the first in the pool
     manual_mining.rpc("evm_mine")
-    assert sender.receipt(second.tx_hash) is not None
-    assert sender.receipt(first.tx_hash) is None
+    assert client.transaction(second.tx_hash) is not None
+    assert client.transaction(first.tx_hash) is None
     assert sender.mined_nonce() == nonce + 1
     with pytest.raises(ChainError):  # the original can never come back: its nonce is spent
         sender.broadcast(first.raw)

@@ -108,7 +108,7 @@ def test_stake_fleet_funds_gas_for_wallets_anvil_did_not_fund_and_stakes_them(ch
     client = chain.client()
     # Anvil funds its first 128 dev accounts with ETH; 128 and 129 start with none.
     first = 127
-    assert client.w3.eth.get_balance(dev_account(129).address) == 0
+    assert client.eth_balance(dev_account(129).address) == 0
     staked = stake_fleet(client, 3, first_account=first, stake_flt=100)
     assert staked == [dev_account(i).address for i in (127, 128, 129)]
     for address in staked:

@@ -35,7 +35,7 @@ def test_ten_served_nodes_for_fifty_rounds_slash_only_the_attackers_and_every_sl
     chain: LocalChain, tmp_path: Path
 ) -> None:
     client = chain.client()
-    first_block = client.w3.eth.block_number + 1
+    first_block = client.head() + 1
     with served_experiment(chain, tmp_path, BODY, nodes_per_process=5, round_deadline_s=20.0) as served:
         rounds = served.wait_until_settled(400)
         nodes = {n["address"]: n for n in served.get("/nodes")}

@@ -30,10 +30,7 @@ class LocalChain:
 
     def rpc(self, method: str, *params: Any) -> Any:
         """A raw JSON-RPC call (anvil's evm_snapshot, evm_revert, ...)."""
-        response = self.client().w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-        if "error" in response:
-            raise RuntimeError(f"{method} failed: {response['error']}")
-        return response["result"]
+        return self.client().rpc(method, *params)
 
     def client(self) -> ChainClient:
         return ChainClient(self.deployment, ANVIL_ORCHESTRATOR_KEY, deployment_file=str(self.deployment_file))

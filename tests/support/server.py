@@ -6,12 +6,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
 
 from backend.chain.local import free_port
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -24,11 +26,9 @@ def live_server(app: Any, *, start_timeout_s: float = 30.0) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    wait_for(lambda: server.started or not thread.is_alive(), start_timeout_s, "uvicorn to start")
+    if not server.started:
+        raise RuntimeError("uvicorn exited before it started serving")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -36,8 +36,8 @@ def live_server(app: Any, *, start_timeout_s: float = 30.0) -> Iterator[str]:
         thread.join(10)
 
 
-def wait_for(condition: Callable[[], object], timeout_s: float = 60.0, what: str = "condition") -> object:
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout_s``."""
+def wait_for(condition: Callable[[], T | None], timeout_s: float = 60.0, what: str = "condition") -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail the test after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = condition()

@@ -67,14 +67,14 @@ class ChainEventPublic(BaseModel):
         return cls(
             name=event.name,
             contract=event.contract,
-            args=_jsonable(event.args),
+            args=jsonable_args(event.args),
             tx_hash=event.tx_hash,
             block_number=event.block_number,
             log_index=event.log_index,
         )
 
 
-def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+def jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
     """uint256 values beyond JavaScript's safe integers are sent as decimal strings."""
     return {
         k: (str(v) if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53 else v)

@@ -44,6 +44,10 @@ interface IFedShieldStaking is IAccessControl {
     /// @param node The repeated node.
     error DuplicateNode(address node);
 
+    /// @notice Thrown when ORCHESTRATOR_ROLE is granted, revoked or renounced through AccessControl directly. It
+    ///         moves only through `setOrchestrator`, so that `orchestrator()` always names its one holder.
+    error OrchestratorRoleNotTransferable();
+
     // ------------------------------------------------------------------ events
 
     /// @notice Emitted when a node adds to its stake.
@@ -167,6 +171,8 @@ interface IFedShieldStaking is IAccessControl {
     function setTreasury(address newTreasury) external;
 
     /// @notice Moves ORCHESTRATOR_ROLE from the current orchestrator to `newOrchestrator`. Only DEFAULT_ADMIN_ROLE.
+    /// @dev The only way the role changes hands: `grantRole`, `revokeRole` and `renounceRole` refuse it with
+    ///      `OrchestratorRoleNotTransferable`.
     /// @param newOrchestrator New orchestrator; must be non-zero.
     function setOrchestrator(address newOrchestrator) external;
 
@@ -210,7 +216,7 @@ interface IFedShieldStaking is IAccessControl {
     /// @notice The address that receives slashed FLT.
     function treasury() external view returns (address);
 
-    /// @notice The account holding ORCHESTRATOR_ROLE through `setOrchestrator` (or the constructor).
+    /// @notice The one account holding ORCHESTRATOR_ROLE, set by the constructor and `setOrchestrator` only.
     function orchestrator() external view returns (address);
 
     /// @notice Sum of all nodes' active stakes.

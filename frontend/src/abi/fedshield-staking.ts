@@ -951,6 +951,11 @@ export const fedShieldStakingAbi = [
   },
   {
     "type": "error",
+    "name": "OrchestratorRoleNotTransferable",
+    "inputs": []
+  },
+  {
+    "type": "error",
     "name": "ReentrancyGuardReentrantCall",
     "inputs": []
   },

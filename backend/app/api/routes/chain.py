@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from backend.app.deps import OptionalId, OptionalWallet, OrchestratorDep
-from backend.app.schemas.chain import ChainRoundPublic, TransactionPublic, TxEventPublic
-from backend.app.schemas.nodes import _jsonable
+from backend.app.schemas.chain import ChainRoundPublic, TransactionPublic
 from backend.chain.errors import ChainError
 from backend.orchestrator.errors import ChainUnavailable
 
@@ -27,7 +26,7 @@ def read_deployment(orchestrator: OrchestratorDep) -> dict[str, Any]:
 @router.get("/rounds", response_model=list[ChainRoundPublic])
 def read_chain_rounds(orchestrator: OrchestratorDep) -> list[ChainRoundPublic]:
     """Rounds settled on chain, matched to this orchestrator's experiments and model hashes."""
-    return [ChainRoundPublic.model_validate(r, from_attributes=True) for r in orchestrator.inspector.rounds()]
+    return orchestrator.queries.chain_rounds()
 
 
 @router.get("/transactions", response_model=list[TransactionPublic])
@@ -38,25 +37,4 @@ def read_transactions(
     wallet: OptionalWallet = None,
 ) -> list[TransactionPublic]:
     """Settlement transactions (hash, block, gas, from, to, decoded events), by experiment, round or wallet."""
-    found = orchestrator.inspector.transactions(experiment_id=experiment_id, round_=round, wallet=wallet)
-    return [
-        TransactionPublic.model_validate(
-            {
-                "hash": t.result.tx_hash,
-                "block_number": t.result.block_number,
-                "gas_used": t.result.gas_used,
-                "from": t.result.sender,
-                "to": t.result.to,
-                "experiment_id": t.experiment_id,
-                "round": t.round,
-                "chain_round_id": t.chain_round_id,
-                "events": [
-                    TxEventPublic(
-                        name=e.name, contract=e.contract, args=_jsonable(e.args), log_index=e.log_index
-                    )
-                    for e in t.result.events
-                ],
-            }
-        )
-        for t in found
-    ]
+    return orchestrator.queries.transactions(experiment_id=experiment_id, round_=round, wallet=wallet)

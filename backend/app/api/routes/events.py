@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from sqlalchemy import select
 
-from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep, SessionDep
+from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep
 from backend.app.schemas.events import EventLog, EventPublic
-from backend.db.models import EventRow
 from backend.orchestrator.events import Event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -61,7 +59,7 @@ async def stream_events(
 
 @router.get("/log", response_model=EventLog)
 def read_event_log(
-    session: SessionDep,
+    orchestrator: OrchestratorDep,
     after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     kind: Annotated[str | None, Query(max_length=40, pattern=KIND_PATTERN)] = None,
@@ -71,17 +69,6 @@ def read_event_log(
     ] = None,
 ) -> EventLog:
     """A page of the event log in id order (or, with `before`, the page just below that id, newest first)."""
-    query = select(EventRow)
-    if kind:
-        query = query.where(EventRow.kind.startswith(kind, autoescape=True))
-    if experiment_id is not None:
-        query = query.where(EventRow.experiment_id == experiment_id)
-    if before is not None:
-        rows = list(
-            session.scalars(query.where(EventRow.id < before).order_by(EventRow.id.desc()).limit(limit))
-        )
-    else:
-        rows = list(session.scalars(query.where(EventRow.id > after).order_by(EventRow.id).limit(limit)))
-    events = [EventPublic.of(Event.of(r)) for r in rows]
-    next_after = max((e.id for e in events), default=after) if before is None else after
-    return EventLog(events=events, next_after=next_after)
+    return orchestrator.queries.event_log(
+        after=after, limit=limit, kind=kind, experiment_id=experiment_id, before=before
+    )
