@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -27,7 +27,7 @@ from eth_utils import is_hex_address, to_checksum_address
 
 DOMAIN_NAME = "FedShield"
 DOMAIN_VERSION = "1"
-PRIMARY_TYPE = "Update"
+PRIMARY_TYPE: Final = "Update"
 UPDATE_TYPES: dict[str, list[dict[str, str]]] = {
     "Update": [
         {"name": "experiment", "type": "uint256"},

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from backend.engine.detection import DefenseConfig
 from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
-from workers.training import DEFAULT_TRAIN, OptimizerName
+from workers.training import DEFAULT_TRAIN, OptimizerName, TrainConfig
 
 ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
 ModelChoice = Literal["auto", "mlp", "cnn"]
@@ -34,10 +34,14 @@ class AttackPlan(BaseModel):
     boost: float | None = Field(None, gt=0, le=1e6)  # backdoor: Δ -> boost * Δ; None: the number of nodes
     target_label: int = Field(0, ge=0, le=10_000)  # backdoor: class the trigger leads to
     poison_fraction: float = Field(0.5, gt=0, le=1)  # backdoor: share of the attacker's samples triggered
-    num_attackers: int = Field(0, ge=0, le=MAX_NODES)  # the last N simulated slots, unless `nodes` is given
+    num_attackers: int = Field(
+        default=0, ge=0, le=MAX_NODES
+    )  # the last N simulated slots, unless `nodes` is given
     start_round: int = Field(1, ge=1)  # first round in which the attackers attack
     # Explicit attackers by wallet address (extension); overrides num_attackers when given.
-    nodes: list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]] | None = Field(None, max_length=MAX_NODES)
+    nodes: list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]] | None = Field(
+        default=None, max_length=MAX_NODES
+    )
 
     @property
     def active(self) -> bool:
@@ -116,6 +120,13 @@ class ExperimentCreate(BaseModel):
         if any(ord(c) < 32 or ord(c) == 127 for c in name):
             raise ValueError("name must not contain control characters")
         return name
+
+    def train_config(self) -> TrainConfig:
+        """The local training every node of this experiment runs (published in each task)."""
+        return TrainConfig(
+            epochs=self.local_epochs, batch_size=self.batch_size, lr=self.learning_rate,
+            optimizer=self.optimizer, momentum=self.momentum,
+        )  # fmt: skip
 
     @model_validator(mode="after")
     def _attackers_fit(self) -> ExperimentCreate:
