@@ -46,9 +46,10 @@ from workers.models import ModelSpec, build_model
 from workers.partition import partition_indices
 from workers.protocol import UpdateMessage, sign_update
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
-from workers.task_document import SimulationBlock, TaskDocument, validation_text
+from workers.task_document import SimulationBlock, TaskDocument
 from workers.tensors import Layout, Weights, flatten, tensor_layout
 from workers.training import LocalUpdate, train_local
+from workers.validation import validation_text
 from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
 
 log = logging.getLogger("fedshield.node")

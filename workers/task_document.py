@@ -3,7 +3,7 @@
 The orchestrator builds a `TaskDocument` (`backend.orchestrator.protocol.NodeProtocol.task`) and serves it
 as the `response_model` of `GET /api/experiments/{id}/task`; the node parses the same JSON with
 `TaskDocument.model_validate_json`, so a document one side writes is one the other side reads, and a bad
-one fails with a `pydantic.ValidationError` naming the field (`validation_text`).
+one fails with a `pydantic.ValidationError` naming the field (`workers.validation.validation_text`).
 
 The fields hold the node's view, the objects it acts on (`ModelSpec`, `TrainConfig`, `DatasetSpec`,
 `Standardizer`, `AttackConfig`); each keeps its own `to_dict` JSON form on the wire (`JsonForm`).
@@ -12,7 +12,6 @@ Unknown fields are ignored, so an orchestrator may add fields without stopping o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, Self
@@ -24,20 +23,17 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    StringConstraints,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, ErrorDetails, core_schema
+from pydantic_core import CoreSchema, core_schema
 
 from workers.attacks import AttackConfig
 from workers.datasets import BUILTIN_DATASETS, DatasetSpec, Standardizer
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme
-from workers.protocol import EIP712_DOMAIN_TYPE, PRIMARY_TYPE, UPDATE_TYPES, eip712_domain_from_dict
+from workers.protocol import EIP712_DOMAIN_TYPE, PRIMARY_TYPE, UPDATE_TYPES, Bytes32, eip712_domain_from_dict
 from workers.training import TrainConfig
-
-Bytes32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$", to_lower=True)]
 
 
 class _DictForm(Protocol):
@@ -169,11 +165,3 @@ class UpdateAccepted(BaseModel):
 
     accepted_for_screening: bool
     round: int
-
-
-def validation_text(errors: Sequence[ErrorDetails], limit: int = 10) -> str:
-    """`simulation.node_index: Input should be ...; round: ...`: every field named, the first `limit` issues."""
-    parts = [
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:limit]
-    ]
-    return "; ".join(parts) or "invalid document"

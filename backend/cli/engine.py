@@ -24,8 +24,8 @@ from backend.orchestrator.specs import AttackPlan
 from workers.attacks import AttackKind, Perturbation
 from workers.partition import PartitionScheme
 from workers.task import ROOT_SET_SIZE
-from workers.task_document import validation_text
 from workers.training import DEFAULT_TRAIN, OptimizerName
+from workers.validation import validation_text
 
 if TYPE_CHECKING:
     from backend.engine.detection import DefenseConfig
@@ -185,24 +185,12 @@ def run_command(
     if malicious > nodes:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --nodes {nodes}")
     config = ExperimentConfig(
-        dataset=str(data) if data is not None else dataset,
-        label_column=label_column,
-        image_size=image_size,
-        num_nodes=nodes,
-        partition=partition,
-        alpha=alpha,
-        rounds=rounds,
-        train=TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer
-        ),
-        malicious=malicious,
-        attack=attack.attack_config(start_round=attack.start_round - 1)
-        if attack is not None
-        else AttackConfig(),
-        defense=defense_config(defense, malicious / nodes),
-        seed=seed,
-        root_set_size=root_set,
-    )
+        dataset=str(data) if data is not None else dataset, label_column=label_column, image_size=image_size,
+        num_nodes=nodes, partition=partition, alpha=alpha, rounds=rounds,
+        train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer),
+        malicious=malicious, defense=defense_config(defense, malicious / nodes), seed=seed, root_set_size=root_set,
+        attack=attack.attack_config(start_round=attack.start_round - 1) if attack is not None else AttackConfig(),
+    )  # fmt: skip
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("rounds", total=rounds)
 

@@ -171,27 +171,19 @@ class NodeProtocol:
         )
         with self._intake_slots:
             update = validate_submission(
-                raw_update=raw_update,
-                message_json=message_json,
-                signature=signature,
-                expected=context,
+                raw_update=raw_update, message_json=message_json, signature=signature, expected=context,
                 address=address,
-            )
+            )  # fmt: skip
         with self.bus.transaction() as pub:
             current = repo.round_row(pub.session, experiment_id, round_)
             if current is None or current.status != "open":
                 raise SubmissionRejected(409, f"round {round_} closed while the update was being checked")
-            pub.session.add(
-                SubmissionRow(
-                    experiment_id=experiment_id,
-                    round=round_,
-                    node_address=update.address,
-                    num_samples=update.num_samples,
-                    update_hash=update.update_hash,
-                    signature=update.signature,
-                    payload=raw_update,
-                )
-            )
+            submission = SubmissionRow(
+                experiment_id=experiment_id, round=round_, node_address=update.address,
+                num_samples=update.num_samples, update_hash=update.update_hash, signature=update.signature,
+                payload=raw_update,
+            )  # fmt: skip
+            pub.session.add(submission)
             try:
                 pub.session.flush()
             except IntegrityError:

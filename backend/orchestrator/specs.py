@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -49,20 +50,10 @@ class AttackPlan(BaseModel):
 
     def attack_config(self, *, start_round: int = 0) -> AttackConfig:
         """The `workers.attacks.AttackConfig` an attacker of this plan runs (0-based `start_round`)."""
-        return AttackConfig(
-            kind=self.kind,
-            sigma=self.sigma,
-            norm_matched=self.norm_matched,
-            flip_fraction=max(self.flip_fraction, 1e-6),  # the plan allows 0 (a no-op), the attack does not
-            scale=self.scale,
-            start_round=start_round,
-            epsilon=self.epsilon,
-            z=self.z,
-            perturbation=self.perturbation,
-            boost=self.boost,
-            target_label=self.target_label,
-            poison_fraction=self.poison_fraction,
-        )
+        shared = self.model_dump(include=_SHARED_OPTIONS)
+        # The plan allows flip_fraction 0 (a no-op), the attack does not.
+        shared["flip_fraction"] = max(self.flip_fraction, 1e-6)
+        return AttackConfig(**shared, start_round=start_round)
 
     def check_classes(self, num_classes: int) -> None:
         """Raises ValueError if the backdoor's target_label is not one of the dataset's classes."""
@@ -71,6 +62,12 @@ class AttackPlan(BaseModel):
                 f"attack.target_label {self.target_label} is not a class of the dataset "
                 f"(classes 0..{num_classes - 1})"
             )
+
+
+# The options a plan hands its attackers' AttackConfig, by name; the config's own defaults for the rest.
+_SHARED_OPTIONS = {f.name for f in dataclasses.fields(AttackConfig)} & set(AttackPlan.model_fields) - {
+    "start_round"
+}
 
 
 class ExperimentCreate(BaseModel):

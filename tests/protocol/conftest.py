@@ -25,7 +25,7 @@ from workers.attacks import AttackConfig
 from workers.datasets import load_builtin_split
 from workers.models import build_model, model_spec_for
 from workers.protocol import checksum, eip712_domain
-from workers.task_document import Eip712Block, SimulationBlock, TaskDocument
+from workers.task_document import Eip712Block, SimulationBlock, TaskDocument, UpdateAccepted
 from workers.tensors import Weights, apply_delta, state_of, tensor_layout
 from workers.training import TrainConfig
 from workers.wire import encode_tensors, model_hash, payload_limit
@@ -166,14 +166,14 @@ class FakeOrchestrator:
                 data = data[:-4] + b"\x00\x00\x80\x7f"  # last float becomes +Inf: another hash
             return Response(data, media_type="application/octet-stream")
 
-        @app.post("/api/experiments/{experiment_id}/updates", status_code=202)
+        @app.post("/api/experiments/{experiment_id}/updates", status_code=202, response_model=UpdateAccepted)
         async def create_update(
             experiment_id: int,
             update: Annotated[UploadFile, File()],
             message: Annotated[str, Form()],
             signature: Annotated[str | None, Form()] = None,
             address: Annotated[str | None, Form()] = None,
-        ) -> dict[str, Any]:
+        ) -> UpdateAccepted:
             raw = await update.read()
             with self.lock:
                 round_ = self.round
@@ -201,7 +201,7 @@ class FakeOrchestrator:
                     raise HTTPException(exc.status_code, exc.reason) from None
                 self.received.append(Received(round_, valid))
                 self._close_round_if_complete()
-            return {"accepted_for_screening": True, "round": round_}
+            return UpdateAccepted(accepted_for_screening=True, round=round_)
 
         @app.post("/api/experiments/{experiment_id}/nodes")
         def create_node(experiment_id: int, body: dict[str, str]) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from workers.attacks import AttackConfig
 from workers.datasets import ExperimentData
 from workers.models import model_spec_for
 from workers.protocol import eip712_domain
-from workers.task_document import Eip712Block, SimulationBlock, TaskDocument, validation_text
+from workers.task_document import Eip712Block, SimulationBlock, TaskDocument
 from workers.training import DEFAULT_TRAIN
+from workers.validation import validation_text
 
 STAKING = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
