@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -49,19 +49,9 @@ from workers.training import LocalUpdate, TrainConfig, evaluate, train_local
 AttackKind = Literal[
     "none", "gaussian", "label_flip", "sign_flip", "alie", "ipm", "min_max", "backdoor", "free_rider"
 ]
-ATTACK_KINDS: tuple[AttackKind, ...] = (
-    "none",
-    "gaussian",
-    "label_flip",
-    "sign_flip",
-    "alie",
-    "ipm",
-    "min_max",
-    "backdoor",
-    "free_rider",
-)
+ATTACK_KINDS: tuple[AttackKind, ...] = get_args(AttackKind)
 Perturbation = Literal["unit", "std", "sign"]
-PERTURBATIONS: tuple[Perturbation, ...] = ("unit", "std", "sign")
+PERTURBATIONS: tuple[Perturbation, ...] = get_args(Perturbation)
 COHORT_KINDS: frozenset[str] = frozenset({"alie", "ipm", "min_max"})  # they need the round's benign updates
 
 # Trigger: images get a square of maximal brightness (pixels lie in [0, 1]) in the bottom-right corner,

@@ -2,7 +2,7 @@
 
 One `NodeClient` is one wallet talking HTTP to an orchestrator (docs/API.md, "Node protocol"):
 
-  GET  /api/experiments/{id}/task?address=0x…   what to train this round (`Task`)
+  GET  /api/experiments/{id}/task?address=0x…   what to train this round (`TaskDocument`)
   GET  /api/models/{hash}                       the global model; its keccak256 must equal `hash`
   POST /api/experiments/{id}/updates            multipart `update`, `message`, `signature`, `address`
 
@@ -20,7 +20,6 @@ import io
 import logging
 import math
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -31,9 +30,9 @@ from typing import Any
 import httpx
 import numpy as np
 from eth_account import Account
+from pydantic import ValidationError
 
 from workers.attacks import (
-    AttackConfig,
     AttackConfigError,
     CohortKnowledge,
     crafted_update,
@@ -42,26 +41,15 @@ from workers.attacks import (
     needs_cohort,
 )
 from workers.collusion import COLLUSION
-from workers.datasets import (
-    BUILTIN_DATASETS,
-    Dataset,
-    DatasetError,
-    DatasetSpec,
-    Standardizer,
-    check_file,
-    load_builtin_split,
-)
+from workers.datasets import Dataset, DatasetError, DatasetSpec, check_file, load_builtin_split
 from workers.models import ModelSpec, build_model
-from workers.partition import PARTITION_SCHEMES, PartitionScheme, partition_indices
-from workers.protocol import (
-    MessageError,
-    UpdateMessage,
-    eip712_domain_from_dict,
-    sign_update,
-)
+from workers.partition import partition_indices
+from workers.protocol import UpdateMessage, sign_update
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
+from workers.task_document import SimulationBlock, TaskDocument
 from workers.tensors import Layout, Weights, flatten, tensor_layout
-from workers.training import LocalUpdate, TrainConfig, train_local
+from workers.training import LocalUpdate, train_local
+from workers.validation import validation_text
 from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
 
 log = logging.getLogger("fedshield.node")
@@ -75,161 +63,8 @@ POST_ATTEMPTS = 3  # tries for one update on network errors and 5xx; the orchest
 RETRY_STATUSES = frozenset({408, 425, 429})  # refusals that mean "not now", not "not this update"
 
 
-_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-
-
-class TaskError(ValueError):
-    """A task document the node cannot act on; the text names the field."""
-
-
 class NodeStopped(Exception):
     """Raised inside the loop when `stop()` was called while waiting."""
-
-
-# ------------------------------------------------------------------------------------------------ task
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """How a simulated node finds its data: the orchestrator's split and partition, recomputed locally."""
-
-    dataset: str  # a built-in set (workers.datasets.BUILTIN_DATASETS), unless data_url is given
-    test_fraction: float  # load_builtin_split(dataset, test_fraction=..., seed=split_seed)
-    split_seed: int
-    partition: PartitionScheme  # partition_indices(train.y, num_nodes, partition, alpha=..., ...)
-    alpha: float
-    shards_per_node: int
-    min_samples: int | None
-    seed: int
-    num_nodes: int
-    node_index: int  # which part is this node's, 0-based
-    attack: dict[str, Any] | None  # workers.attacks.AttackConfig.to_dict(); None for an honest node
-    data_url: str | None = None  # an uploaded set: NPZ (x float32, y int64) of the preprocessed train split
-
-    @classmethod
-    def from_dict(cls, data: object) -> Simulation:
-        d = _object(data, "simulation")
-        partition = _field(d, "simulation.partition", str)
-        if partition not in PARTITION_SCHEMES:
-            raise TaskError(
-                f"simulation.partition must be one of {list(PARTITION_SCHEMES)}, found {partition!r}"
-            )
-        sim = cls(
-            dataset=_field(d, "simulation.dataset", str),
-            test_fraction=float(_field(d, "simulation.test_fraction", (int, float), default=0.2)),
-            split_seed=_field(d, "simulation.split_seed", int, default=0),
-            partition=partition,
-            alpha=float(_field(d, "simulation.alpha", (int, float), default=0.5)),
-            shards_per_node=_field(d, "simulation.shards_per_node", int, default=2),
-            min_samples=_field(d, "simulation.min_samples", (int, type(None)), default=None),
-            seed=_field(d, "simulation.seed", int, default=0),
-            num_nodes=_field(d, "simulation.num_nodes", int),
-            node_index=_field(d, "simulation.node_index", int),
-            attack=_field(d, "simulation.attack", (dict, type(None)), default=None),
-            data_url=_field(d, "simulation.data_url", (str, type(None)), default=None),
-        )
-        if not 0 <= sim.node_index < sim.num_nodes:
-            raise TaskError(f"simulation.node_index {sim.node_index} is outside 0..{sim.num_nodes - 1}")
-        if sim.data_url is None and sim.dataset not in BUILTIN_DATASETS:
-            raise TaskError(
-                f"simulation.dataset {sim.dataset!r} is not built in ({', '.join(BUILTIN_DATASETS)}) "
-                "and no data_url was given"
-            )
-        return sim
-
-
-@dataclass(frozen=True)
-class Task:
-    """One answer of GET /api/experiments/{id}/task for one address."""
-
-    experiment_id: int
-    status: str  # created | running | paused | stopped | completed | failed
-    round: int | None  # the round open for updates; None between rounds or before the start
-    base_model_hash: str | None  # keccak256 of the round's global model
-    model_spec: ModelSpec
-    train_config: TrainConfig
-    deadline: datetime | None
-    domain: dict[str, Any]  # EIP-712 domain, checked to be FedShield's
-    schema: DatasetSpec  # the experiment's data schema, what local data is conformed to
-    standardizer: Standardizer | None  # feature scaling the orchestrator applies to its own data
-    simulation: Simulation | None
-    registered: bool  # this address is a registered node of the experiment
-    submitted: bool  # this address already has an update in the open round
-    poll_after_s: float  # the orchestrator's hint for the next poll
-
-    @property
-    def open_for(self) -> int | None:
-        """The round this node should work on now, if any."""
-        if self.status != "running" or self.round is None or self.base_model_hash is None or self.submitted:
-            return None
-        return self.round
-
-    @classmethod
-    def from_dict(cls, data: object) -> Task:
-        d = _object(data, "task")
-        eip712 = _object(_field(d, "eip712", dict), "eip712")
-        try:
-            domain = eip712_domain_from_dict(eip712.get("domain"))
-        except MessageError as exc:
-            raise TaskError(f"eip712.domain: {exc}") from None
-        primary = eip712.get("primaryType", "Update")
-        if primary != "Update":
-            raise TaskError(f"eip712.primaryType must be 'Update', found {primary!r}")
-        deadline_text = _field(d, "deadline", (str, type(None)), default=None)
-        try:
-            deadline = datetime.fromisoformat(deadline_text.replace("Z", "+00:00")) if deadline_text else None
-            model_spec = ModelSpec.from_dict(_field(d, "model_spec", dict))
-            train_config = TrainConfig.from_dict(_field(d, "train_config", dict))
-            schema = DatasetSpec.from_dict(_field(d, "schema", dict))
-            scaler_data = _field(d, "standardizer", (dict, type(None)), default=None)
-            standardizer = Standardizer.from_dict(scaler_data) if scaler_data else None
-        except TaskError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TaskError(f"task: {type(exc).__name__}: {exc}") from None
-        simulation = d.get("simulation")
-        base_hash = _field(d, "base_model_hash", (str, type(None)), default=None)
-        if base_hash is not None and not _HASH.fullmatch(base_hash):
-            raise TaskError(f"base_model_hash must be 0x followed by 64 hex digits, found {base_hash[:80]!r}")
-        return cls(
-            experiment_id=_field(d, "experiment_id", int),
-            status=_field(d, "status", str),
-            round=_field(d, "round", (int, type(None)), default=None),
-            base_model_hash=base_hash.lower() if base_hash else None,
-            model_spec=model_spec,
-            train_config=train_config,
-            deadline=deadline,
-            domain=domain,
-            schema=schema,
-            standardizer=standardizer,
-            simulation=Simulation.from_dict(simulation) if simulation is not None else None,
-            registered=_field(d, "registered", bool, default=True),
-            submitted=_field(d, "submitted", bool, default=False),
-            poll_after_s=float(_field(d, "poll_after_s", (int, float), default=1.0)),
-        )
-
-
-def _object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TaskError(f"{what} must be a JSON object, found {type(value).__name__}")
-    return value
-
-
-_MISSING = object()
-
-
-def _field(d: dict[str, Any], path: str, types: type | tuple[type, ...], default: Any = _MISSING) -> Any:
-    key = path.rsplit(".", 1)[-1]
-    if key not in d:
-        if default is _MISSING:
-            raise TaskError(f"task field {path!r} is missing")
-        return default
-    value = d[key]
-    allowed = types if isinstance(types, tuple) else (types,)
-    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
-        names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-        raise TaskError(f"task field {path!r} must be {names}, found {type(value).__name__}")
-    return value
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -246,17 +81,17 @@ class DataFile:
         """Reads the file once so a malformed one fails at start-up (DatasetError), not at the first round."""
         check_file(self.path, self.label_column)
 
-    def for_task(self, task: Task) -> NodeData:
+    def for_task(self, task: TaskDocument) -> NodeData:
         """The samples in the experiment's schema (its table schema, image shape, class ids) and scaling."""
         return local_node_data(
-            self.path, task.schema, label_column=self.label_column, standardizer=task.standardizer
+            self.path, task.data_schema, label_column=self.label_column, standardizer=task.standardizer
         )
 
 
 _data_lock = threading.Lock()
 
 
-def simulated_share(sim: Simulation, schema: DatasetSpec, http: httpx.Client | None = None) -> NodeData:
+def simulated_share(sim: SimulationBlock, schema: DatasetSpec, http: httpx.Client | None = None) -> NodeData:
     """This simulated node's part of the training split, computed exactly as the orchestrator does."""
     with _data_lock:  # many nodes of one fleet process ask at once: compute the split once
         train = _training_split(sim, schema, http)
@@ -267,14 +102,14 @@ def simulated_share(sim: Simulation, schema: DatasetSpec, http: httpx.Client | N
 _splits: dict[tuple[Any, ...], Dataset] = {}
 
 
-def _training_split(sim: Simulation, schema: DatasetSpec, http: httpx.Client | None) -> Dataset:
+def _training_split(sim: SimulationBlock, schema: DatasetSpec, http: httpx.Client | None) -> Dataset:
     key = (sim.dataset, sim.test_fraction, sim.split_seed, sim.data_url)
     if key not in _splits:
         if sim.data_url is None:
             full = load_builtin_split(sim.dataset, test_fraction=sim.test_fraction, seed=sim.split_seed).train
             split = full.subset(carve_root(full.y, sim.split_seed)[1])  # the orchestrator keeps the root set
         elif http is None:
-            raise TaskError("simulation.data_url needs an HTTP client")
+            raise ValueError("simulation.data_url needs an HTTP client")
         else:
             split = _download_split(http, sim.data_url, schema)
         _splits.clear()  # one experiment at a time per process: keep only the current split
@@ -301,7 +136,7 @@ def _download_split(http: httpx.Client, url: str, schema: DatasetSpec) -> Datase
 _partitions: dict[tuple[Any, ...], list[np.ndarray]] = {}
 
 
-def _partition(sim: Simulation, y: np.ndarray) -> list[np.ndarray]:
+def _partition(sim: SimulationBlock, y: np.ndarray) -> list[np.ndarray]:
     key = (sim.dataset, sim.data_url, sim.test_fraction, sim.split_seed, sim.partition, sim.alpha,
            sim.shards_per_node, sim.min_samples, sim.seed, sim.num_nodes)  # fmt: skip
     if key not in _partitions:
@@ -436,14 +271,20 @@ class NodeClient:
         running = [e["id"] for e in experiments if isinstance(e, dict) and e.get("status") == "running"]
         return max(running) if running else None
 
-    def fetch_task(self, experiment_id: int) -> Task:
+    def fetch_task(self, experiment_id: int) -> TaskDocument:
         response = self.http.get(f"/api/experiments/{experiment_id}/task", params={"address": self.address})
+        what = f"task of experiment {experiment_id}"
+        self._check_answer(response, what)
         try:
-            return Task.from_dict(self._json(response, f"task of experiment {experiment_id}"))
-        except TaskError as exc:
-            raise _Fatal(f"orchestrator sent a task this node cannot use: {exc}") from None
+            return TaskDocument.model_validate_json(response.content)
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise _Retryable(f"{what}: answer is not JSON") from None
+            raise _Fatal(
+                f"orchestrator sent a task this node cannot use: {validation_text(exc.errors())}"
+            ) from None
 
-    def work_on(self, task: Task) -> None:
+    def work_on(self, task: TaskDocument) -> None:
         """Trains for the task's open round and posts the signed update (or records why it could not)."""
         assert task.round is not None and task.base_model_hash is not None
         key = (task.experiment_id, task.round, task.base_model_hash)
@@ -464,7 +305,7 @@ class NodeClient:
             update_hash=model_hash(payload),
             num_samples=update.num_samples,
         )
-        signature = sign_update(self._key, task.domain, message)
+        signature = sign_update(self._key, task.eip712.domain, message)
         status, detail = self.post_update(task.experiment_id, payload, message, signature)
         if status >= 500 or status in RETRY_STATUSES:
             raise _Retryable(f"round {task.round}: posting the update answered {status}: {detail}")
@@ -490,7 +331,7 @@ class NodeClient:
             raise _Fatal(f"registration for experiment {experiment_id} refused: {_detail(response)}")
         log.info("%s: registered for experiment %d", self.label, experiment_id)
 
-    def global_model(self, task: Task) -> Weights:
+    def global_model(self, task: TaskDocument) -> Weights:
         """The round's global weights, downloaded once per process and checked against the hash before use."""
         assert task.base_model_hash is not None
         with _model_lock:  # the nodes of one fleet process share one download per round
@@ -514,7 +355,7 @@ class NodeClient:
             _models[task.base_model_hash] = weights
             return weights
 
-    def dataset_for(self, task: Task) -> NodeData:
+    def dataset_for(self, task: TaskDocument) -> NodeData:
         """This node's samples for the task's experiment, shaped for the task's model (cached)."""
         if task.experiment_id in self._datasets:
             return self._datasets[task.experiment_id]
@@ -524,7 +365,7 @@ class NodeClient:
             elif self.data is not None:
                 data = self.data
             elif task.simulation is not None:
-                data = simulated_share(task.simulation, task.schema, self.http)
+                data = simulated_share(task.simulation, task.data_schema, self.http)
             else:
                 raise _Fatal(
                     f"experiment {task.experiment_id} is not a simulation and this node has no data: pass --data"
@@ -537,7 +378,7 @@ class NodeClient:
         self._datasets = {task.experiment_id: data}
         return data
 
-    def local_update(self, task: Task, weights: Weights, data: NodeData) -> LocalUpdate:
+    def local_update(self, task: TaskDocument, weights: Weights, data: NodeData) -> LocalUpdate:
         """Honest training, or the simulated attack the task assigns to this (simulated) node."""
         assert task.round is not None
         sim = task.simulation if self.data is None else None  # a node with its own data is never simulated
@@ -545,12 +386,9 @@ class NodeClient:
             seed = round_seed(int(self.address, 16), task.round, task.experiment_id)
             return train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
         seed = round_seed(sim.seed, task.round, sim.node_index)
-        if sim.attack is None:
+        attack = sim.attack
+        if attack is None:
             return train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
-        try:
-            attack = AttackConfig.from_dict(sim.attack)
-        except (AttackConfigError, TypeError) as exc:
-            raise _Fatal(f"task's simulation.attack cannot be run: {exc}") from None
         round_idx = task.round - 1  # AttackConfig counts rounds from 0, the protocol from 1
         if needs_cohort(attack) and is_active(attack, round_idx):
             honest = train_local(task.model_spec, weights, data.x, data.y, task.train_config, seed=seed)
@@ -568,7 +406,7 @@ class NodeClient:
         except AttackConfigError as exc:  # e.g. a target label outside the experiment's classes
             raise _Fatal(f"task's simulation.attack cannot be run: {exc}") from None
 
-    def _pool_with_colluders(self, task: Task, honest_delta: Weights) -> np.ndarray:
+    def _pool_with_colluders(self, task: TaskDocument, honest_delta: Weights) -> np.ndarray:
         """This node's honest update pooled with those of the colluders in this process, (k, d).
 
         Waits outside the training slot: `local_update` runs inside one (`work_on`), and with one slot a
@@ -628,11 +466,14 @@ class NodeClient:
                 chunks.append(chunk)
         return b"".join(chunks)
 
-    def _json(self, response: httpx.Response, what: str) -> Any:
+    def _check_answer(self, response: httpx.Response, what: str) -> None:
         if response.status_code >= 500 or response.status_code == 429:
             raise _Retryable(f"{what}: orchestrator answered {response.status_code}")
         if response.status_code != 200:
             raise _Fatal(f"{what}: orchestrator answered {response.status_code}: {_detail(response)}")
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        self._check_answer(response, what)
         try:
             return response.json()
         except ValueError:

@@ -14,12 +14,12 @@ result is always disjoint, covering and non-empty, and identical for the same in
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 PartitionScheme = Literal["iid", "dirichlet", "shards"]
-PARTITION_SCHEMES: tuple[PartitionScheme, ...] = ("iid", "dirichlet", "shards")
+PARTITION_SCHEMES: tuple[PartitionScheme, ...] = get_args(PartitionScheme)
 
 
 def partition_indices(

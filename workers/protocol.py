@@ -16,18 +16,19 @@ so a hostile orchestrator cannot get a node to sign, say, a token permit.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Final
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import is_hex_address, to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from workers.validation import validation_text
 
 DOMAIN_NAME = "FedShield"
 DOMAIN_VERSION = "1"
-PRIMARY_TYPE = "Update"
+PRIMARY_TYPE: Final = "Update"
 UPDATE_TYPES: dict[str, list[dict[str, str]]] = {
     "Update": [
         {"name": "experiment", "type": "uint256"},
@@ -43,13 +44,12 @@ EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-# The JSON field names, in the order of the struct.
-MESSAGE_FIELDS = tuple(f["name"] for f in UPDATE_TYPES["Update"])
 
 UINT256_MAX = 2**256 - 1
 # secp256k1 group order; OpenZeppelin's ECDSA refuses s above half of it (malleable signatures).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")
+Uint256 = Annotated[int, Field(strict=True, ge=0, le=UINT256_MAX)]
+Bytes32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$", to_lower=True)]
 _HEX = re.compile(r"[0-9a-fA-F]*")
 
 
@@ -61,75 +61,36 @@ class SignatureError(ValueError):
     """A signature that cannot be used at all (as opposed to one that recovers another address)."""
 
 
-@dataclass(frozen=True)
-class UpdateMessage:
-    """What a node signs. Hashes are "0x" + 64 lowercase hex digits."""
+class UpdateMessage(BaseModel):
+    """What a node signs. Hashes are "0x" + 64 lowercase hex digits; the JSON names are the struct's (camelCase)."""
 
-    experiment: int  # experiment id
-    round: int  # the round the update was trained for
-    base_model_hash: str  # keccak256 of the global model the node started from
-    update_hash: str  # keccak256 of the safetensors bytes of the update
-    num_samples: int  # local training samples, the FedAvg weight
+    # Python code builds it by field name; the wire takes the camelCase names only (`from_json`).
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", validate_by_name=True)
 
-    def __post_init__(self) -> None:
-        for name, value in (
-            ("experiment", self.experiment),
-            ("round", self.round),
-            ("numSamples", self.num_samples),
-        ):
-            _check_uint256(name, value)
-        object.__setattr__(self, "base_model_hash", _bytes32("baseModelHash", self.base_model_hash))
-        object.__setattr__(self, "update_hash", _bytes32("updateHash", self.update_hash))
+    experiment: Uint256  # experiment id
+    round: Uint256  # the round the update was trained for
+    # keccak256 of the global model the node started from
+    base_model_hash: Bytes32 = Field(validation_alias="baseModelHash", serialization_alias="baseModelHash")
+    # keccak256 of the safetensors bytes of the update
+    update_hash: Bytes32 = Field(validation_alias="updateHash", serialization_alias="updateHash")
+    # local training samples, the FedAvg weight
+    num_samples: Uint256 = Field(validation_alias="numSamples", serialization_alias="numSamples")
 
     def to_eip712(self) -> dict[str, Any]:
-        """The message as EIP-712 typed data values (camelCase keys)."""
-        return {
-            "experiment": self.experiment,
-            "round": self.round,
-            "baseModelHash": self.base_model_hash,
-            "updateHash": self.update_hash,
-            "numSamples": self.num_samples,
-        }
+        """The message as EIP-712 typed data values (camelCase keys, in the order of the struct)."""
+        return self.model_dump(by_alias=True)
 
     def to_json(self) -> str:
         """Compact JSON with the struct's camelCase field names, the form posted as `message`."""
-        return json.dumps(self.to_eip712(), separators=(",", ":"))
+        return self.model_dump_json(by_alias=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> UpdateMessage:
-        """Parses and checks a posted message; MessageError names the first problem found."""
-        if isinstance(text, bytes):
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise MessageError(f"message is not UTF-8 text (bad byte at offset {exc.start})") from None
+        """Parses and checks a posted message; MessageError names every field at fault."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MessageError(
-                f"message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-        return cls.from_dict(data)
-
-    @classmethod
-    def from_dict(cls, data: object) -> UpdateMessage:
-        if not isinstance(data, dict):
-            raise MessageError(
-                f"message must be a JSON object with fields {list(MESSAGE_FIELDS)}, found {_kind(data)}"
-            )
-        missing = [f for f in MESSAGE_FIELDS if f not in data]
-        extra = sorted(str(k) for k in data if k not in MESSAGE_FIELDS)
-        if missing:
-            raise MessageError(f"message is missing field(s) {missing}")
-        if extra:
-            raise MessageError(f"message has unexpected field(s) {extra} (fields: {list(MESSAGE_FIELDS)})")
-        return cls(
-            experiment=data["experiment"],
-            round=data["round"],
-            base_model_hash=data["baseModelHash"],
-            update_hash=data["updateHash"],
-            num_samples=data["numSamples"],
-        )
+            return cls.model_validate_json(text, by_alias=True, by_name=False)
+        except ValidationError as exc:
+            raise MessageError(f"message: {validation_text(exc.errors())}") from None
 
 
 def eip712_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
@@ -225,18 +186,6 @@ def _check_uint256(name: str, value: object) -> None:
         raise MessageError(f"{name} must be a uint256 (0 to 2**256-1), found {value}")
 
 
-def _bytes32(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise MessageError(f"{name} must be a 0x-prefixed 32-byte hex string, found {_kind(value)}")
-    if not _BYTES32.fullmatch(value):
-        raise MessageError(f"{name} must be 0x followed by 64 hex digits, found {_shorten(value)!r}")
-    return value.lower()
-
-
 def _kind(value: object) -> str:
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"

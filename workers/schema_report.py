@@ -34,7 +34,7 @@ def print_schema(node: NodeClient, experiment: int | None, data: DataFile | None
     except Exception as exc:  # the CLI's boundary: unreachable, refused or unusable, say which and stop
         out.print(f"[red]cannot read the experiment's task from {node.http.base_url}: {exc}[/red]")
         raise typer.Exit(1) from None
-    spec = task.schema
+    spec = task.data_schema
     if as_json:
         out.print_json(json.dumps(spec.to_dict()))
     else:

@@ -1,23 +1,27 @@
-"""The ``fedshield`` command line: the local chain, experiments, benchmarks and the orchestrator."""
+"""The ``fedshield`` command line: the local chain, experiments, benchmarks and the orchestrator.
+
+Server modules (web3, the settings, the database) are imported inside the commands that use them, so
+``fedshield worker`` runs on the lean node install (``pip install 'fedshield[node]'``), which lacks them.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from backend.chain.client import ChainClient, to_flt
-from backend.chain.errors import ChainError
-from backend.chain.local import AnvilOptions, chain_up, stop_process
 from backend.cli.engine import register as register_engine_commands
 from backend.cli.service import exit_on_signals, reconcile_command
 from backend.cli.service import register as register_service_commands
-from backend.settings import get_settings
 from workers.cli import worker_command
+
+if TYPE_CHECKING:
+    from backend.chain.client import ChainClient
 
 app = typer.Typer(
     help="FedShield: federated learning that defends itself and pays honest work.", no_args_is_help=True
@@ -44,6 +48,8 @@ console = Console()
 
 
 def _pid_file() -> Path:
+    from backend.settings import get_settings
+
     return get_settings().state_dir / "anvil.pid"
 
 
@@ -55,6 +61,10 @@ def chain_up_command(
     accounts: int = typer.Option(128, help="Dev accounts anvil creates."),
 ) -> None:
     """Start anvil (state kept across restarts), deploy or reuse the contracts, stake the demo nodes."""
+    from backend.chain.errors import ChainError
+    from backend.chain.local import AnvilOptions, chain_up
+    from backend.settings import get_settings
+
     settings = get_settings()
     options = AnvilOptions(
         port=port,
@@ -86,6 +96,8 @@ def chain_up_command(
 @chain_app.command("down")
 def chain_down_command() -> None:
     """Stop the anvil that `chain up` started (its state file keeps the chain for the next `up`)."""
+    from backend.chain.local import stop_process
+
     pid_file = _pid_file()
     if not pid_file.exists():
         console.print("no anvil started by `fedshield chain up` is running")
@@ -96,6 +108,10 @@ def chain_down_command() -> None:
 
 
 def _client() -> ChainClient:
+    from backend.chain.client import ChainClient
+    from backend.chain.errors import ChainError
+    from backend.settings import get_settings
+
     settings = get_settings()
     try:
         return ChainClient.from_file(settings.deployment_file, settings.orchestrator_key.get_secret_value())
@@ -105,6 +121,8 @@ def _client() -> ChainClient:
 
 
 def _balances_table(client: ChainClient, title: str, addresses: list[str]) -> Table:
+    from backend.chain.client import to_flt
+
     table = Table(title=title)
     for column in ("node", "FLT balance", "stake", "pending", "eligible"):
         table.add_column(column, justify="right" if column != "node" else "left")
@@ -118,6 +136,8 @@ def _balances_table(client: ChainClient, title: str, addresses: list[str]) -> Ta
 @chain_app.command("status")
 def chain_status_command() -> None:
     """Contract parameters, the last settled round and the demo nodes' balances."""
+    from backend.chain.client import to_flt
+
     client = _client()
     p = client.parameters()
     console.print(
@@ -132,6 +152,8 @@ def settle_example_command(
     slashed: int = typer.Option(2, help="How many of the demo nodes to slash; the rest are rewarded."),
 ) -> None:
     """Settle one example round over the demo nodes, printing balances before and after."""
+    from backend.chain.errors import ChainError
+
     client = _client()
     nodes = client.deployment.demo_nodes
     if not nodes:

@@ -11,42 +11,27 @@ import inspect
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+
+from backend.orchestrator.specs import AttackPlan
+from workers.attacks import AttackKind, Perturbation
+from workers.partition import PartitionScheme
+from workers.task import ROOT_SET_SIZE
+from workers.training import DEFAULT_TRAIN, OptimizerName
+from workers.validation import validation_text
 
 if TYPE_CHECKING:
     from backend.engine.detection import DefenseConfig
     from backend.engine.simulation import RoundResult, SimulationResult
-    from workers.attacks import AttackConfig
-
-from workers.task import ROOT_SET_SIZE
-from workers.training import DEFAULT_TRAIN
 
 console = Console()
-
-
-class Partition(StrEnum):
-    iid = "iid"
-    dirichlet = "dirichlet"
-    shards = "shards"
-
-
-class Attack(StrEnum):
-    none = "none"
-    sign_flip = "sign_flip"
-    gaussian = "gaussian"
-    label_flip = "label_flip"
-    alie = "alie"
-    ipm = "ipm"
-    min_max = "min_max"
-    backdoor = "backdoor"
-    free_rider = "free_rider"
 
 
 class BenchPart(StrEnum):
@@ -54,17 +39,6 @@ class BenchPart(StrEnum):
     honest = "honest"
     attacks = "attacks"
     gauge = "gauge"
-
-
-class Optimizer(StrEnum):
-    sgd = "sgd"
-    adam = "adam"
-
-
-class Perturbation(StrEnum):
-    std = "std"
-    unit = "unit"
-    sign = "sign"
 
 
 class Defense(StrEnum):
@@ -82,60 +56,31 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-@dataclass(frozen=True)
-class AttackOptions:
-    """The attack flags shared by ``fedshield run`` and ``fedshield attack probe``."""
-
-    kind: Attack
-    sigma: float
-    norm_matched: bool
-    scale: float
-    flip_fraction: float
-    epsilon: float
-    z: float | None
-    perturbation: Perturbation
-    boost: float | None
-    target_label: int
-    poison_fraction: float
-    start: int  # 1-based, like the CLI's table
-
-    def config(self) -> AttackConfig:
-        from workers.attacks import AttackConfig
-
-        return AttackConfig(
-            kind=self.kind.value,
-            sigma=self.sigma,
-            norm_matched=self.norm_matched,
-            scale=self.scale,
-            flip_fraction=self.flip_fraction,
-            epsilon=self.epsilon,
-            z=self.z,
-            perturbation=self.perturbation.value,
-            boost=self.boost,
-            target_label=self.target_label,
-            poison_fraction=self.poison_fraction,
-            start_round=max(self.start - 1, 0),
-        )
-
-
 def attack_options(
-    kind: Attack = typer.Option(Attack.sign_flip, "--attack", help="What the malicious nodes do."),
+    kind: AttackKind = typer.Option("sign_flip", "--attack", help="What the malicious nodes do."),
     sigma: float = typer.Option(1.0, min=0.0, help="gaussian: noise std per weight."),
     norm_matched: bool = typer.Option(False, help="gaussian: scale the noise to the honest update's norm."),
     scale: float = typer.Option(1.0, min=0.0, help="sign_flip: send -scale * Δ."),
     flip_fraction: float = typer.Option(1.0, min=0.0, max=1.0, help="label_flip: share of labels flipped."),
     epsilon: float = typer.Option(0.5, min=0.0, help="ipm: send -epsilon * mean of the benign updates."),
     z: float | None = typer.Option(None, help="alie: std multiplier (default: the paper's z_max for n, f)."),
-    perturbation: Perturbation = typer.Option(Perturbation.std, help="min_max: the perturbation direction."),
+    perturbation: Perturbation = typer.Option("std", help="min_max: the perturbation direction."),
     boost: float | None = typer.Option(None, help="backdoor: model-replacement boost (default: nodes)."),
     target_label: int = typer.Option(0, min=0, help="backdoor: the label triggered samples get."),
     poison_fraction: float = typer.Option(
         0.5, min=0.0, max=1.0, help="backdoor: share of samples triggered."
     ),
     attack_start: int = typer.Option(1, min=1, help="First round (from 1) in which attackers misbehave."),
-) -> AttackOptions:
-    return AttackOptions(kind, sigma, norm_matched, scale, flip_fraction, epsilon, z, perturbation, boost,
-                         target_label, poison_fraction, attack_start)  # fmt: skip
+) -> AttackPlan:
+    """The attack the flags describe; a value out of its range is a usage error naming the flag's field."""
+    try:
+        return AttackPlan(
+            kind=kind, sigma=sigma, norm_matched=norm_matched, scale=scale, flip_fraction=flip_fraction,
+            epsilon=epsilon, z=z, perturbation=perturbation, boost=boost, target_label=target_label,
+            poison_fraction=poison_fraction, start_round=attack_start,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise typer.BadParameter(validation_text(exc.errors())) from None
 
 
 def with_attack_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -206,16 +151,16 @@ def run_command(
     label_column: str | None = typer.Option(None, help="--data tables: the label column (default: guessed)."),
     image_size: int = typer.Option(32, min=4, max=256, help="--data image zips: resize every image to this."),
     nodes: int = typer.Option(10, min=1, help="Simulated nodes."),
-    partition: Partition = typer.Option(Partition.iid, help="How the training split is cut across nodes."),
+    partition: PartitionScheme = typer.Option("iid", help="How the training split is cut across nodes."),
     alpha: float = typer.Option(0.5, min=0.001, help="Dirichlet concentration (smaller: more label skew)."),
     rounds: int = typer.Option(10, min=1, help="Federated rounds."),
     epochs: int = typer.Option(DEFAULT_TRAIN.epochs, min=1, help="Local epochs per round."),
     batch_size: int = typer.Option(DEFAULT_TRAIN.batch_size, min=1, help="Local batch size."),
     lr: float = typer.Option(DEFAULT_TRAIN.lr, min=0.0, help="Local learning rate."),
     momentum: float = typer.Option(DEFAULT_TRAIN.momentum, min=0.0, max=0.999, help="SGD momentum."),
-    optimizer: Optimizer = typer.Option(Optimizer(DEFAULT_TRAIN.optimizer), help="Local optimizer."),
+    optimizer: OptimizerName = typer.Option(DEFAULT_TRAIN.optimizer, help="Local optimizer."),
     malicious: int = typer.Option(0, min=0, help="How many nodes attack (chosen by the seed)."),
-    attack: AttackOptions | None = None,  # the attack flags, added by ``with_attack_options``
+    attack: AttackPlan | None = None,  # the attack flags, added by ``with_attack_options``
     defense: Defense = typer.Option(
         Defense.fedshield, help="FedShield's screening, or a baseline aggregator."
     ),
@@ -240,22 +185,12 @@ def run_command(
     if malicious > nodes:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --nodes {nodes}")
     config = ExperimentConfig(
-        dataset=str(data) if data is not None else dataset,
-        label_column=label_column,
-        image_size=image_size,
-        num_nodes=nodes,
-        partition=partition.value,
-        alpha=alpha,
-        rounds=rounds,
-        train=TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer.value
-        ),
-        malicious=malicious,
-        attack=attack.config() if attack is not None else AttackConfig(),
-        defense=defense_config(defense, malicious / nodes),
-        seed=seed,
-        root_set_size=root_set,
-    )
+        dataset=str(data) if data is not None else dataset, label_column=label_column, image_size=image_size,
+        num_nodes=nodes, partition=partition, alpha=alpha, rounds=rounds,
+        train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer),
+        malicious=malicious, defense=defense_config(defense, malicious / nodes), seed=seed, root_set_size=root_set,
+        attack=attack.attack_config(start_round=attack.start_round - 1) if attack is not None else AttackConfig(),
+    )  # fmt: skip
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("rounds", total=rounds)
 
@@ -275,7 +210,7 @@ def run_command(
 
 def probe_command(
     dataset: str = typer.Option("digits", help="Built-in dataset the probe's nodes train on."),
-    attack: AttackOptions | None = None,  # the attack flags, added by ``with_attack_options``
+    attack: AttackPlan | None = None,  # the attack flags, added by ``with_attack_options``
     attackers: int = typer.Option(3, min=1, help="How many of the probe's 10 nodes attack."),
     seed: int = typer.Option(0, help="Seed of the probe's nodes and attack."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -285,13 +220,13 @@ def probe_command(
 
     assert attack is not None
     set_torch_threads(1)
-    cfg = attack.config()
+    cfg = attack.attack_config(start_round=attack.start_round - 1)
     probe_dataset(dataset, cfg, seed=seed, num_attackers=attackers)  # the first call builds the cache
     result = probe_dataset(dataset, cfg, seed=seed, num_attackers=attackers)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"probe: {attack.kind.value} on {dataset}")
+    table = Table(title=f"probe: {attack.kind} on {dataset}")
     for name in ("rule", "feature", "value", "exclude at", "slash at (mean)", "tripped"):
         table.add_column(name, justify="left" if name in ("rule", "feature") else "right")
     for c in result.checks:

@@ -15,12 +15,13 @@ import signal
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from backend.settings import LOOPBACK_HOSTS, Settings
+if TYPE_CHECKING:
+    from backend.settings import Settings
 
 console = Console()
 log = logging.getLogger("fedshield.serve")
@@ -61,6 +62,7 @@ def serve_command(
     import uvicorn
 
     from backend.app.main import create_app
+    from backend.settings import LOOPBACK_HOSTS, Settings
 
     if attack not in ATTACKS:
         console.print(f"[red]--attack must be one of {', '.join(ATTACKS)}[/red]")

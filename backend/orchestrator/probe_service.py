@@ -27,7 +27,6 @@ from backend.orchestrator.compute import ComputePool, ProbeJob, probe_reference_
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import InvalidInput, NotFound
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.attacks import AttackConfig
 from workers.datasets import BUILTIN_DATASETS
@@ -183,7 +182,7 @@ class ProbeService:
             alpha=config.alpha,
             num_nodes=max(config.num_nodes, 2),
             defense=config.defense,
-            train_config=train_config_of(config),
+            train_config=config.train_config(),
         )
         inputs = ProbeInputs(model_key, self._compute.run(probe_reference_job, job))
         probe_attack(inputs.reference, AttackConfig(kind="sign_flip"))  # caches the trusted root update

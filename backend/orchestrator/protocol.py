@@ -1,6 +1,6 @@
 """The orchestrator's side of the node protocol: the task a node pulls and the update it posts.
 
-The task is what `workers.node.Task.from_dict` reads. The posted update is checked by
+The task is a `workers.task_document.TaskDocument`, the model the node parses too. The posted update is checked by
 `backend.engine.intake.validate_submission` (signature, stake, round, base hash, layout, finiteness, size, one
 per round, deadline) against a context built here, and only then stored for the round runner.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import KW_ONLY, dataclass, field
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,16 +26,11 @@ from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import ExperimentService, attacks
 from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
-from workers.protocol import (
-    EIP712_DOMAIN_TYPE,
-    PRIMARY_TYPE,
-    UPDATE_TYPES,
-    MessageError,
-    checksum,
-    eip712_domain,
-)
+from workers.attacks import AttackConfig
+from workers.models import ModelSpec
+from workers.protocol import MessageError, checksum, eip712_domain
+from workers.task_document import Eip712Block, SimulationBlock, TaskDocument
 from workers.wire import payload_limit
 
 SHARDS_PER_NODE = 2
@@ -42,51 +38,38 @@ INTAKE_CONCURRENCY = 2
 FINISHED = ("stopped", "completed", "failed")
 
 
-def attack_config(plan: AttackPlan) -> dict[str, Any]:
-    """The `workers.attacks.AttackConfig` a simulated attacker receives (active from the round it gets it)."""
-    return plan.attack_config(start_round=0).to_dict()
-
-
+@dataclass
 class NodeProtocol:
     """Builds tasks and accepts updates."""
 
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        bus: EventBus,
-        experiments: ExperimentService,
-        catalog: DatasetCatalog,
-        models: ModelStore,
-        chain: ChainGateway,
-        *,
-        max_update_bytes: int,
-        wake_runner: Callable[[], None],
-    ) -> None:
-        self._sessions = sessions
-        self._bus = bus
-        self._experiments = experiments
-        self._catalog = catalog
-        self._models = models
-        self._chain = chain
-        self._max_update_bytes = max_update_bytes
-        self._wake_runner = wake_runner
-        # A round's updates arrive in a burst; checking them is CPU work under the GIL. Two at a time keeps
-        # the burst from starving every other request thread (the probe, status reads) of the interpreter.
-        self._intake_slots = threading.BoundedSemaphore(INTAKE_CONCURRENCY)
+    sessions: SessionFactory
+    bus: EventBus
+    experiments: ExperimentService
+    catalog: DatasetCatalog
+    models: ModelStore
+    chain: ChainGateway
+    _: KW_ONLY
+    max_update_bytes: int
+    wake_runner: Callable[[], None]
+    # A round's updates arrive in a burst; checking them is CPU work under the GIL. Two at a time keeps
+    # the burst from starving every other request thread (the probe, status reads) of the interpreter.
+    _intake_slots: threading.BoundedSemaphore = field(
+        init=False, repr=False, default_factory=lambda: threading.BoundedSemaphore(INTAKE_CONCURRENCY)
+    )
 
     def domain(self) -> dict[str, Any]:
         """The EIP-712 domain nodes sign under: this chain and its staking contract."""
-        deployment = self._chain.deployment()
+        deployment = self.chain.deployment()
         return eip712_domain(deployment.chain_id, deployment.staking.address)
 
     # -- task ---------------------------------------------------------------------------------------------
 
-    def task(self, experiment_id: int, address: str) -> dict[str, Any]:
+    def task(self, experiment_id: int, address: str) -> TaskDocument:
         try:
             wallet = checksum(address)
         except MessageError as exc:
             raise InvalidInput(f"address: {exc}") from None
-        with self._sessions() as session:
+        with self.sessions() as session:
             experiment = session.get(ExperimentRow, experiment_id)
             if experiment is None:
                 raise NotFound(f"no experiment {experiment_id}")
@@ -97,34 +80,31 @@ class NodeProtocol:
                 session, experiment_id, open_round.round, wallet
             )
         config = ExperimentCreate.model_validate(experiment.config)
-        splits = self._catalog.splits(config.dataset_id, config.seed)
+        splits = self.catalog.splits(config.dataset_id, config.seed)
         slot = (
-            self._experiments.slot_for(experiment_id, wallet, node)
+            self.experiments.slot_for(experiment_id, wallet, node)
             if experiment.status not in FINISHED
             else None
         )
         running = experiment.status == "running"
-        return {
-            "experiment_id": experiment_id,
-            "status": experiment.status,
-            "round": open_round.round if open_round is not None and running else None,
-            "base_model_hash": open_round.base_model_hash if open_round is not None and running else None,
-            "model_spec": experiment.model_spec,
-            "train_config": train_config_of(config).to_dict(),
-            "deadline": _iso(open_round.deadline) if open_round is not None and running else None,
-            "eip712": {
-                "domain": self.domain(),
-                "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES},
-                "primaryType": PRIMARY_TYPE,
-            },
-            "schema": splits.train.spec.to_dict(),
-            "standardizer": splits.standardizer.to_dict() if splits.standardizer is not None else None,
-            "simulation": self._simulation(experiment, config, node, wallet, slot, open_round),
-            "registered": node is not None,
-            "submitted": submitted,
+        current = open_round if running else None
+        return TaskDocument(
+            experiment_id=experiment_id,
+            status=experiment.status,
+            round=current.round if current is not None else None,
+            base_model_hash=current.base_model_hash if current is not None else None,
+            model_spec=ModelSpec.from_dict(experiment.model_spec),
+            train_config=config.train_config(),
+            deadline=current.deadline.astimezone(UTC) if current is not None else None,
+            eip712=Eip712Block(domain=self.domain()),
+            schema=splits.train.spec,
+            standardizer=splits.standardizer,
+            simulation=self._simulation(experiment, config, node, wallet, slot, open_round),
+            registered=node is not None,
+            submitted=submitted,
             # Hints: quick while there is work, slower while the node waits for the round to close.
-            "poll_after_s": (1.0 if submitted else 0.5) if running else 2.0,
-        }
+            poll_after_s=(1.0 if submitted else 0.5) if running else 2.0,
+        )
 
     def _simulation(
         self,
@@ -134,31 +114,23 @@ class NodeProtocol:
         wallet: str,
         slot: int | None,
         open_round: RoundRow | None,
-    ) -> dict[str, Any] | None:
+    ) -> SimulationBlock | None:
         if slot is None or (node is not None and node.kind != "simulated"):
             return None
-        attack: dict[str, Any] | None = None
+        attack: AttackConfig | None = None
         if open_round is not None and open_round.attack:
             plan = AttackPlan.model_validate(open_round.attack)
             if attacks(
                 plan, config.num_nodes, kind="simulated", slot=slot, address=wallet, round_=open_round.round
             ):
-                attack = attack_config(plan)
-        builtin = self._catalog.get(config.dataset_id).source == "builtin"
-        return {
-            "dataset": config.dataset_id,
-            "test_fraction": TEST_FRACTION,
-            "split_seed": config.seed,
-            "partition": config.partition,
-            "alpha": config.alpha,
-            "shards_per_node": SHARDS_PER_NODE,
-            "min_samples": None,
-            "seed": config.seed,
-            "num_nodes": config.num_nodes,
-            "node_index": slot,
-            "attack": attack,
-            "data_url": None if builtin else f"/api/experiments/{experiment.id}/train-data",
-        }
+                attack = plan.attack_config(start_round=0)  # active from the round it is handed out in
+        builtin = self.catalog.get(config.dataset_id).source == "builtin"
+        return SimulationBlock(
+            dataset=config.dataset_id, test_fraction=TEST_FRACTION, split_seed=config.seed,
+            partition=config.partition, alpha=config.alpha, shards_per_node=SHARDS_PER_NODE, min_samples=None,
+            seed=config.seed, num_nodes=config.num_nodes, node_index=slot, attack=attack,
+            data_url=None if builtin else f"/api/experiments/{experiment.id}/train-data",
+        )  # fmt: skip
 
     # -- updates --------------------------------------------------------------------------------------------
 
@@ -171,7 +143,7 @@ class NodeProtocol:
         address: str | None,
     ) -> int:
         """Validates and stores one update; returns its round. SubmissionRejected / domain errors otherwise."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             experiment = session.get(ExperimentRow, experiment_id)
             if experiment is None:
                 raise NotFound(f"no experiment {experiment_id}")
@@ -184,42 +156,34 @@ class NodeProtocol:
                 )
                 raise SubmissionRejected(409, f"experiment {experiment_id} takes no updates now: {state}")
             round_, base_hash, deadline = latest.round, latest.base_model_hash, latest.deadline
-        layout = self._models.layout_of(base_hash)
+        layout = self.models.layout_of(base_hash)
         context = SubmissionContext(
             experiment_id=experiment_id,
             round=round_,
             base_model_hash=base_hash,
             layout=layout,
-            max_update_bytes=min(self._max_update_bytes, payload_limit(layout)),
+            max_update_bytes=min(self.max_update_bytes, payload_limit(layout)),
             domain=self.domain(),
             is_registered=lambda a: self._is_registered(experiment_id, a),
-            is_staked=lambda a: self._chain.node_status(a, stale_ok=True).eligible,
+            is_staked=lambda a: self.chain.node_status(a, stale_ok=True).eligible,
             already_submitted=lambda a: self._has_submitted(experiment_id, round_, a),
             deadline=deadline,
         )
         with self._intake_slots:
             update = validate_submission(
-                raw_update=raw_update,
-                message_json=message_json,
-                signature=signature,
-                expected=context,
+                raw_update=raw_update, message_json=message_json, signature=signature, expected=context,
                 address=address,
-            )
-        with self._bus.transaction() as pub:
+            )  # fmt: skip
+        with self.bus.transaction() as pub:
             current = repo.round_row(pub.session, experiment_id, round_)
             if current is None or current.status != "open":
                 raise SubmissionRejected(409, f"round {round_} closed while the update was being checked")
-            pub.session.add(
-                SubmissionRow(
-                    experiment_id=experiment_id,
-                    round=round_,
-                    node_address=update.address,
-                    num_samples=update.num_samples,
-                    update_hash=update.update_hash,
-                    signature=update.signature,
-                    payload=raw_update,
-                )
-            )
+            submission = SubmissionRow(
+                experiment_id=experiment_id, round=round_, node_address=update.address,
+                num_samples=update.num_samples, update_hash=update.update_hash, signature=update.signature,
+                payload=raw_update,
+            )  # fmt: skip
+            pub.session.add(submission)
             try:
                 pub.session.flush()
             except IntegrityError:
@@ -238,17 +202,13 @@ class NodeProtocol:
                 num_samples=update.num_samples,
                 update_hash=update.update_hash,
             )
-        self._wake_runner()
+        self.wake_runner()
         return round_
 
     def _is_registered(self, experiment_id: int, address: str) -> bool:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return repo.node(session, experiment_id, address) is not None
 
     def _has_submitted(self, experiment_id: int, round_: int, address: str) -> bool:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return repo.has_submitted(session, experiment_id, round_, address)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

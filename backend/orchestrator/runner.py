@@ -49,19 +49,8 @@ from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.models import ModelSpec
-from workers.training import TrainConfig
 
 log = logging.getLogger("fedshield.runner")
-
-
-def train_config_of(config: ExperimentCreate) -> TrainConfig:
-    return TrainConfig(
-        epochs=config.local_epochs,
-        batch_size=config.batch_size,
-        lr=config.learning_rate,
-        optimizer=config.optimizer,
-        momentum=config.momentum,
-    )
 
 
 def cohort_position(node: NodeRow) -> tuple[int, int, str]:
@@ -270,7 +259,7 @@ class RoundRunner:
             defense=defense,
             history=history,
             dataset=self._catalog.get(config.dataset_id),
-            train_config=train_config_of(config),
+            train_config=config.train_config(),
             seed=config.seed,
         )
         computed = self._compute.run(close_round_job, job)

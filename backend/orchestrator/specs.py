@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from backend.engine.detection import DefenseConfig
 from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
-from workers.training import DEFAULT_TRAIN, OptimizerName
+from workers.training import DEFAULT_TRAIN, OptimizerName, TrainConfig
 
 ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
 ModelChoice = Literal["auto", "mlp", "cnn"]
@@ -34,10 +35,14 @@ class AttackPlan(BaseModel):
     boost: float | None = Field(None, gt=0, le=1e6)  # backdoor: Δ -> boost * Δ; None: the number of nodes
     target_label: int = Field(0, ge=0, le=10_000)  # backdoor: class the trigger leads to
     poison_fraction: float = Field(0.5, gt=0, le=1)  # backdoor: share of the attacker's samples triggered
-    num_attackers: int = Field(0, ge=0, le=MAX_NODES)  # the last N simulated slots, unless `nodes` is given
+    num_attackers: int = Field(
+        default=0, ge=0, le=MAX_NODES
+    )  # the last N simulated slots, unless `nodes` is given
     start_round: int = Field(1, ge=1)  # first round in which the attackers attack
     # Explicit attackers by wallet address (extension); overrides num_attackers when given.
-    nodes: list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]] | None = Field(None, max_length=MAX_NODES)
+    nodes: list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]] | None = Field(
+        default=None, max_length=MAX_NODES
+    )
 
     @property
     def active(self) -> bool:
@@ -45,20 +50,10 @@ class AttackPlan(BaseModel):
 
     def attack_config(self, *, start_round: int = 0) -> AttackConfig:
         """The `workers.attacks.AttackConfig` an attacker of this plan runs (0-based `start_round`)."""
-        return AttackConfig(
-            kind=self.kind,
-            sigma=self.sigma,
-            norm_matched=self.norm_matched,
-            flip_fraction=max(self.flip_fraction, 1e-6),  # the plan allows 0 (a no-op), the attack does not
-            scale=self.scale,
-            start_round=start_round,
-            epsilon=self.epsilon,
-            z=self.z,
-            perturbation=self.perturbation,
-            boost=self.boost,
-            target_label=self.target_label,
-            poison_fraction=self.poison_fraction,
-        )
+        shared = self.model_dump(include=_SHARED_OPTIONS)
+        # The plan allows flip_fraction 0 (a no-op), the attack does not.
+        shared["flip_fraction"] = max(self.flip_fraction, 1e-6)
+        return AttackConfig(**shared, start_round=start_round)
 
     def check_classes(self, num_classes: int) -> None:
         """Raises ValueError if the backdoor's target_label is not one of the dataset's classes."""
@@ -67,6 +62,12 @@ class AttackPlan(BaseModel):
                 f"attack.target_label {self.target_label} is not a class of the dataset "
                 f"(classes 0..{num_classes - 1})"
             )
+
+
+# The options a plan hands its attackers' AttackConfig, by name; the config's own defaults for the rest.
+_SHARED_OPTIONS = {f.name for f in dataclasses.fields(AttackConfig)} & set(AttackPlan.model_fields) - {
+    "start_round"
+}
 
 
 class ExperimentCreate(BaseModel):
@@ -116,6 +117,13 @@ class ExperimentCreate(BaseModel):
         if any(ord(c) < 32 or ord(c) == 127 for c in name):
             raise ValueError("name must not contain control characters")
         return name
+
+    def train_config(self) -> TrainConfig:
+        """The local training every node of this experiment runs (published in each task)."""
+        return TrainConfig(
+            epochs=self.local_epochs, batch_size=self.batch_size, lr=self.learning_rate,
+            optimizer=self.optimizer, momentum=self.momentum,
+        )  # fmt: skip
 
     @model_validator(mode="after")
     def _attackers_fit(self) -> ExperimentCreate:

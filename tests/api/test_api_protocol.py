@@ -160,7 +160,7 @@ def test_message_that_is_not_json_or_for_another_experiment_is_422(
     client: TestClient, running: dict[str, Any], pair: list[LocalAccount]
 ) -> None:
     signed = sign(running["task"], pair[0], running["delta"], running["samples"])
-    _refused(client, post(client, running["id"], signed, message="{not json"), 422, "not valid JSON")
+    _refused(client, post(client, running["id"], signed, message="{not json"), 422, "Invalid JSON")
     other = sign(running["task"], pair[0], running["delta"], running["samples"], experiment=running["id"] + 1)
     _refused(client, post(client, running["id"], other), 422, "for experiment")
     lying = sign(running["task"], pair[0], running["delta"], 0)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import pytest
 import torch
 from fastapi import FastAPI, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from backend.engine.intake import SubmissionContext, SubmissionRejected, ValidatedUpdate, validate_submission
 from tests.support.server import live_server
@@ -23,7 +24,8 @@ from tests.support.server import wait_for as poll_until
 from workers.attacks import AttackConfig
 from workers.datasets import load_builtin_split
 from workers.models import build_model, model_spec_for
-from workers.protocol import EIP712_DOMAIN_TYPE, PRIMARY_TYPE, UPDATE_TYPES, checksum, eip712_domain
+from workers.protocol import checksum, eip712_domain
+from workers.task_document import Eip712Block, SimulationBlock, TaskDocument, UpdateAccepted
 from workers.tensors import Weights, apply_delta, state_of, tensor_layout
 from workers.training import TrainConfig
 from workers.wire import encode_tensors, model_hash, payload_limit
@@ -51,6 +53,7 @@ class FakeOrchestrator:
     external: list[str] = field(default_factory=list)
     unstaked: set[str] = field(default_factory=set)
     corrupt_models: bool = False  # serve bytes that do not hash to the requested model
+    tamper: Callable[[dict[str, Any]], None] | None = None  # edits each task's JSON: a hostile orchestrator
     seed: int = 0
     train_config: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, batch_size=16, lr=0.05))
 
@@ -106,38 +109,31 @@ class FakeOrchestrator:
         else:
             self.round += 1
 
-    def task_for(self, address: str) -> dict[str, Any]:
+    def task_for(self, address: str) -> TaskDocument:
         running = self.status == "running"
         simulation = None
         if address in self.nodes:
-            attack = self.attackers.get(address)
-            simulation = {
-                "dataset": self.dataset, "test_fraction": 0.2, "split_seed": self.seed, "partition": "iid",
-                "alpha": 0.5, "shards_per_node": 2, "min_samples": None, "seed": self.seed,
-                "num_nodes": len(self.nodes), "node_index": self.nodes.index(address),
-                "attack": attack.to_dict() if attack is not None else None, "data_url": None,
-            }  # fmt: skip
-        scaler = self.data.standardizer
-        return {
-            "experiment_id": EXPERIMENT_ID,
-            "status": self.status,
-            "round": self.round if running else None,
-            "base_model_hash": self.base_hash if running else None,
-            "model_spec": self.spec.to_dict(),
-            "train_config": self.train_config.to_dict(),
-            "deadline": None,
-            "eip712": {
-                "domain": DOMAIN,
-                "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES},
-                "primaryType": PRIMARY_TYPE,
-            },
-            "schema": self.data.train.spec.to_dict(),
-            "standardizer": scaler.to_dict() if scaler is not None else None,
-            "simulation": simulation,
-            "registered": address in self._registered(),
-            "submitted": any(r.update.address == address for r in self._in_round(self.round)),
-            "poll_after_s": 0.2,
-        }
+            simulation = SimulationBlock(
+                dataset=self.dataset, test_fraction=0.2, split_seed=self.seed, partition="iid", alpha=0.5,
+                shards_per_node=2, min_samples=None, seed=self.seed, num_nodes=len(self.nodes),
+                node_index=self.nodes.index(address), attack=self.attackers.get(address),
+            )  # fmt: skip
+        return TaskDocument(
+            experiment_id=EXPERIMENT_ID,
+            status=self.status,
+            round=self.round if running else None,
+            base_model_hash=self.base_hash if running else None,
+            model_spec=self.spec,
+            train_config=self.train_config,
+            deadline=None,
+            eip712=Eip712Block(domain=DOMAIN),
+            schema=self.data.train.spec,
+            standardizer=self.data.standardizer,
+            simulation=simulation,
+            registered=address in self._registered(),
+            submitted=any(r.update.address == address for r in self._in_round(self.round)),
+            poll_after_s=0.2,
+        )
 
     # -- HTTP ---------------------------------------------------------------------------------------------
 
@@ -149,12 +145,15 @@ class FakeOrchestrator:
             return [{"id": EXPERIMENT_ID, "status": self.status}]
 
         @app.get("/api/experiments/{experiment_id}/task")
-        def read_task(experiment_id: int, address: Annotated[str, Query()]) -> dict[str, Any]:
+        def read_task(experiment_id: int, address: Annotated[str, Query()]) -> JSONResponse:
             if experiment_id != EXPERIMENT_ID:
                 raise HTTPException(404, f"no experiment {experiment_id}")
             with self.lock:
                 self.task_requests += 1
-                return self.task_for(checksum(address))
+                document = self.task_for(checksum(address)).model_dump(mode="json", by_alias=True)
+            if self.tamper is not None:
+                self.tamper(document)
+            return JSONResponse(document)
 
         @app.get("/api/models/{hash_}")
         def read_model(hash_: str) -> Response:
@@ -167,14 +166,14 @@ class FakeOrchestrator:
                 data = data[:-4] + b"\x00\x00\x80\x7f"  # last float becomes +Inf: another hash
             return Response(data, media_type="application/octet-stream")
 
-        @app.post("/api/experiments/{experiment_id}/updates", status_code=202)
+        @app.post("/api/experiments/{experiment_id}/updates", status_code=202, response_model=UpdateAccepted)
         async def create_update(
             experiment_id: int,
             update: Annotated[UploadFile, File()],
             message: Annotated[str, Form()],
             signature: Annotated[str | None, Form()] = None,
             address: Annotated[str | None, Form()] = None,
-        ) -> dict[str, Any]:
+        ) -> UpdateAccepted:
             raw = await update.read()
             with self.lock:
                 round_ = self.round
@@ -202,7 +201,7 @@ class FakeOrchestrator:
                     raise HTTPException(exc.status_code, exc.reason) from None
                 self.received.append(Received(round_, valid))
                 self._close_round_if_complete()
-            return {"accepted_for_screening": True, "round": round_}
+            return UpdateAccepted(accepted_for_screening=True, round=round_)
 
         @app.post("/api/experiments/{experiment_id}/nodes")
         def create_node(experiment_id: int, body: dict[str, str]) -> dict[str, Any]:

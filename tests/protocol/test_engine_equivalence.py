@@ -14,12 +14,9 @@ import pytest
 import torch
 
 from backend.engine.simulation import ExperimentConfig, SimulationResult, run_simulation
-from backend.orchestrator.protocol import attack_config
-from backend.orchestrator.runner import train_config_of
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment
-from workers.attacks import AttackConfig
 from workers.training import DEFAULT_TRAIN
 
 pytestmark = pytest.mark.chain
@@ -55,7 +52,7 @@ def in_process() -> SimulationResult:
         partition="iid",
         rounds=ROUNDS,
         malicious_indices=(NODES - 1,),
-        attack=AttackConfig.from_dict(attack_config(PLAN)),
+        attack=PLAN.attack_config(start_round=0),  # what the task hands each attacker
         seed=SEED,
     )
     return run_simulation(config)
@@ -69,7 +66,7 @@ def stored(features: dict[str, float]) -> dict[str, float | None]:
 def test_the_served_stack_and_the_simulation_reach_the_same_verdicts_and_models(
     chain: LocalChain, tmp_path: Path, one_torch_thread: None
 ) -> None:
-    assert train_config_of(ExperimentCreate.model_validate(BODY)) == DEFAULT_TRAIN
+    assert ExperimentCreate.model_validate(BODY).train_config() == DEFAULT_TRAIN
     simulated = in_process()
     # Per round, per node index: outcome, rule and every feature the verdict rests on.
     expected = [[(v.outcome.value, v.rule, stored(v.features)) for v in r.verdicts] for r in simulated.rounds]

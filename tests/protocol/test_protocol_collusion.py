@@ -11,7 +11,7 @@ import torch
 from backend.chain.accounts import dev_account
 from tests.protocol.conftest import StartOrchestrator
 from workers.attacks import AttackConfig, cohort_mean_std
-from workers.node import NodeClient, NodeReport, Simulation, simulated_share
+from workers.node import NodeClient, NodeReport, simulated_share
 from workers.task import round_seed
 from workers.tensors import flatten
 from workers.training import train_local
@@ -53,7 +53,8 @@ def test_colluders_in_one_process_send_mean_minus_z_std_of_their_pooled_honest_u
     )  # the global model of round 2
     honest = []
     for address in attackers:
-        sim = Simulation.from_dict(fake.task_for(address)["simulation"])
+        sim = fake.task_for(address).simulation
+        assert sim is not None
         data = simulated_share(sim, fake.data.train.spec)
         seed = round_seed(sim.seed, 2, sim.node_index)
         honest.append(

@@ -107,9 +107,12 @@ def test_oversized_message_is_413() -> None:
 @pytest.mark.parametrize(
     ("message_json", "expected"),
     [
-        ("not json", "message is not valid JSON"),
-        ('{"experiment": 7, "round": 3}', "missing field(s) ['baseModelHash', 'updateHash', 'numSamples']"),
-        (None, "round must be an integer, found string"),
+        ("not json", "message: Invalid JSON"),
+        (
+            '{"experiment": 7, "round": 3}',
+            "baseModelHash: Field required; updateHash: Field required; numSamples",
+        ),
+        (None, "message: round: Input should be a valid integer"),
     ],
     ids=["not-json", "missing-fields", "wrong-type"],
 )

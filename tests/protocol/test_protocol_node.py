@@ -157,6 +157,20 @@ def test_a_refused_update_is_reported_and_not_retried_in_that_round(orchestrator
     assert len(fake.rejected) == 1
 
 
+def test_a_task_asking_to_sign_for_another_domain_stops_the_node_naming_the_field(orchestrator: Any) -> None:
+    def usd_coin(document: dict[str, Any]) -> None:
+        document["eip712"]["domain"]["name"] = "USD Coin"  # a token permit's domain, not FedShield's
+
+    fake, url = orchestrator(nodes=ADDRESSES[:1], tamper=usd_coin)
+    nodes, threads, reports = _run_nodes(url, KEYS[:1])
+    _join(nodes, threads)
+
+    report = reports[ADDRESSES[0]]
+    assert report.failed and "task this node cannot use" in report.stopped_because
+    assert "eip712.domain" in report.stopped_because and "'USD Coin'" in report.stopped_because
+    assert fake.received == [] and fake.rejected == [] and fake.model_downloads == 0
+
+
 def _worker_process(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     code = "import typer; from workers.cli import worker_command; typer.run(worker_command)"
     return subprocess.Popen(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -11,6 +10,7 @@ from eth_account.messages import encode_typed_data
 
 from workers.protocol import (
     SECP256K1_N,
+    UPDATE_TYPES,
     MessageError,
     SignatureError,
     UpdateMessage,
@@ -61,7 +61,7 @@ def test_signature_matches_eth_sign_typed_data_v4_of_the_full_document() -> None
 )
 def test_tampering_with_any_field_changes_the_recovered_signer(change: dict[str, object]) -> None:
     signature = sign_update(KEY, DOMAIN, MESSAGE)
-    tampered = dataclasses.replace(MESSAGE, **change)  # type: ignore[arg-type]
+    tampered = UpdateMessage(**(MESSAGE.model_dump() | change))
     assert recover_signer(DOMAIN, tampered, signature) != ADDRESS
 
 
@@ -78,31 +78,39 @@ def test_a_signature_for_another_deployment_recovers_someone_else(domain: dict[s
 def test_message_json_round_trip_uses_the_struct_field_names() -> None:
     text = MESSAGE.to_json()
     assert list(json.loads(text)) == ["experiment", "round", "baseModelHash", "updateHash", "numSamples"]
+    assert list(json.loads(text)) == [f["name"] for f in UPDATE_TYPES["Update"]]  # the signed struct's order
     assert UpdateMessage.from_json(text) == MESSAGE
     assert UpdateMessage.from_json(text.encode()) == MESSAGE
 
 
 def test_hashes_are_normalised_to_lowercase() -> None:
-    upper = dataclasses.replace(MESSAGE, base_model_hash="0x" + "AB" * 32)
+    upper = UpdateMessage(**(MESSAGE.model_dump() | {"base_model_hash": "0x" + "AB" * 32}))
     assert upper.base_model_hash == MESSAGE.base_model_hash
 
 
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        (b"\xff\xfe", "not UTF-8"),
-        ("{", "not valid JSON"),
-        ("[1, 2]", "must be a JSON object"),
-        ('{"experiment": 7}', "missing field(s) ['round', 'baseModelHash', 'updateHash', 'numSamples']"),
-        ({"extra": 1}, "unexpected field(s) ['extra']"),
-        ({"round": "3"}, "round must be an integer, found string '3'"),
-        ({"round": 3.0}, "round must be an integer, found number 3.0"),
-        ({"experiment": True}, "experiment must be an integer, found boolean"),
-        ({"numSamples": -1}, "numSamples must be a uint256"),
-        ({"round": 2**256}, "round must be a uint256"),
-        ({"baseModelHash": "0x1234"}, "baseModelHash must be 0x followed by 64 hex digits"),
-        ({"updateHash": "ab" * 32}, "updateHash must be 0x followed by 64 hex digits"),
-        ({"updateHash": None}, "updateHash must be a 0x-prefixed 32-byte hex string, found null"),
+        (b"\xff\xfe", "message: Invalid JSON"),
+        ("{", "message: Invalid JSON"),
+        ("[1, 2]", "message: Input should be an object"),
+        (
+            '{"experiment": 7}',
+            "round: Field required; baseModelHash: Field required; updateHash: Field required; numSamples: Field",
+        ),
+        ({"extra": 1}, "extra: Extra inputs are not permitted"),
+        ({"base_model_hash": "0x" + "ab" * 32}, "base_model_hash: Extra inputs are not permitted"),
+        ({"round": "3"}, "round: Input should be a valid integer"),
+        ({"round": 3.0}, "round: Input should be a valid integer"),
+        ({"experiment": True}, "experiment: Input should be a valid integer"),
+        ({"numSamples": -1}, "numSamples: Input should be greater than or equal to 0"),
+        (
+            {"round": 2**256},
+            "round: Input should be less than or equal to 1157920892373161954235709850086879",
+        ),
+        ({"baseModelHash": "0x1234"}, "baseModelHash: String should match pattern '^0x[0-9a-fA-F]{64}$'"),
+        ({"updateHash": "ab" * 32}, "updateHash: String should match pattern"),
+        ({"updateHash": None}, "updateHash: Input should be a valid string"),
     ],
 )
 def test_malformed_messages_name_the_problem(payload: object, expected: str) -> None:

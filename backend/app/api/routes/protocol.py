@@ -10,21 +10,21 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
 from backend.app.deps import ExperimentId, OrchestratorDep, WalletQuery
-from backend.app.schemas.protocol import TaskPublic, UpdateAccepted
+from backend.app.schemas.protocol import TaskDocument, UpdateAccepted
 from backend.engine.intake import SubmissionRejected
 from backend.orchestrator.specs import ExperimentCreate
 
 router = APIRouter(prefix="/api/experiments", tags=["node protocol"])
 
 
-@router.get("/{experiment_id}/task", response_model=TaskPublic)
+@router.get("/{experiment_id}/task", response_model=TaskDocument, response_model_by_alias=True)
 def read_task(
     experiment_id: ExperimentId,
     orchestrator: OrchestratorDep,
     address: WalletQuery,
-) -> TaskPublic:
+) -> TaskDocument:
     """What the node at `address` should train now: round, base model hash, model spec, hyper-parameters."""
-    return TaskPublic.model_validate(orchestrator.protocol.task(experiment_id, address))
+    return orchestrator.protocol.task(experiment_id, address)
 
 
 @router.post(
