@@ -13,4 +13,4 @@ def validation_text(errors: Sequence[ErrorDetails], limit: int = 10) -> str:
     for error in errors[:limit]:
         where = ".".join(str(p) for p in error["loc"])
         parts.append(f"{where}: {error['msg']}" if where else error["msg"])  # no field: the document itself
-    return "; ".join(parts) or "invalid document"
+    return "; ".join(parts) or "invalid input"

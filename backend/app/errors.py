@@ -37,6 +37,7 @@ from backend.orchestrator.errors import (
     OrchestratorError,
     TooLarge,
 )
+from workers.validation import validation_text
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 MAX_REPORTED_ISSUES = 50  # validation issues listed in `errors` (the text names the first 10)
@@ -82,15 +83,6 @@ def error(status: int, detail: str, headers: Mapping[str, str] | None = None) ->
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def validation_text(exc: RequestValidationError) -> str:
-    """`query.limit: Input should be ...; body.numSamples: ...`: every field named, first ten issues."""
-    parts = []
-    for issue in exc.errors()[:10]:
-        where = ".".join(str(p) for p in issue.get("loc", ()))
-        parts.append(f"{where}: {issue.get('msg', 'invalid')}")
-    return "; ".join(parts) or "invalid request"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OrchestratorError)
     async def orchestrator_error(_: Request, exc: OrchestratorError) -> JSONResponse:
@@ -111,7 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {k: v for k, v in e.items() if k in ("loc", "msg", "type")}
             for e in exc.errors()[:MAX_REPORTED_ISSUES]
         ]
-        return JSONResponse({"detail": validation_text(exc), "errors": issues}, status_code=422)
+        return JSONResponse({"detail": validation_text(exc.errors()), "errors": issues}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
