@@ -1,11 +1,12 @@
 """Wall time of one simulated round at growing node counts: the local engine against Ray.
 
-A round is what ``fedshield run`` does each round: the node side (every node trains one local pass from the
-global model and encodes its Δ) and the orchestrator side (``close_round``: decoding, screening,
-aggregation, evaluation). The nodes hold a synthetic table shaped like digits (64 features, 10 classes,
-``SAMPLES_PER_NODE`` rows per node, so the model is a 9.6k-parameter MLP), generated for each size, since
-5,000 nodes would leave digits' 1,437 training rows less than one sample a node. Setting the nodes up
-(partitioning, and for Ray starting the actors and shipping each its shards) is timed apart from the round.
+A round is what ``fedshield run`` does each round: the node side (every node trains from the global model
+with the product's local training and its Δ is encoded) and the orchestrator side (``close_round``:
+decoding, screening, aggregation, evaluation). The nodes hold a synthetic table shaped like digits (64
+features, 10 classes, ``SAMPLES_PER_NODE`` rows per node, so the model is a 9.6k-parameter MLP),
+generated for each size, since 5,000 nodes would leave digits' 1,437 training rows less than one sample a
+node. Setting the nodes up (for Ray: starting the actors and shipping each its shards) and the first round
+(each process's first torch calls) are timed apart from the steady round.
 
 ``python -m backend.bench.rounds 100 1000 [--num-cpus N] [--address auto]`` prints the rows as JSON.
 """
@@ -45,12 +46,14 @@ def synthetic_table(path: Path, num_nodes: int, *, seed: int = 0) -> Path:
 
 
 def time_round(config: ExperimentConfig, engine: Engine, executor: ExecutorFactory) -> dict[str, Any]:
-    """Sets up ``config``'s nodes on ``executor`` and times one round of it."""
+    """Sets up ``config``'s nodes on ``executor``, runs a first round, and times the second (steady) one."""
     state = prepare(config)
     started = time.perf_counter()
     nodes = executor(state.node_task, state.node_data)
     try:
         ready = time.perf_counter()
+        run_round(state, collect_submissions(state, nodes))  # first calls warm each process's torch
+        warm = time.perf_counter()
         submissions = collect_submissions(state, nodes)
         trained = time.perf_counter()
         run_round(state, submissions)
@@ -60,9 +63,10 @@ def time_round(config: ExperimentConfig, engine: Engine, executor: ExecutorFacto
     return {
         "nodes": config.num_nodes,
         "engine": engine,
-        "seconds": closed - ready,
-        "node_seconds": trained - ready,
+        "seconds": closed - warm,
+        "node_seconds": trained - warm,
         "close_seconds": closed - trained,
+        "first_round_seconds": warm - ready,
         "setup_seconds": ready - started,
     }
 
@@ -72,8 +76,9 @@ def round_wall_times(
 ) -> list[dict[str, Any]]:
     """One row per size and engine: ``{"nodes", "engine", "seconds", "cpus", ...}``.
 
-    ``seconds`` is the round's wall time (nodes and ``close_round``), split into ``node_seconds`` and
-    ``close_seconds``; ``setup_seconds`` is placing the nodes (for Ray: actors started, shards shipped).
+    ``seconds`` is the wall time of a steady round (the second: nodes and ``close_round``), split into
+    ``node_seconds`` and ``close_seconds``; ``first_round_seconds`` is the first, which pays each process's
+    first torch calls; ``setup_seconds`` is placing the nodes (for Ray: actors started, shards shipped).
     The local engine trains on one thread of this process; Ray uses a local Ray of ``num_cpus`` CPUs
     (default: every core), or the cluster at ``address``.
     """
@@ -89,7 +94,7 @@ def round_wall_times(
             for size in sizes:
                 table = synthetic_table(Path(tmp) / f"nodes-{size}.npz", size)
                 config = ExperimentConfig(
-                    dataset=str(table), num_nodes=size, rounds=1, test_fraction=TEST_FRACTION
+                    dataset=str(table), num_nodes=size, rounds=2, test_fraction=TEST_FRACTION
                 )
                 for engine in ENGINES:
                     row = time_round(config, engine, executor_factory(engine))

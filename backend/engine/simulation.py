@@ -1,11 +1,13 @@
-"""In-process federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
+"""Federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
 
 Each round, every node trains from the global model on its own slice (or attacks, for the malicious
-ones) and encodes ``Δ`` as safetensors bytes; the orchestrator side is ``backend.engine.rounds.close_round``,
-the same function the service's round runner calls. The root set is carved from the training split before
-partitioning (``workers.task.carve_root``), exactly as the service does; seeds follow the protocol's
-1-based round numbers, exactly as served simulated nodes do. Everything is seeded: the same
-``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit.
+ones) and its ``Δ`` is encoded as safetensors bytes. Where the nodes train is the executor's business
+(``backend.engine.executors``: in this process, or on Ray actors); the orchestrator side always runs here
+and is ``backend.engine.rounds.close_round``, the same function the service's round runner calls. The root
+set is carved from the training split before partitioning (``workers.task.carve_root``), exactly as the
+service does; seeds follow the protocol's 1-based round numbers, exactly as served simulated nodes do.
+Everything is seeded: the same ``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit, on
+either executor.
 
 Attackers are omniscient here: those whose attack needs the cohort (ALIE, IPM, Min-Max) see the round's
 honest updates before they craft theirs, the strongest setting of their papers.

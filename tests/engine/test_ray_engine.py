@@ -14,8 +14,9 @@ import torch
 import typer
 from typer.testing import CliRunner
 
+from backend.bench.rounds import round_wall_times
 from backend.cli.engine import register
-from backend.engine.executors import LocalExecutor, executor_factory
+from backend.engine.executors import LocalExecutor
 from backend.engine.ray_executor import RayExecutor, connect
 from backend.engine.simulation import ExperimentConfig, prepare, run_simulation
 from workers.attacks import AttackConfig
@@ -40,30 +41,27 @@ def local_ray() -> Iterator[None]:
 
 def test_the_ray_engine_gives_the_local_engines_result_bit_for_bit() -> None:
     local = run_simulation(CONFIG)
-    on_ray = run_simulation(CONFIG, executor=executor_factory("ray"))
+    state = prepare(CONFIG)  # what run_simulation prepares: the same seed, the same shards
+    executor = RayExecutor(state.node_task, state.node_data)
+    # One actor per CPU, each holding a contiguous group of nodes, training them as this process would.
+    assert [list(g) for g in executor.groups] == [[0, 1, 2], [3, 4, 5]]
+    assert ray.get([a.ready.remote() for a in executor.actors]) == [3, 3]
+    first = executor.honest(0, state.global_weights)
+    here = LocalExecutor(state.node_task, state.node_data).honest(0, state.global_weights)
+    assert first.nodes.tolist() == [0, 1, 2, 3, 5]  # node 4 attacks
+    assert first.deltas.tobytes() == here.deltas.tobytes()
+    assert first.num_samples.tolist() == here.num_samples.tolist()
+
+    on_ray = run_simulation(CONFIG, executor=lambda task, data: executor)
     assert on_ray.to_dict() == local.to_dict()  # every verdict, metric and round model hash
     assert on_ray.final_weights.tobytes() == local.final_weights.tobytes()
     assert [r.attacking[4] for r in on_ray.rounds] == [True, True]
     assert len({r.model_hash for r in on_ray.rounds}) == 2
-    template = prepare(CONFIG).template  # the final hash is that of the final weights on the wire
-    final = unflatten(on_ray.final_weights, template)
+    final = unflatten(on_ray.final_weights, state.template)  # the last hash is the final model's
     assert model_hash(encode_tensors(final)) == on_ray.rounds[-1].model_hash
-
-
-def test_each_actor_holds_a_contiguous_group_of_nodes_and_trains_them_like_the_local_executor() -> None:
-    state = prepare(CONFIG)
-    executor = RayExecutor(state.node_task, state.node_data)
-    try:
-        assert [list(g) for g in executor.groups] == [[0, 1, 2], [3, 4, 5]]
-        assert ray.get([a.ready.remote() for a in executor.actors]) == [3, 3]
-        on_ray = executor.honest(0, state.global_weights)
-        local = LocalExecutor(state.node_task, state.node_data).honest(0, state.global_weights)
-        assert on_ray.nodes.tolist() == [0, 1, 2, 3, 5]  # node 4 attacks
-        assert on_ray.deltas.tobytes() == local.deltas.tobytes()
-        assert on_ray.num_samples.tolist() == local.num_samples.tolist()
-    finally:
-        executor.close()
-    assert ray.is_initialized(), "an executor must not shut down a Ray it did not start"
+    assert executor.actors == [] and ray.is_initialized(), (
+        "closed, without shutting down a Ray it did not start"
+    )
 
 
 def test_fedshield_run_on_ray_prints_the_rounds_and_refuses_ray_flags_on_the_local_engine() -> None:
@@ -77,6 +75,15 @@ def test_fedshield_run_on_ray_prints_the_rounds_and_refuses_ray_flags_on_the_loc
     assert "final accuracy" in result.output
     refused = runner.invoke(root, ["run", "--address", "auto"])
     assert refused.exit_code == 2 and "--address and --num-cpus apply to --engine ray only" in refused.output
+
+
+def test_round_wall_times_gives_a_row_per_size_and_engine_on_the_connected_ray() -> None:
+    rows = round_wall_times([12])
+    assert [(r["nodes"], r["engine"], r["cpus"]) for r in rows] == [(12, "local", 1), (12, "ray", 2)]
+    for row in rows:
+        assert row["seconds"] == pytest.approx(row["node_seconds"] + row["close_seconds"])
+        assert row["seconds"] > 0 and row["setup_seconds"] >= 0 and row["first_round_seconds"] > 0
+    assert ray.is_initialized(), "the bench must not shut down a Ray it did not start"
 
 
 def test_the_local_engine_runs_where_ray_is_not_installed_and_the_ray_engine_says_what_to_install() -> None:
