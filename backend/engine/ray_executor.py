@@ -79,11 +79,14 @@ class RayExecutor:
         self.dim = int(sum(t.numel() for t in task.template.values()))
         remote = ray.remote(NodeGroupActor).options(num_cpus=1)
         self.groups = split_nodes(len(node_data), actors or cluster_cpus())
-        self.actors: list[Any] = [
-            remote.remote(task, {n: node_data[n] for n in group}) for group in self.groups
-        ]
-        # Up, shards in place: a failure to start shows here, not in the middle of a round.
-        ray.get([actor.ready.remote() for actor in self.actors])
+        self.actors: list[Any] = []
+        try:
+            self.actors = [remote.remote(task, {n: node_data[n] for n in group}) for group in self.groups]
+            # Up, shards in place: a failure to start shows here, not in the middle of a round.
+            ray.get([actor.ready.remote() for actor in self.actors])
+        except BaseException:
+            self.close()
+            raise
 
     def honest(self, round_idx: int, global_flat: np.ndarray) -> NodeUpdates:
         model = ray.put(global_flat)
