@@ -110,6 +110,29 @@ def run_fleet(
     return [reports.get(n.address, n.report) for n in nodes]
 
 
+class FleetHost:
+    """`run_fleet` behind a run / stop pair, for a host that calls in from another process (a Ray actor).
+
+    `run` blocks until the nodes stop and returns their reports as dicts; `stop`, called meanwhile on
+    another thread, stops them. Training uses one torch thread, as in a fleet process.
+    """
+
+    def __init__(self) -> None:
+        torch.set_num_threads(1)
+        self._stop = threading.Event()
+
+    def run(
+        self, orchestrator_url: str, keys: Sequence[str], experiment_id: int | None, parallel: int = 1
+    ) -> list[dict[str, object]]:
+        reports = run_fleet(
+            orchestrator_url, keys, experiment_id=experiment_id, parallel=parallel, stop=self._stop
+        )
+        return [asdict(r) for r in reports]
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers.fleet", description=__doc__.split("\n\n")[0])
     parser.add_argument(

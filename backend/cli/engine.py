@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 console = Console()
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class BenchPart(StrEnum):
     all = "all"
     honest = "honest"
@@ -170,10 +175,20 @@ def run_command(
     seed: int = typer.Option(0, help="Seed of everything: same seed, same result."),
     out: Path | None = typer.Option(None, help="Write the result to a .json or .csv file."),
     threads: int = typer.Option(1, min=1, help="Torch CPU threads."),
+    engine: Engine = typer.Option(
+        Engine.local, help="Where the nodes train: this process, or Ray actors (pip install '.[ray]')."
+    ),
+    address: str | None = typer.Option(
+        None, help="--engine ray: join this cluster (auto, or ray://HEAD:10001); default: a local Ray."
+    ),
+    num_cpus: int | None = typer.Option(
+        None, min=1, help="--engine ray: CPUs of the local Ray it starts (default: every core)."
+    ),
 ) -> None:
-    """Simulate a federated experiment in-process, with attackers and the shield."""
+    """Simulate a federated experiment, with attackers and the shield; the nodes in-process or on Ray."""
     from rich.progress import Progress
 
+    from backend.engine.executors import EngineUnavailable, executor_factory
     from backend.engine.simulation import ExperimentConfig, run_simulation
     from workers.attacks import AttackConfig
     from workers.datasets import DatasetError
@@ -184,6 +199,15 @@ def run_command(
         raise typer.BadParameter(f"--out must end in .json or .csv, found {out.name!r}")
     if malicious > nodes:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --nodes {nodes}")
+    if engine is Engine.local and (address is not None or num_cpus is not None):
+        raise typer.BadParameter("--address and --num-cpus apply to --engine ray only")
+    if address is not None and num_cpus is not None:
+        raise typer.BadParameter("--num-cpus sizes a local Ray; a cluster joined with --address has its own")
+    try:
+        executor = executor_factory(engine.value, address=address, num_cpus=num_cpus)
+    except EngineUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     config = ExperimentConfig(
         dataset=str(data) if data is not None else dataset, label_column=label_column, image_size=image_size,
         num_nodes=nodes, partition=partition, alpha=alpha, rounds=rounds,
@@ -198,9 +222,12 @@ def run_command(
             progress.update(task, advance=1, description=f"round {result.round}: acc {result.accuracy:.3f}")
 
         try:
-            result = run_simulation(config, on_round=advance)
+            result = run_simulation(config, on_round=advance, executor=executor)
         except DatasetError as exc:
             console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        except ConnectionError as exc:  # ray.init found no cluster at --address
+            console.print(f"[red]cannot join the Ray cluster at {address}: {exc}[/red]")
             raise typer.Exit(2) from None
     console.print(rounds_table(result))
     if out is not None:

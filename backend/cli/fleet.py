@@ -1,9 +1,12 @@
-"""A local fleet of simulated nodes: `workers.fleet` subprocesses, each hosting a batch of wallets.
+"""A fleet of simulated nodes: `workers.fleet` subprocesses (`Fleet`) or Ray actors (`RayFleet`), each
+hosting a batch of wallets.
 
 Node `i` of the fleet signs with anvil dev account `first_account + i`, so the orchestrator (account 0)
 never doubles as a node. Keys reach each subprocess on its stdin, never on its command line. Every
 subprocess leads its own process group, and `stop()` signals the groups, waits, then kills what is left,
-so no node outlives the fleet; the subprocesses also stop by themselves when this process dies.
+so no node outlives the fleet; the subprocesses also stop by themselves when this process dies. A Ray
+fleet's actors run the same node loop (`workers.fleet.FleetHost`), get their keys as call arguments, and
+are owned by this process, so Ray ends them with it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from backend.chain.accounts import dev_account
 from backend.chain.client import ChainClient
@@ -26,6 +29,32 @@ from backend.settings import REPO_ROOT
 
 STOP_TIMEOUT_S = 10.0
 GAS_ETH_WEI = 10**18  # 1 ETH: enough gas for a node's approve and stake many times over
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """A fleet to start: which orchestrator and experiment it serves, and which wallets on how many hosts."""
+
+    orchestrator_url: str
+    experiment_id: int | None  # None: every node serves the newest running experiment
+    num_nodes: int  # dev accounts first_account .. first_account + num_nodes - 1
+    nodes_per_host: int = 25  # nodes per subprocess or actor
+    first_account: int = 1
+    parallel: int = 1  # nodes of one host training at the same time
+
+    def __post_init__(self) -> None:
+        if self.num_nodes < 1 or self.nodes_per_host < 1:
+            raise ValueError(
+                f"num_nodes and nodes per host must be positive, got {self.num_nodes}, {self.nodes_per_host}"
+            )
+        if self.first_account < 1:
+            raise ValueError("first_account must be at least 1: dev account 0 is the orchestrator")
+
+    def hosts(self) -> list[range]:
+        """The dev account indices of each host, in order (the last host may hold fewer)."""
+        end = self.first_account + self.num_nodes
+        step = self.nodes_per_host
+        return [range(start, min(start + step, end)) for start in range(self.first_account, end, step)]
 
 
 @dataclass
@@ -66,24 +95,18 @@ class Fleet:
         `experiment_id` None lets every node serve the newest running experiment. Output of subprocess k
         goes to `log_dir/fleet-k.log` (the final per-node JSON reports included), or is discarded.
         """
-        if num_nodes < 1 or nodes_per_process < 1:
-            raise ValueError(
-                f"num_nodes and nodes_per_process must be positive, got {num_nodes}, {nodes_per_process}"
-            )
-        if first_account < 1:
-            raise ValueError("first_account must be at least 1: dev account 0 is the orchestrator")
+        plan = FleetPlan(
+            orchestrator_url, experiment_id, num_nodes, nodes_per_process, first_account, parallel
+        )
         fleet = cls()
         _live_fleets.append(fleet)
         try:
-            for k, start in enumerate(range(first_account, first_account + num_nodes, nodes_per_process)):
-                accounts = range(start, min(start + nodes_per_process, first_account + num_nodes))
-                wallets = [dev_account(i) for i in accounts]
-                keys = ["0x" + bytes(w.key).hex() for w in wallets]
+            for k, accounts in enumerate(plan.hosts()):
                 process, log_path = _launch(
-                    orchestrator_url, experiment_id, keys, parallel, log_dir, k, python
+                    orchestrator_url, experiment_id, dev_keys_of(accounts), parallel, log_dir, k, python
                 )
                 fleet.processes.append(FleetProcess(process, accounts, log_path))
-                fleet.addresses.extend(w.address for w in wallets)
+                fleet.addresses.extend(dev_account(i).address for i in accounts)
         except BaseException:
             fleet.stop()
             raise
@@ -127,6 +150,93 @@ class Fleet:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class RayFleet:
+    """Simulated nodes on Ray actors, many nodes per actor; the same interface as `Fleet`."""
+
+    actors: list[Any] = field(default_factory=list)  # ray actor handles of workers.fleet.FleetHost
+    runs: list[Any] = field(default_factory=list)  # each actor's `run` ObjectRef: ready once its nodes stop
+    accounts: list[range] = field(default_factory=list)  # dev account indices, per actor
+    addresses: list[str] = field(default_factory=list)  # in node order
+    owns_ray: bool = False  # this fleet started the local Ray, so it shuts it down
+
+    @classmethod
+    def start(cls, plan: FleetPlan, *, address: str | None = None, num_cpus: int | None = None) -> RayFleet:
+        """Starts one actor per host of `plan`; joins the Ray this process is connected to, else `address`,
+        else starts a local one (`num_cpus` CPUs)."""
+        import ray
+
+        from backend.engine.ray_executor import cluster_cpus, connect
+        from workers.fleet import FleetHost
+
+        batches = plan.hosts()
+        fleet = cls(owns_ray=connect(address, num_cpus))
+        try:
+            # Nodes mostly wait on HTTP: actors share the CPUs rather than queue for whole ones.
+            host = ray.remote(FleetHost).options(
+                num_cpus=min(1.0, cluster_cpus() / len(batches)), max_concurrency=2
+            )
+            for accounts in batches:
+                actor: Any = host.remote()
+                fleet.actors.append(actor)
+                fleet.runs.append(
+                    actor.run.remote(
+                        plan.orchestrator_url, dev_keys_of(accounts), plan.experiment_id, plan.parallel
+                    )
+                )
+                fleet.accounts.append(accounts)
+                fleet.addresses.extend(dev_account(i).address for i in accounts)
+        except BaseException:
+            fleet.stop()
+            raise
+        return fleet
+
+    def running(self) -> int:
+        """How many actors still have nodes serving."""
+        import ray
+
+        done, _ = ray.wait(self.runs, num_returns=len(self.runs), timeout=0)
+        return len(self.runs) - len(done)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Waits for every actor's nodes to stop by themselves (experiment over); False on timeout."""
+        import ray
+
+        done, _ = ray.wait(self.runs, num_returns=len(self.runs), timeout=timeout_s)
+        return len(done) == len(self.runs)
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every node's report (`workers.node.NodeReport` as a dict), in node order, once all have stopped."""
+        import ray
+
+        return [report for batch in ray.get(self.runs) for report in batch]
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Asks every actor's nodes to stop, waits up to `timeout_s`, then kills the actors."""
+        import ray
+
+        for actor in self.actors:
+            actor.stop.remote()
+        if self.runs:
+            ray.wait(self.runs, num_returns=len(self.runs), timeout=timeout_s)
+        for actor in self.actors:
+            ray.kill(actor)
+        if self.owns_ray:
+            ray.shutdown()
+            self.owns_ray = False
+
+    def __enter__(self) -> RayFleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def dev_keys_of(accounts: range) -> list[str]:
+    """The 0x hex private keys of anvil dev accounts `accounts`."""
+    return ["0x" + bytes(dev_account(i).key).hex() for i in accounts]
 
 
 def stake_fleet(

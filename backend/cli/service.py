@@ -56,8 +56,14 @@ def serve_command(
     attack: str = typer.Option("sign_flip", help=f"What the malicious nodes do: {', '.join(ATTACKS)}."),
     dataset: str = typer.Option("digits", help="Dataset of the experiment created for the fleet."),
     rounds: int = typer.Option(10, help="Rounds of the experiment created for the fleet."),
+    engine: str = typer.Option(
+        "local", help="Where the fleet's nodes run: local (processes) or ray (actors, pip install '.[ray]')."
+    ),
+    address: str | None = typer.Option(
+        None, help="--engine ray: join this Ray cluster (default: a local Ray)."
+    ),
 ) -> None:
-    """Run the orchestrator API (and optionally a local fleet of nodes training an experiment)."""
+    """Run the orchestrator API (and optionally a fleet of nodes training an experiment)."""
     import torch
     import uvicorn
 
@@ -69,6 +75,9 @@ def serve_command(
         raise typer.Exit(2)
     if not 0 <= malicious <= fleet:
         console.print("[red]--malicious must lie between 0 and --fleet[/red]")
+        raise typer.Exit(2)
+    if engine not in ("local", "ray"):
+        console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
     settings = Settings(host=host, port=port)
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
@@ -91,6 +100,14 @@ def serve_command(
         )
     )
     fleet_thread: threading.Thread | None = None
+    owns_ray = False
+    if fleet and engine == "ray":  # Ray starts here, on the main thread; the fleet thread joins it
+        try:
+            from backend.engine.ray_executor import connect
+        except ImportError:
+            console.print("[red]--engine ray needs Ray: pip install '.[ray]'[/red]")
+            raise typer.Exit(2) from None
+        owns_ray = connect(address)
     if fleet:
         options = {
             "nodes": fleet,
@@ -98,6 +115,8 @@ def serve_command(
             "attack": attack,
             "dataset": dataset,
             "rounds": rounds,
+            "engine": engine,
+            "address": address,
         }
         fleet_thread = threading.Thread(
             target=_run_fleet, args=(server, settings, options), name="fleet", daemon=True
@@ -110,6 +129,10 @@ def serve_command(
         server.should_exit = True
         if fleet_thread is not None:  # it stops the node processes once it sees the server exit
             fleet_thread.join(30)
+        if owns_ray:
+            import ray
+
+            ray.shutdown()
 
 
 def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None:
@@ -118,7 +141,7 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
 
     from backend.chain.client import ChainClient
     from backend.chain.errors import ChainError
-    from backend.cli.fleet import Fleet, stake_fleet
+    from backend.cli.fleet import Fleet, FleetPlan, RayFleet, stake_fleet
 
     while not server.started:
         if server.should_exit:
@@ -150,7 +173,11 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
         experiment_id = created.json()["id"]
         http.post(f"/api/experiments/{experiment_id}/start")
     log.info("experiment %s started; launching %s nodes", experiment_id, options["nodes"])
-    fleet = Fleet.start(url, experiment_id, options["nodes"], log_dir=settings.state_dir / "fleet-logs")
+    fleet: Fleet | RayFleet
+    if options["engine"] == "ray":
+        fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
+    else:
+        fleet = Fleet.start(url, experiment_id, options["nodes"], log_dir=settings.state_dir / "fleet-logs")
     while not server.should_exit and fleet.running():
         time.sleep(0.5)
     fleet.stop()

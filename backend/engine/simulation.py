@@ -1,11 +1,13 @@
-"""In-process federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
+"""Federated simulation: many nodes, one orchestrator, the real wire format and the one engine.
 
 Each round, every node trains from the global model on its own slice (or attacks, for the malicious
-ones) and encodes ``Δ`` as safetensors bytes; the orchestrator side is ``backend.engine.rounds.close_round``,
-the same function the service's round runner calls. The root set is carved from the training split before
-partitioning (``workers.task.carve_root``), exactly as the service does; seeds follow the protocol's
-1-based round numbers, exactly as served simulated nodes do. Everything is seeded: the same
-``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit.
+ones) and its ``Δ`` is encoded as safetensors bytes. Where the nodes train is the executor's business
+(``backend.engine.executors``: in this process, or on Ray actors); the orchestrator side always runs here
+and is ``backend.engine.rounds.close_round``, the same function the service's round runner calls. The root
+set is carved from the training split before partitioning (``workers.task.carve_root``), exactly as the
+service does; seeds follow the protocol's 1-based round numbers, exactly as served simulated nodes do.
+Everything is seeded: the same ``ExperimentConfig`` gives the same ``SimulationResult``, bit for bit, on
+either executor.
 
 Attackers are omniscient here: those whose attack needs the cohort (ALIE, IPM, Min-Max) see the round's
 honest updates before they craft theirs, the strongest setting of their papers.
@@ -23,6 +25,14 @@ from typing import Any
 import numpy as np
 
 from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
+from backend.engine.executors import (
+    ExecutorFactory,
+    LocalExecutor,
+    NodeArrays,
+    NodeExecutor,
+    NodeTask,
+    NodeUpdates,
+)
 from backend.engine.rounds import (
     Candidate,
     ClosedRound,
@@ -31,13 +41,13 @@ from backend.engine.rounds import (
     count_outcomes,
     decode_cohort,
 )
-from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update
+from workers.attacks import AttackConfig, CohortKnowledge, is_active
 from workers.datasets import load_experiment_data
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.partition import PartitionScheme, partition_indices
-from workers.task import ROOT_SET_SIZE, carve_root, round_seed
+from workers.task import ROOT_SET_SIZE, carve_root
 from workers.tensors import Weights, flatten, state_of, unflatten
-from workers.training import DEFAULT_TRAIN, TrainConfig, evaluate, train_local
+from workers.training import DEFAULT_TRAIN, TrainConfig, evaluate
 from workers.wire import encode_tensors, model_hash
 
 PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates, (n,) samples -> (d,)
@@ -176,7 +186,7 @@ class SimulationState:
     setup: EngineSetup
     template: Weights  # layout carrier: the initial model's state
     global_weights: np.ndarray  # (d,) flattened w_r
-    node_data: list[tuple[np.ndarray, np.ndarray]]  # per node (x, y); never leaves the node
+    node_data: list[NodeArrays]  # per node (x, y); never leaves the node
     malicious: frozenset[int]
     history: DefenseHistory = field(default_factory=DefenseHistory)
     round_idx: int = 0  # 0-based index of the next round
@@ -189,6 +199,12 @@ class SimulationState:
     def round_number(self) -> int:
         """The next round as the protocol counts it, from 1."""
         return self.round_idx + 1
+
+    @property
+    def node_task(self) -> NodeTask:
+        """What every node shares, for an executor."""
+        cfg = self.config
+        return NodeTask(self.spec, self.template, cfg.train, cfg.attack, self.malicious, cfg.seed)
 
 
 def prepare(config: ExperimentConfig) -> SimulationState:
@@ -233,34 +249,26 @@ def prepare(config: ExperimentConfig) -> SimulationState:
     )
 
 
-def collect_submissions(state: SimulationState) -> list[Submission]:
-    """The node side of one round: honest nodes train; attackers then craft theirs, seeing the cohort."""
+def collect_submissions(state: SimulationState, nodes: NodeExecutor | None = None) -> list[Submission]:
+    """The node side of one round: honest nodes train; attackers then craft theirs, seeing the cohort.
+
+    ``nodes`` runs the nodes (default: in this process, one after another); every executor gives the
+    same bytes for the same round.
+    """
     cfg = state.config
-    round_ = state.round_number
-    global_weights = unflatten(state.global_weights, state.template)
-    updates: dict[int, tuple[Weights, int]] = {}
-    for node, (x, y) in enumerate(state.node_data):
-        attacking = node in state.malicious and is_active(cfg.attack, state.round_idx)
-        if not attacking:
-            honest = train_local(
-                state.spec, global_weights, x, y, cfg.train, seed=round_seed(cfg.seed, round_, node)
-            )
-            updates[node] = (honest.delta, honest.num_samples)
-    benign = np.stack([flatten(updates[n][0]) for n in sorted(updates)]) if updates else None
-    for node, (x, y) in enumerate(state.node_data):
-        if node in updates:
-            continue
-        knowledge = None
-        if benign is not None:  # omniscient: the round's honest updates, n and f
-            knowledge = CohortKnowledge(
-                benign=benign, num_nodes=cfg.num_nodes, num_malicious=len(state.malicious)
-            )
-        sent = malicious_local_update(
-            state.spec, global_weights, x, y, cfg.train, cfg.attack, state.round_idx,
-            round_seed(cfg.seed, round_, node), knowledge=knowledge,
-        )  # fmt: skip
-        updates[node] = (sent.delta, sent.num_samples)
-    return [Submission(n, encode_tensors(updates[n][0]), updates[n][1]) for n in range(len(state.node_data))]
+    nodes = nodes or LocalExecutor(state.node_task, state.node_data)
+    honest = nodes.honest(state.round_idx, state.global_weights)
+    knowledge = None
+    if 0 < len(honest.nodes) < cfg.num_nodes:  # someone attacks; omniscient: the honest updates, n and f
+        knowledge = CohortKnowledge(
+            benign=honest.deltas, num_nodes=cfg.num_nodes, num_malicious=len(state.malicious)
+        )
+    crafted = nodes.attacks(state.round_idx, state.global_weights, knowledge)
+    every = NodeUpdates.concat([honest, crafted], len(state.global_weights))
+    return [
+        Submission(int(n), encode_tensors(unflatten(delta, state.template)), int(k))
+        for n, delta, k in zip(every.nodes, every.deltas, every.num_samples, strict=True)
+    ]
 
 
 def run_round(
@@ -317,13 +325,22 @@ def run_simulation(
     *,
     on_round: Callable[[RoundResult], None] | None = None,
     peer_aggregate: PeerAggregate | None = None,
+    executor: ExecutorFactory = LocalExecutor,
 ) -> SimulationResult:
-    """Runs every round of ``config``; ``on_round`` sees each result as it lands."""
+    """Runs every round of ``config``; ``on_round`` sees each result as it lands.
+
+    ``executor`` places the nodes (``backend.engine.executors.executor_factory``: in this process or on
+    Ray); the orchestrator side always runs here.
+    """
     state = prepare(config)
+    nodes = executor(state.node_task, state.node_data)
     rounds = []
-    for _ in range(config.rounds):
-        result = run_round(state, collect_submissions(state), peer_aggregate=peer_aggregate)
-        rounds.append(result)
-        if on_round is not None:
-            on_round(result)
+    try:
+        for _ in range(config.rounds):
+            result = run_round(state, collect_submissions(state, nodes), peer_aggregate=peer_aggregate)
+            rounds.append(result)
+            if on_round is not None:
+                on_round(result)
+    finally:
+        nodes.close()
     return SimulationResult(config, rounds, state.global_weights)

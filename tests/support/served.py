@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from backend.app.main import create_app
-from backend.cli.fleet import Fleet, stake_fleet
+from backend.cli.fleet import Fleet, FleetPlan, RayFleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.support.chain import LocalChain
@@ -30,7 +30,7 @@ class ServedExperiment:
     api: httpx.Client
     service: Orchestrator
     experiment_id: int
-    fleet: Fleet
+    fleet: Fleet | RayFleet
     addresses: list[str]
 
     def get(self, path: str) -> Any:
@@ -63,10 +63,12 @@ def served_experiment(
     *,
     nodes_per_process: int,
     first_account: int = 1,
+    engine: str = "local",
     **settings: Any,
 ) -> Iterator[ServedExperiment]:
     """Stakes the fleet's wallets, creates and starts experiment ``body`` with every node registered in slot
-    order (dev account ``first_account + i`` holds slot ``i``), launches the fleet; stops it all on exit."""
+    order (dev account ``first_account + i`` holds slot ``i``), launches the fleet (node processes, or with
+    ``engine="ray"`` actors of the Ray this process is connected to); stops it all on exit."""
     values: dict[str, Any] = {
         "state_dir": tmp_path / "state",
         "deployment_file": chain.deployment_file,
@@ -97,14 +99,20 @@ def served_experiment(
                 assert registered.json()["slot"] == slot, registered.json()
             started = api.post(f"/api/experiments/{experiment_id}/start")
             assert started.status_code == 200, started.text
-            with Fleet.start(
-                url,
-                experiment_id,
-                num_nodes,
-                nodes_per_process=nodes_per_process,
-                first_account=first_account,
-                log_dir=tmp_path / "fleet",
-            ) as fleet:
+            fleet: Fleet | RayFleet
+            if engine == "ray":
+                plan = FleetPlan(url, experiment_id, num_nodes, nodes_per_process, first_account)
+                fleet = RayFleet.start(plan)
+            else:
+                fleet = Fleet.start(
+                    url,
+                    experiment_id,
+                    num_nodes,
+                    nodes_per_process=nodes_per_process,
+                    first_account=first_account,
+                    log_dir=tmp_path / "fleet",
+                )
+            with fleet:
                 assert fleet.addresses == addresses
                 yield ServedExperiment(api, service, experiment_id, fleet, addresses)
     finally:
