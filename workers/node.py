@@ -59,6 +59,7 @@ from workers.protocol import (
     eip712_domain_from_dict,
     sign_update,
 )
+from workers.statuses import FINISHED, ExperimentStatus
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
 from workers.tensors import Layout, Weights, flatten, tensor_layout
 from workers.training import LocalUpdate, TrainConfig, train_local
@@ -66,7 +67,6 @@ from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, 
 
 log = logging.getLogger("fedshield.node")
 
-FINISHED = frozenset({"completed", "stopped", "failed"})
 MIN_POLL_S = 0.5
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
@@ -160,7 +160,12 @@ class Task:
     @property
     def open_for(self) -> int | None:
         """The round this node should work on now, if any."""
-        if self.status != "running" or self.round is None or self.base_model_hash is None or self.submitted:
+        if (
+            self.status != ExperimentStatus.RUNNING
+            or self.round is None
+            or self.base_model_hash is None
+            or self.submitted
+        ):
             return None
         return self.round
 
@@ -433,7 +438,11 @@ class NodeClient:
     def find_running_experiment(self) -> int | None:
         """The newest experiment that is running, if any."""
         experiments = self._json(self.http.get("/api/experiments"), "list experiments")
-        running = [e["id"] for e in experiments if isinstance(e, dict) and e.get("status") == "running"]
+        running = [
+            e["id"]
+            for e in experiments
+            if isinstance(e, dict) and e.get("status") == ExperimentStatus.RUNNING
+        ]
         return max(running) if running else None
 
     def fetch_task(self, experiment_id: int) -> Task:

@@ -26,11 +26,12 @@ from backend.chain.client import ChainClient, SettledRound, TransactionResult
 from backend.chain.sender import translate_errors
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
+from backend.db.statuses import OPEN_SETTLEMENTS, SettlementStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.settlements import (
-    OPEN_STATUSES,
     Confirmation,
     confirmation_of,
+    confirmed_event,
     payouts_wei,
     record_confirmation,
     requeue,
@@ -161,7 +162,9 @@ class Reconciler:
             db_last = max(
                 (
                     s.chain_round_id or 0
-                    for s in session.scalars(select(SettlementRow).where(SettlementRow.status == "confirmed"))
+                    for s in session.scalars(
+                        select(SettlementRow).where(SettlementRow.status == SettlementStatus.CONFIRMED)
+                    )
                 ),
                 default=0,
             )
@@ -181,7 +184,7 @@ class Reconciler:
             ours = {s.results_root.lower() for s in rows}
             # Like with like: the chain's payouts in the rounds the database counts as settled. A round on
             # chain whose row is still open is the outbox's to record (reported as ``waiting`` above).
-            final = {s.results_root.lower() for s in rows if s.status == "confirmed"}
+            final = {s.results_root.lower() for s in rows if s.status == SettlementStatus.CONFIRMED}
             report.nodes = _node_totals(rows, [r for r in chain_rounds if r.results_root.lower() in final])
         report.foreign_rounds = [r.round_id for r in chain_rounds if r.results_root.lower() not in ours]
         for totals in report.nodes:
@@ -216,10 +219,10 @@ class Reconciler:
 
             if len(hits) > 1:
                 return check("unrepaired", f"settled {len(hits)} times on chain (rounds {ids})")
-            if row.status in OPEN_STATUSES:
+            if row.status in OPEN_SETTLEMENTS:
                 return check("waiting", "on chain; the outbox records it next" if hits else "")
             if not hits:
-                if row.status == "failed":
+                if row.status == SettlementStatus.FAILED:
                     return check("failed", row.last_error or "")
                 taken = by_id.get(db_id) if db_id is not None else None
                 reason = (
@@ -232,24 +235,14 @@ class Reconciler:
                 requeue(pub, row, reason)
                 return check("requeued", reason)
             hit = hits[0]
-            if row.status == "confirmed" and _agrees(row, hit):
+            if row.status == SettlementStatus.CONFIRMED and _agrees(row, hit):
                 return check("ok")
             if not repair:
                 return check("unrepaired", f"the chain holds it as round {hit.round_id} in {hit.tx_hash}")
             found = confirmation_from_chain(client, hit)
             detail = f"recorded as chain round {hit.round_id}, tx {hit.tx_hash}, as the chain holds it"
             record_confirmation(pub.session, row, found)
-            pub.emit(
-                "tx.confirmed",
-                f"Round {row.round} settlement corrected from the chain: {detail}",
-                experiment_id=row.experiment_id,
-                round=row.round,
-                tx_hash=found.tx_hash,
-                block_number=found.block_number,
-                gas_used=found.gas_used,
-                chain_round_id=found.chain_round_id,
-                repaired=True,
-            )
+            pub.publish(confirmed_event(row.experiment_id, row.round, found, repaired=True))
             return check("repaired", detail)
 
 
@@ -263,7 +256,7 @@ def _agrees(row: SettlementRow, hit: SettledRound) -> bool:
 def _node_totals(rows: list[SettlementRow], chain_rounds: list[SettledRound]) -> list[NodeTotals]:
     db: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
-        if row.status != "confirmed":
+        if row.status != SettlementStatus.CONFIRMED:
             continue
         for address, (rewarded, slashed) in payouts_wei(row.payouts).items():
             db[address][0] += rewarded

@@ -1,6 +1,7 @@
 """The event bus: every step of a round becomes a durable event with an integer id, streamed live.
 
-Ordering without gaps. Writers that emit events do so inside ``bus.transaction()``, which holds one lock
+What each kind of event holds and says is defined once, in backend/orchestrator/event_kinds.py; writers
+publish those models. Ordering without gaps. Writers that publish events do so inside ``bus.transaction()``, which holds one lock
 from the first insert to the commit, so events commit in id order: a reader that has seen id ``n`` and
 asks for ``id > n`` can never miss an event that commits later with a smaller id. After each commit the
 new events go to an in-memory tail (so live subscribers rarely touch the database) and the event loop is
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import EventRow
+from backend.orchestrator.event_kinds import EventPayload
 
 TAIL_SIZE = 4096
 PAGE = 500
@@ -51,17 +53,14 @@ class Publisher:
     session: Session
     rows: list[EventRow] = field(default_factory=list)
 
-    def emit(
-        self,
-        kind: str,
-        message: str,
-        *,
-        experiment_id: int | None = None,
-        round: int | None = None,
-        **data: Any,
-    ) -> None:
+    def publish(self, event: EventPayload) -> None:
         row = EventRow(
-            ts=utcnow(), kind=kind, experiment_id=experiment_id, round=round, message=message, data=data
+            ts=utcnow(),
+            kind=event.kind,
+            experiment_id=event.experiment_id,
+            round=event.at_round(),
+            message=event.message(),
+            data=event.data(),
         )
         self.session.add(row)
         self.session.flush()  # assigns the id now, so ids follow emission order
@@ -86,7 +85,7 @@ class EventBus:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Publisher]:
-        """A session in which to change state and ``emit`` events; commits both, then wakes subscribers."""
+        """A session in which to change state and ``publish`` events; commits both, then wakes subscribers."""
         with self._lock:
             with self._sessions() as session:
                 publisher = Publisher(session)
@@ -101,10 +100,10 @@ class EventBus:
         if events:
             self._wake()
 
-    def emit(self, kind: str, message: str, **fields: Any) -> None:
+    def publish(self, event: EventPayload) -> None:
         """One event in a transaction of its own."""
         with self.transaction() as pub:
-            pub.emit(kind, message, **fields)
+            pub.publish(event)
 
     # -- reading ----------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from backend.chain.client import NodeStatus, to_flt
 from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.models import ExperimentRow, NodeRow
+from backend.db.statuses import SettlementStatus
 from backend.engine.detection import Outcome
 from backend.orchestrator.errors import ChainUnavailable, NotFound
 from backend.orchestrator.experiments import attacks
@@ -104,7 +105,7 @@ def _payouts(
         pass
     recorded: dict[str, tuple[Decimal, Decimal]] = {}
     for settlement in repo.settlements_of(session, experiment_id):
-        if settlement.status != "confirmed":
+        if settlement.status != SettlementStatus.CONFIRMED:
             continue
         for address, paid in (settlement.payouts or {}).items():
             rewarded, slashed = recorded.get(address, (Decimal(0), Decimal(0)))

@@ -13,6 +13,7 @@ from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import utcnow
 from backend.db.models import SettlementRow
+from backend.db.statuses import SettlementStatus
 from backend.engine.detection import DefenseConfig
 from backend.orchestrator.errors import ChainUnavailable
 
@@ -62,7 +63,7 @@ def read_health(orchestrator: OrchestratorDep, session: SessionDep) -> HealthPub
     db_last = int(
         session.scalar(
             select(func.coalesce(func.max(SettlementRow.chain_round_id), 0)).where(
-                SettlementRow.status == "confirmed"
+                SettlementRow.status == SettlementStatus.CONFIRMED
             )
         )
         or 0
