@@ -52,7 +52,7 @@ from backend.ledger.settlements import (
     requeue,
 )
 from backend.orchestrator.errors import ChainUnavailable
-from backend.orchestrator.event_kinds import NodeDeactivated, TxFailed, TxSent, WalletRewarded, WalletSlashed
+from backend.orchestrator.event_kinds import NodeDeactivated, PayoutKind, TxFailed, TxSent, WalletPaid
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.messages import flt_text
 
@@ -427,10 +427,15 @@ class SettlementOutbox:
             record_confirmation(pub.session, row, found)
             e, r, tx = row.experiment_id, row.round, found.tx_hash
             pub.publish(confirmed_event(e, r, found, found_after_restart=reconciled))
-            for payout, amounts in ((WalletRewarded, found.rewards), (WalletSlashed, found.slashes)):
+            payouts: list[tuple[PayoutKind, dict[str, int]]] = [
+                ("wallet.rewarded", found.rewards),
+                ("wallet.slashed", found.slashes),
+            ]
+            for kind, amounts in payouts:
                 for address, wei in amounts.items():
                     pub.publish(
-                        payout(
+                        WalletPaid(
+                            kind=kind,
                             experiment_id=e,
                             round=r,
                             address=address,

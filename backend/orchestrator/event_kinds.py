@@ -10,7 +10,7 @@ stores ``experiment_id`` and ``round`` in their own columns, the other fields as
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
@@ -69,31 +69,16 @@ class ExperimentCreated(EventPayload):
         )
 
 
-class _LifecycleEvent(EventPayload):
-    VERB: ClassVar[str]
+LifecycleKind = Literal["experiment.started", "experiment.paused", "experiment.resumed", "experiment.stopped"]
+
+
+class ExperimentTransitioned(EventPayload):
+    """Started, paused, resumed or stopped by its owner: the kind names which."""
+
+    kind: LifecycleKind
 
     def message(self) -> str:
-        return f"Experiment {self.experiment_id} {self.VERB}"
-
-
-class ExperimentStarted(_LifecycleEvent):
-    kind: Literal["experiment.started"] = "experiment.started"
-    VERB = "started"
-
-
-class ExperimentPaused(_LifecycleEvent):
-    kind: Literal["experiment.paused"] = "experiment.paused"
-    VERB = "paused"
-
-
-class ExperimentResumed(_LifecycleEvent):
-    kind: Literal["experiment.resumed"] = "experiment.resumed"
-    VERB = "resumed"
-
-
-class ExperimentStopped(_LifecycleEvent):
-    kind: Literal["experiment.stopped"] = "experiment.stopped"
-    VERB = "stopped"
+        return f"Experiment {self.experiment_id} {self.kind.removeprefix('experiment.')}"
 
 
 class ExperimentCompleted(EventPayload):
@@ -246,27 +231,20 @@ class ModelAggregated(RoundEvent):
 # -- the chain ------------------------------------------------------------------------------------------
 
 
-class _PayoutEvent(RoundEvent):
-    VERB: ClassVar[str]
+PayoutKind = Literal["wallet.rewarded", "wallet.slashed"]
+
+
+class WalletPaid(RoundEvent):
+    """What the settlement paid a wallet (``wallet.rewarded``) or took from it (``wallet.slashed``)."""
+
+    kind: PayoutKind
     address: str
     amount_flt: str  # decimal FLT
     tx_hash: str
 
     def message(self) -> str:
-        return (
-            f"{self.VERB} wallet {short_address(self.address)}: {self.amount_flt} FLT, "
-            f"tx {short_hash(self.tx_hash)}"
-        )
-
-
-class WalletRewarded(_PayoutEvent):
-    kind: Literal["wallet.rewarded"] = "wallet.rewarded"
-    VERB = "Rewarded"
-
-
-class WalletSlashed(_PayoutEvent):
-    kind: Literal["wallet.slashed"] = "wallet.slashed"
-    VERB = "Slashed"
+        verb = self.kind.removeprefix("wallet.").capitalize()
+        return f"{verb} wallet {short_address(self.address)}: {self.amount_flt} FLT, tx {short_hash(self.tx_hash)}"
 
 
 class TxSent(RoundEvent):
@@ -327,10 +305,7 @@ class TxRequeued(RoundEvent):
 # The registry: every kind the orchestrator publishes, in the order the dashboard documents them.
 EVENT_TYPES: tuple[type[EventPayload], ...] = (
     ExperimentCreated,
-    ExperimentStarted,
-    ExperimentPaused,
-    ExperimentResumed,
-    ExperimentStopped,
+    ExperimentTransitioned,
     ExperimentCompleted,
     ExperimentFailed,
     AttackUpdated,
@@ -342,8 +317,7 @@ EVENT_TYPES: tuple[type[EventPayload], ...] = (
     UpdateExcluded,
     UpdateSlashed,
     ModelAggregated,
-    WalletRewarded,
-    WalletSlashed,
+    WalletPaid,
     TxSent,
     TxConfirmed,
     TxFailed,
@@ -351,12 +325,12 @@ EVENT_TYPES: tuple[type[EventPayload], ...] = (
 )
 
 
-def kind_of(event_type: type[EventPayload]) -> str:
-    """The kind a payload type publishes as (its ``kind`` field's one value)."""
-    return str(event_type.model_fields["kind"].default)
+def kinds_of(event_type: type[EventPayload]) -> tuple[str, ...]:
+    """The kinds a payload type publishes as (the values of its ``kind`` Literal)."""
+    return get_args(event_type.model_fields["kind"].annotation)
 
 
-EVENT_TYPE_BY_KIND: dict[str, type[EventPayload]] = {kind_of(t): t for t in EVENT_TYPES}
+EVENT_TYPE_BY_KIND: dict[str, type[EventPayload]] = {k: t for t in EVENT_TYPES for k in kinds_of(t)}
 
 
 def parse_event(kind: str, experiment_id: int, round_: int | None, data: dict[str, Any]) -> EventPayload:

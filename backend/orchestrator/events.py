@@ -33,6 +33,12 @@ PAGE = 500
 
 @dataclass(frozen=True)
 class Event:
+    """One event as stored and streamed; ``data`` holds the fields of its kind (its model in event_kinds.py).
+
+    ``kind`` and ``data`` stay open here: the log keeps every event ever written, and one written by an older
+    orchestrator still reads.
+    """
+
     id: int
     ts: datetime
     kind: str

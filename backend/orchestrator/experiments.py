@@ -27,12 +27,9 @@ from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
 from backend.orchestrator.event_kinds import (
     AttackUpdated,
-    EventPayload,
     ExperimentCreated,
-    ExperimentPaused,
-    ExperimentResumed,
-    ExperimentStarted,
-    ExperimentStopped,
+    ExperimentTransitioned,
+    LifecycleKind,
     NodeRegistered,
 )
 from backend.orchestrator.events import EventBus
@@ -44,21 +41,19 @@ from workers.protocol import MessageError, checksum
 from workers.statuses import FINISHED
 from workers.tensors import state_of
 
-_TRANSITIONS: dict[
-    str, tuple[tuple[ExperimentStatus, ...], ExperimentStatus, Callable[..., EventPayload]]
-] = {
+_TRANSITIONS: dict[str, tuple[tuple[ExperimentStatus, ...], ExperimentStatus, LifecycleKind]] = {
     # action: (statuses it applies to, new status, its event)
-    "start": ((ExperimentStatus.CREATED,), ExperimentStatus.RUNNING, ExperimentStarted),
-    "pause": ((ExperimentStatus.RUNNING,), ExperimentStatus.PAUSED, ExperimentPaused),
+    "start": ((ExperimentStatus.CREATED,), ExperimentStatus.RUNNING, "experiment.started"),
+    "pause": ((ExperimentStatus.RUNNING,), ExperimentStatus.PAUSED, "experiment.paused"),
     "resume": (
         (ExperimentStatus.PAUSED, ExperimentStatus.FAILED),
         ExperimentStatus.RUNNING,
-        ExperimentResumed,
+        "experiment.resumed",
     ),
     "stop": (
         (ExperimentStatus.CREATED, ExperimentStatus.RUNNING, ExperimentStatus.PAUSED),
         ExperimentStatus.STOPPED,
-        ExperimentStopped,
+        "experiment.stopped",
     ),
 }
 
@@ -214,7 +209,7 @@ class ExperimentService:
 
     def transition(self, experiment_id: int, action: str) -> ExperimentRow:
         """Applies start / pause / resume / stop, or raises Conflict naming the current status."""
-        allowed, new_status, event = _TRANSITIONS[action]
+        allowed, new_status, kind = _TRANSITIONS[action]
         with self._bus.transaction() as pub:
             row = pub.session.get(ExperimentRow, experiment_id)
             if row is None:
@@ -232,7 +227,7 @@ class ExperimentService:
                 open_round = repo.latest_round(pub.session, experiment_id)
                 if open_round is not None and open_round.status == RoundStatus.OPEN:
                     open_round.deadline = utcnow() + timedelta(seconds=self.deadline_s(row))
-            pub.publish(event(experiment_id=experiment_id))
+            pub.publish(ExperimentTransitioned(kind=kind, experiment_id=experiment_id))
         self._wake_runner()
         return row
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backend.app.schemas.events import EventPublic, StreamedEvent
+from backend.app.schemas.events import StreamedEvent, event_json
 from backend.orchestrator.event_kinds import (
     EVENT_TYPE_BY_KIND,
     EVENT_TYPES,
@@ -20,10 +20,7 @@ from backend.orchestrator.event_kinds import (
     ExperimentCompleted,
     ExperimentCreated,
     ExperimentFailed,
-    ExperimentPaused,
-    ExperimentResumed,
-    ExperimentStarted,
-    ExperimentStopped,
+    ExperimentTransitioned,
     ModelAggregated,
     NodeDeactivated,
     NodeRegistered,
@@ -36,9 +33,8 @@ from backend.orchestrator.event_kinds import (
     UpdateExcluded,
     UpdateReceived,
     UpdateSlashed,
-    WalletRewarded,
-    WalletSlashed,
-    kind_of,
+    WalletPaid,
+    kinds_of,
     parse_event,
 )
 from backend.orchestrator.events import Event
@@ -54,10 +50,10 @@ SAMPLES: list[tuple[EventPayload, str]] = [
         ExperimentCreated(experiment_id=1, name="demo", dataset_id="mnist", num_nodes=5, rounds=3, model_hash=HASH),
         "Experiment 1 created: demo on mnist, 5 nodes, 3 rounds",
     ),
-    (ExperimentStarted(experiment_id=1), "Experiment 1 started"),
-    (ExperimentPaused(experiment_id=1), "Experiment 1 paused"),
-    (ExperimentResumed(experiment_id=1), "Experiment 1 resumed"),
-    (ExperimentStopped(experiment_id=1), "Experiment 1 stopped"),
+    (ExperimentTransitioned(kind="experiment.started", experiment_id=1), "Experiment 1 started"),
+    (ExperimentTransitioned(kind="experiment.paused", experiment_id=1), "Experiment 1 paused"),
+    (ExperimentTransitioned(kind="experiment.resumed", experiment_id=1), "Experiment 1 resumed"),
+    (ExperimentTransitioned(kind="experiment.stopped", experiment_id=1), "Experiment 1 stopped"),
     (ExperimentCompleted(experiment_id=1, rounds=3, accuracy=0.9123), "Experiment 1 completed after 3 rounds: accuracy 91.2%"),
     (ExperimentFailed(experiment_id=1, error="RuntimeError: boom"), "Experiment 1 failed: RuntimeError: boom"),
     (
@@ -101,11 +97,11 @@ SAMPLES: list[tuple[EventPayload, str]] = [
         "Aggregated v3: 3 of 5 updates accepted, 1 excluded, 1 slashed, accuracy 50.0%",
     ),
     (
-        WalletRewarded(experiment_id=1, round=2, address=NODE, amount_flt="10", tx_hash=TX),
+        WalletPaid(kind="wallet.rewarded", experiment_id=1, round=2, address=NODE, amount_flt="10", tx_hash=TX),
         "Rewarded wallet 0x7099…79C8: 10 FLT, tx 0xabababab…",
     ),
     (
-        WalletSlashed(experiment_id=1, round=2, address=NODE, amount_flt="15", tx_hash=TX),
+        WalletPaid(kind="wallet.slashed", experiment_id=1, round=2, address=NODE, amount_flt="15", tx_hash=TX),
         "Slashed wallet 0x7099…79C8: 15 FLT, tx 0xabababab…",
     ),
     (
@@ -142,10 +138,10 @@ SAMPLES: list[tuple[EventPayload, str]] = [
 
 
 def test_every_kind_is_registered_once_with_a_dotted_name_and_has_a_sample() -> None:
-    kinds = [kind_of(t) for t in EVENT_TYPES]
-    assert len(kinds) == len(set(kinds)) == len(EVENT_TYPE_BY_KIND)
+    kinds = [k for t in EVENT_TYPES for k in kinds_of(t)]
+    assert len(kinds) == len(set(kinds)) == len(EVENT_TYPE_BY_KIND) == 22
     assert all(re.fullmatch(r"[a-z]+\.[a-z]+", k) for k in kinds), kinds
-    assert {type(payload) for payload, _ in SAMPLES} == set(EVENT_TYPES)
+    assert {payload.kind for payload, _ in SAMPLES} == set(kinds)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +157,7 @@ def test_stored_event_reads_back_as_its_model_says_its_message_and_matches_the_d
         1, datetime.now(UTC), payload.kind, payload.experiment_id, payload.at_round(), message, data
     )
     assert parse_event(event.kind, payload.experiment_id, event.round, event.data) == payload
-    wire = EventPublic.of(event).model_dump(mode="json")
+    wire = event_json(event)
     documented = StreamedEvent.model_validate(wire).root
     assert documented.kind == payload.kind  # type: ignore[attr-defined]
 

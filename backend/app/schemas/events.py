@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from datetime import datetime
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Field, RootModel, create_model
+from pydantic import BaseModel, Field, RootModel, TypeAdapter, create_model
 
 from backend.orchestrator.event_kinds import EVENT_TYPES, PLACE_FIELDS, EventPayload, RoundEvent
 from backend.orchestrator.events import Event
 
+_EVENT = TypeAdapter(Event)
 
-class EventPublic(BaseModel):
-    """One event as stored and streamed; ``data`` holds the fields of its kind (see `StreamedEvent`).
 
-    The log keeps every event ever written, so ``kind`` and ``data`` stay open here: an event written by an
-    older orchestrator still reads.
-    """
-
-    id: int
-    ts: datetime
-    kind: str
-    experiment_id: int | None
-    round: int | None
-    message: str
-    data: dict[str, Any]
-
-    @classmethod
-    def of(cls, event: Event) -> EventPublic:
-        return cls(**dataclasses.asdict(event))
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as the stream sends it (the log's events are the same)."""
+    return _EVENT.dump_python(event, mode="json")
 
 
 class EventLog(BaseModel):
-    events: list[EventPublic]
+    events: list[Event]
     next_after: int  # pass as `after` for the next page (the last id returned, or `after` itself)
 
 
@@ -45,7 +31,7 @@ class _Envelope(BaseModel):
 
 
 def _streamed(event_type: type[EventPayload]) -> type[BaseModel]:
-    """``EventPublic`` of one kind: its ``kind`` the one literal, its ``data`` the kind's own fields."""
+    """`Event` of one kind: its ``kind`` the one literal, its ``data`` the kind's own fields."""
     name = event_type.__name__
     fields: dict[str, Any] = {
         n: (f.annotation, copy.copy(f)) for n, f in event_type.model_fields.items() if n not in PLACE_FIELDS
@@ -68,4 +54,4 @@ _ANY_STREAMED: Any = Annotated[Union[tuple(_streamed(t) for t in EVENT_TYPES)], 
 
 class StreamedEvent(RootModel[_ANY_STREAMED]):
     """Every kind of event the orchestrator publishes, told apart by ``kind``: what the stream's and the
-    log's events hold (as `EventPublic`)."""
+    log's events hold (as `Event`)."""

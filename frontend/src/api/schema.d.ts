@@ -1168,21 +1168,14 @@ export interface components {
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][] | null;
         };
-        /** EventLog */
-        EventLog: {
-            /** Events */
-            events: components["schemas"]["EventPublic"][];
-            /** Next After */
-            next_after: number;
-        };
         /**
-         * EventPublic
-         * @description One event as stored and streamed; ``data`` holds the fields of its kind (see `StreamedEvent`).
+         * Event
+         * @description One event as stored and streamed; ``data`` holds the fields of its kind (its model in event_kinds.py).
          *
-         *     The log keeps every event ever written, so ``kind`` and ``data`` stay open here: an event written by an
-         *     older orchestrator still reads.
+         *     ``kind`` and ``data`` stay open here: the log keeps every event ever written, and one written by an older
+         *     orchestrator still reads.
          */
-        EventPublic: {
+        Event: {
             /** Id */
             id: number;
             /**
@@ -1202,6 +1195,13 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        /** EventLog */
+        EventLog: {
+            /** Events */
+            events: components["schemas"]["Event"][];
+            /** Next After */
+            next_after: number;
         };
         /** ExperimentCompletedData */
         ExperimentCompletedData: {
@@ -1383,30 +1383,6 @@ export interface components {
             round: null;
             data: components["schemas"]["ExperimentFailedData"];
         };
-        /** ExperimentPausedData */
-        ExperimentPausedData: Record<string, never>;
-        /** ExperimentPausedEvent */
-        ExperimentPausedEvent: {
-            /** Id */
-            id: number;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts: string;
-            /** Message */
-            message: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "experiment.paused";
-            /** Experiment Id */
-            experiment_id: number;
-            /** Round */
-            round: null;
-            data: components["schemas"]["ExperimentPausedData"];
-        };
         /** ExperimentPublic */
         ExperimentPublic: {
             /** Id */
@@ -1481,54 +1457,6 @@ export interface components {
              */
             updated_at: string;
         };
-        /** ExperimentResumedData */
-        ExperimentResumedData: Record<string, never>;
-        /** ExperimentResumedEvent */
-        ExperimentResumedEvent: {
-            /** Id */
-            id: number;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts: string;
-            /** Message */
-            message: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "experiment.resumed";
-            /** Experiment Id */
-            experiment_id: number;
-            /** Round */
-            round: null;
-            data: components["schemas"]["ExperimentResumedData"];
-        };
-        /** ExperimentStartedData */
-        ExperimentStartedData: Record<string, never>;
-        /** ExperimentStartedEvent */
-        ExperimentStartedEvent: {
-            /** Id */
-            id: number;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts: string;
-            /** Message */
-            message: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "experiment.started";
-            /** Experiment Id */
-            experiment_id: number;
-            /** Round */
-            round: null;
-            data: components["schemas"]["ExperimentStartedData"];
-        };
         /**
          * ExperimentStatus
          * @description Where an experiment is: ``created`` → ``running`` ⇄ ``paused`` → ``stopped`` / ``completed`` / ``failed``.
@@ -1537,10 +1465,13 @@ export interface components {
          * @enum {string}
          */
         ExperimentStatus: "created" | "running" | "paused" | "stopped" | "completed" | "failed";
-        /** ExperimentStoppedData */
-        ExperimentStoppedData: Record<string, never>;
-        /** ExperimentStoppedEvent */
-        ExperimentStoppedEvent: {
+        /**
+         * ExperimentTransitionedData
+         * @description Started, paused, resumed or stopped by its owner: the kind names which.
+         */
+        ExperimentTransitionedData: Record<string, never>;
+        /** ExperimentTransitionedEvent */
+        ExperimentTransitionedEvent: {
             /** Id */
             id: number;
             /**
@@ -1554,12 +1485,12 @@ export interface components {
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            kind: "experiment.stopped";
+            kind: "experiment.paused" | "experiment.resumed" | "experiment.started" | "experiment.stopped";
             /** Experiment Id */
             experiment_id: number;
             /** Round */
             round: null;
-            data: components["schemas"]["ExperimentStoppedData"];
+            data: components["schemas"]["ExperimentTransitionedData"];
         };
         /** HealthPublic */
         HealthPublic: {
@@ -2044,9 +1975,9 @@ export interface components {
         /**
          * StreamedEvent
          * @description Every kind of event the orchestrator publishes, told apart by ``kind``: what the stream's and the
-         *     log's events hold (as `EventPublic`).
+         *     log's events hold (as `Event`).
          */
-        StreamedEvent: components["schemas"]["ExperimentCreatedEvent"] | components["schemas"]["ExperimentStartedEvent"] | components["schemas"]["ExperimentPausedEvent"] | components["schemas"]["ExperimentResumedEvent"] | components["schemas"]["ExperimentStoppedEvent"] | components["schemas"]["ExperimentCompletedEvent"] | components["schemas"]["ExperimentFailedEvent"] | components["schemas"]["AttackUpdatedEvent"] | components["schemas"]["NodeRegisteredEvent"] | components["schemas"]["NodeDeactivatedEvent"] | components["schemas"]["RoundOpenedEvent"] | components["schemas"]["UpdateReceivedEvent"] | components["schemas"]["UpdateAcceptedEvent"] | components["schemas"]["UpdateExcludedEvent"] | components["schemas"]["UpdateSlashedEvent"] | components["schemas"]["ModelAggregatedEvent"] | components["schemas"]["WalletRewardedEvent"] | components["schemas"]["WalletSlashedEvent"] | components["schemas"]["TxSentEvent"] | components["schemas"]["TxConfirmedEvent"] | components["schemas"]["TxFailedEvent"] | components["schemas"]["TxRequeuedEvent"];
+        StreamedEvent: components["schemas"]["ExperimentCreatedEvent"] | components["schemas"]["ExperimentTransitionedEvent"] | components["schemas"]["ExperimentCompletedEvent"] | components["schemas"]["ExperimentFailedEvent"] | components["schemas"]["AttackUpdatedEvent"] | components["schemas"]["NodeRegisteredEvent"] | components["schemas"]["NodeDeactivatedEvent"] | components["schemas"]["RoundOpenedEvent"] | components["schemas"]["UpdateReceivedEvent"] | components["schemas"]["UpdateAcceptedEvent"] | components["schemas"]["UpdateExcludedEvent"] | components["schemas"]["UpdateSlashedEvent"] | components["schemas"]["ModelAggregatedEvent"] | components["schemas"]["WalletPaidEvent"] | components["schemas"]["TxSentEvent"] | components["schemas"]["TxConfirmedEvent"] | components["schemas"]["TxFailedEvent"] | components["schemas"]["TxRequeuedEvent"];
         /**
          * TableProfile
          * @description What a table holds and what the experiment would make of it: the dashboard's preview.
@@ -2497,6 +2428,40 @@ export interface components {
             /** Malicious */
             malicious: boolean | null;
         };
+        /**
+         * WalletPaidData
+         * @description What the settlement paid a wallet (``wallet.rewarded``) or took from it (``wallet.slashed``).
+         */
+        WalletPaidData: {
+            /** Address */
+            address: string;
+            /** Amount Flt */
+            amount_flt: string;
+            /** Tx Hash */
+            tx_hash: string;
+        };
+        /** WalletPaidEvent */
+        WalletPaidEvent: {
+            /** Id */
+            id: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Message */
+            message: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "wallet.rewarded" | "wallet.slashed";
+            /** Experiment Id */
+            experiment_id: number;
+            /** Round */
+            round: number;
+            data: components["schemas"]["WalletPaidData"];
+        };
         /** WalletPublic */
         WalletPublic: {
             /** Address */
@@ -2504,68 +2469,6 @@ export interface components {
             status: components["schemas"]["WalletStatus"];
             /** History */
             history: components["schemas"]["ChainEventPublic"][];
-        };
-        /** WalletRewardedData */
-        WalletRewardedData: {
-            /** Address */
-            address: string;
-            /** Amount Flt */
-            amount_flt: string;
-            /** Tx Hash */
-            tx_hash: string;
-        };
-        /** WalletRewardedEvent */
-        WalletRewardedEvent: {
-            /** Id */
-            id: number;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts: string;
-            /** Message */
-            message: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "wallet.rewarded";
-            /** Experiment Id */
-            experiment_id: number;
-            /** Round */
-            round: number;
-            data: components["schemas"]["WalletRewardedData"];
-        };
-        /** WalletSlashedData */
-        WalletSlashedData: {
-            /** Address */
-            address: string;
-            /** Amount Flt */
-            amount_flt: string;
-            /** Tx Hash */
-            tx_hash: string;
-        };
-        /** WalletSlashedEvent */
-        WalletSlashedEvent: {
-            /** Id */
-            id: number;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts: string;
-            /** Message */
-            message: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "wallet.slashed";
-            /** Experiment Id */
-            experiment_id: number;
-            /** Round */
-            round: number;
-            data: components["schemas"]["WalletSlashedData"];
         };
         /** WalletStatus */
         WalletStatus: {

@@ -69,7 +69,7 @@ export type ProbeRequest = Schemas['ProbeRequest']
 export type ProbeResult = Schemas['ProbeResult']
 
 /** One event as the stream and the log send it; `data` holds its kind's fields (see `StreamedEvent`). */
-export type FedEvent = Schemas['EventPublic']
+export type FedEvent = Schemas['Event']
 export type EventLogPage = Schemas['EventLog']
 /** Every kind of event the orchestrator publishes, each with its own `data`. */
 export type StreamedEvent = Schemas['StreamedEvent']

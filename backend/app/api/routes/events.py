@@ -10,7 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import select
 
 from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep, SessionDep
-from backend.app.schemas.events import EventLog, EventPublic, StreamedEvent
+from backend.app.schemas.events import EventLog, StreamedEvent, event_json
 from backend.db.models import EventRow
 from backend.orchestrator.events import Event
 
@@ -59,7 +59,7 @@ async def stream_events(
             break
         if _wanted(event, kind, experiment_id):
             yield ServerSentEvent(  # type: ignore[misc]
-                data=EventPublic.of(event).model_dump(mode="json"), event=event.kind, id=str(event.id)
+                data=event_json(event), event=event.kind, id=str(event.id)
             )
 
 
@@ -86,6 +86,6 @@ def read_event_log(
         )
     else:
         rows = list(session.scalars(query.where(EventRow.id > after).order_by(EventRow.id).limit(limit)))
-    events = [EventPublic.of(Event.of(r)) for r in rows]
+    events = [Event.of(r) for r in rows]
     next_after = max((e.id for e in events), default=after) if before is None else after
     return EventLog(events=events, next_after=next_after)
