@@ -144,7 +144,6 @@ class SettlementRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer)
-    # pending: not sent; sending: maybe sent (reconcile first); confirmed; failed (reverted for good)
     status: Mapped[SettlementStatus] = mapped_column(
         StatusColumn(SettlementStatus), default=SettlementStatus.PENDING, index=True
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -39,14 +40,25 @@ from backend.ledger.settlements import (
 from backend.orchestrator.events import EventBus
 
 
+class CheckOutcome(StrEnum):
+    """What one reconciliation found for a settlement."""
+
+    OK = "ok"  # the database and the chain agree
+    REQUEUED = "requeued"  # the chain lost it: back to pending, to be sent again
+    REPAIRED = "repaired"  # the database corrected from the chain
+    WAITING = "waiting"  # still with the outbox
+    FAILED = "failed"  # failed for good (reverted)
+    UNREPAIRED = "unrepaired"  # a mismatch this run could not repair
+
+
 @dataclass(frozen=True)
 class RoundCheck:
     """One settlement of the database beside what the chain holds for its results root."""
 
     experiment_id: int
     round: int
-    status: str  # the row's status after this run
-    outcome: str  # ok | requeued | repaired | waiting | failed | unrepaired
+    status: SettlementStatus  # the row's status after this run
+    outcome: CheckOutcome
     db_chain_round_id: int | None
     chain_round_ids: list[int]
     tx_hash: str | None
@@ -79,11 +91,11 @@ class ReconcileReport:
 
     @property
     def requeued(self) -> list[RoundCheck]:
-        return [r for r in self.rounds if r.outcome == "requeued"]
+        return [r for r in self.rounds if r.outcome == CheckOutcome.REQUEUED]
 
     @property
     def repaired(self) -> list[RoundCheck]:
-        return [r for r in self.rounds if r.outcome == "repaired"]
+        return [r for r in self.rounds if r.outcome == CheckOutcome.REPAIRED]
 
     @property
     def ok(self) -> bool:
@@ -175,7 +187,7 @@ class Reconciler:
             if check is None:
                 continue
             report.rounds.append(check)
-            if check.outcome == "unrepaired":
+            if check.outcome == CheckOutcome.UNREPAIRED:
                 report.unrepaired.append(
                     f"experiment {check.experiment_id} round {check.round}: {check.detail}"
                 )
@@ -212,18 +224,18 @@ class Reconciler:
             ids = [h.round_id for h in hits]
             db_id = row.chain_round_id
 
-            def check(outcome: str, detail: str = "") -> RoundCheck:
+            def check(outcome: CheckOutcome, detail: str = "") -> RoundCheck:
                 return RoundCheck(
                     row.experiment_id, row.round, row.status, outcome, db_id, ids, row.tx_hash, detail
                 )
 
             if len(hits) > 1:
-                return check("unrepaired", f"settled {len(hits)} times on chain (rounds {ids})")
+                return check(CheckOutcome.UNREPAIRED, f"settled {len(hits)} times on chain (rounds {ids})")
             if row.status in OPEN_SETTLEMENTS:
-                return check("waiting", "on chain; the outbox records it next" if hits else "")
+                return check(CheckOutcome.WAITING, "on chain; the outbox records it next" if hits else "")
             if not hits:
                 if row.status == SettlementStatus.FAILED:
-                    return check("failed", row.last_error or "")
+                    return check(CheckOutcome.FAILED, row.last_error or "")
                 taken = by_id.get(db_id) if db_id is not None else None
                 reason = (
                     f"its transaction {row.tx_hash} is no longer on chain"
@@ -231,19 +243,21 @@ class Reconciler:
                     else f"chain round {db_id} holds another settlement"
                 )
                 if not repair:
-                    return check("unrepaired", reason)
+                    return check(CheckOutcome.UNREPAIRED, reason)
                 requeue(pub, row, reason)
-                return check("requeued", reason)
+                return check(CheckOutcome.REQUEUED, reason)
             hit = hits[0]
             if row.status == SettlementStatus.CONFIRMED and _agrees(row, hit):
-                return check("ok")
+                return check(CheckOutcome.OK)
             if not repair:
-                return check("unrepaired", f"the chain holds it as round {hit.round_id} in {hit.tx_hash}")
+                return check(
+                    CheckOutcome.UNREPAIRED, f"the chain holds it as round {hit.round_id} in {hit.tx_hash}"
+                )
             found = confirmation_from_chain(client, hit)
             detail = f"recorded as chain round {hit.round_id}, tx {hit.tx_hash}, as the chain holds it"
             record_confirmation(pub.session, row, found)
             pub.publish(confirmed_event(row.experiment_id, row.round, found, repaired=True))
-            return check("repaired", detail)
+            return check(CheckOutcome.REPAIRED, detail)
 
 
 def _agrees(row: SettlementRow, hit: SettledRound) -> bool:

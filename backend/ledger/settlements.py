@@ -1,8 +1,6 @@
 """The transitions of a settlement row that both the outbox and the reconciler make.
 
-A settlement is ``pending`` (no live attempt), ``sending`` (an attempt signed and maybe broadcast, or mined
-with fewer confirmations than required), ``confirmed`` (final: its receipt is deep enough and was still on
-chain when last looked at) or ``failed`` (reverted for a reason no resend can fix).
+Its statuses (pending, sending, confirmed, failed) are `backend.db.statuses.SettlementStatus`.
 """
 
 from __future__ import annotations

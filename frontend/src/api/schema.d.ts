@@ -1494,8 +1494,7 @@ export interface components {
         };
         /** HealthPublic */
         HealthPublic: {
-            /** Status */
-            status: string;
+            status: components["schemas"]["HealthStatus"];
             /** Reasons */
             reasons: string[];
             /** Version */
@@ -1505,6 +1504,11 @@ export interface components {
             outbox_pending: number;
             settlement: components["schemas"]["SettlementHealth"];
         };
+        /**
+         * HealthStatus
+         * @enum {string}
+         */
+        HealthStatus: "ok" | "degraded";
         /**
          * ImageProfile
          * @description What an image zip holds: the dashboard's preview of it.

@@ -77,11 +77,6 @@ export type EventKind = StreamedEvent['kind']
 /** The `data` of events of kind `K`. */
 export type EventData<K extends EventKind> = Extract<StreamedEvent, { kind: K }>['data']
 
-/** The payload of update.accepted / update.excluded / update.slashed. */
-export type UpdateVerdictData = EventData<'update.accepted' | 'update.excluded' | 'update.slashed'>
-/** The payload of model.aggregated; `rejected` = excluded + slashed. */
-export type AggregatedData = EventData<'model.aggregated'>
-
 /** A bring-your-own-data preview (`POST /api/dataset-previews`): what an upload would become, stored nowhere. */
 export type DatasetPreview = Schemas['DatasetPreview']
 export type TableProfile = Schemas['TableProfile']

@@ -8,7 +8,13 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from backend.app.deps import OrchestratorDep, SessionDep
-from backend.app.schemas.service import ChainHealth, ConfigPublic, HealthPublic, SettlementHealth
+from backend.app.schemas.service import (
+    ChainHealth,
+    ConfigPublic,
+    HealthPublic,
+    HealthStatus,
+    SettlementHealth,
+)
 from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import utcnow
@@ -78,7 +84,7 @@ def read_health(orchestrator: OrchestratorDep, session: SessionDep) -> HealthPub
     if unrepaired:
         reasons.append(f"ledger mismatch the reconciler could not repair: {unrepaired[0]}")
     return HealthPublic(
-        status="degraded" if reasons else "ok",
+        status=HealthStatus.DEGRADED if reasons else HealthStatus.OK,
         reasons=reasons,
         version=_version(),
         chain=ChainHealth(
