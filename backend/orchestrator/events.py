@@ -1,9 +1,11 @@
 """The event bus: every step of a round becomes a durable event with an integer id, streamed live.
 
 What each kind of event holds and says is defined once, in backend/orchestrator/event_kinds.py; writers
-publish those models. Ordering without gaps. Writers that publish events do so inside ``bus.transaction()``, which holds one lock
-from the first insert to the commit, so events commit in id order: a reader that has seen id ``n`` and
-asks for ``id > n`` can never miss an event that commits later with a smaller id. After each commit the
+publish those models.
+
+Ordering without gaps. Writers publish events inside ``bus.transaction()``, which holds one lock from the
+first insert to the commit, so events commit in id order: a reader that has seen id ``n`` and asks for
+``id > n`` can never miss an event that commits later with a smaller id. After each commit the
 new events go to an in-memory tail (so live subscribers rarely touch the database) and the event loop is
 woken. Rule that keeps this deadlock-free: never enter ``transaction()`` while holding another open write
 transaction.

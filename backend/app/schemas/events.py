@@ -31,14 +31,14 @@ class _Envelope(BaseModel):
 
 
 def _streamed(event_type: type[EventPayload]) -> type[BaseModel]:
-    """`Event` of one kind: its ``kind`` the one literal, its ``data`` the kind's own fields."""
+    """`Event` of the kinds one payload model covers: ``kind`` their Literal, ``data`` the model's own fields."""
     name = event_type.__name__
     fields: dict[str, Any] = {
         n: (f.annotation, copy.copy(f)) for n, f in event_type.model_fields.items() if n not in PLACE_FIELDS
     }
     fields.update({n: (c.return_type, ...) for n, c in event_type.model_computed_fields.items()})
     data = create_model(f"{name}Data", __doc__=event_type.__doc__, **fields)
-    kind: Any = event_type.model_fields["kind"].annotation  # the kind's one Literal
+    kind: Any = event_type.model_fields["kind"].annotation
     return create_model(
         f"{name}Event",
         __base__=_Envelope,
