@@ -45,6 +45,7 @@ from workers.datasets import Dataset, DatasetError, DatasetSpec, check_file, loa
 from workers.models import ModelSpec, build_model
 from workers.partition import partition_indices
 from workers.protocol import UpdateMessage, sign_update
+from workers.statuses import FINISHED, ExperimentStatus
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
 from workers.task_document import SimulationBlock, TaskDocument
 from workers.tensors import Layout, Weights, flatten, tensor_layout
@@ -54,7 +55,6 @@ from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, 
 
 log = logging.getLogger("fedshield.node")
 
-FINISHED = frozenset({"completed", "stopped", "failed"})
 MIN_POLL_S = 0.5
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
@@ -268,7 +268,11 @@ class NodeClient:
     def find_running_experiment(self) -> int | None:
         """The newest experiment that is running, if any."""
         experiments = self._json(self.http.get("/api/experiments"), "list experiments")
-        running = [e["id"] for e in experiments if isinstance(e, dict) and e.get("status") == "running"]
+        running = [
+            e["id"]
+            for e in experiments
+            if isinstance(e, dict) and e.get("status") == ExperimentStatus.RUNNING
+        ]
         return max(running) if running else None
 
     def fetch_task(self, experiment_id: int) -> TaskDocument:

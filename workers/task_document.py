@@ -33,6 +33,7 @@ from workers.datasets import BUILTIN_DATASETS, DatasetSpec, Standardizer
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme
 from workers.protocol import EIP712_DOMAIN_TYPE, PRIMARY_TYPE, UPDATE_TYPES, Bytes32, eip712_domain_from_dict
+from workers.statuses import ExperimentStatus
 from workers.training import TrainConfig
 
 
@@ -136,7 +137,7 @@ class TaskDocument(BaseModel):
     model_config = ConfigDict(frozen=True, strict=True)
 
     experiment_id: int
-    status: str  # created | running | paused | stopped | completed | failed
+    status: ExperimentStatus
     round: int | None = Field(ge=1)  # the round open for updates; None between rounds or when not running
     base_model_hash: Bytes32 | None  # keccak256 of the round's global model, lowercase
     model_spec: Annotated[ModelSpec, JsonForm(ModelSpec)]
@@ -155,7 +156,12 @@ class TaskDocument(BaseModel):
     @property
     def open_for(self) -> int | None:
         """The round this node should work on now, if any."""
-        if self.status != "running" or self.round is None or self.base_model_hash is None or self.submitted:
+        if (
+            self.status != ExperimentStatus.RUNNING
+            or self.round is None
+            or self.base_model_hash is None
+            or self.submitted
+        ):
             return None
         return self.round
 

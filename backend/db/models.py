@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, S
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from backend.db.base import Base, BigId, UTCDateTime, utcnow
+from backend.db.statuses import AttemptState, ExperimentStatus, RoundStatus, SettlementStatus, StatusColumn
 
 HASH_LEN = 66  # "0x" + 64 hex digits
 ADDRESS_LEN = 42
@@ -52,7 +53,9 @@ class ExperimentRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     dataset_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="created", index=True)
+    status: Mapped[ExperimentStatus] = mapped_column(
+        StatusColumn(ExperimentStatus), default=ExperimentStatus.CREATED, index=True
+    )
     rounds: Mapped[int] = mapped_column(Integer)
     current_round: Mapped[int] = mapped_column(Integer, default=0)  # last round opened (0: none yet)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)  # the ExperimentCreate as given, defaults filled
@@ -89,7 +92,7 @@ class RoundRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # open | screening | completed | cancelled
+    status: Mapped[RoundStatus] = mapped_column(StatusColumn(RoundStatus))
     base_model_hash: Mapped[str] = mapped_column(String(HASH_LEN))
     model_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,8 +147,9 @@ class SettlementRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer)
-    # pending: not sent; sending: maybe sent (reconcile first); confirmed; failed (reverted for good)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[SettlementStatus] = mapped_column(
+        StatusColumn(SettlementStatus), default=SettlementStatus.PENDING, index=True
+    )
     chain_round_id: Mapped[int | None] = mapped_column(Integer)
     model_hash: Mapped[str] = mapped_column(String(HASH_LEN))
     results_root: Mapped[str] = mapped_column(String(HASH_LEN))
@@ -169,9 +173,7 @@ class SettlementRow(Base):
 class SettlementAttemptRow(Base):
     """Every signed `settleRound` transaction of a settlement, persisted before it is broadcast.
 
-    state: ``unconfirmed`` (signed, maybe in a mempool), ``mined`` (its receipt was seen), ``replaced``
-    (another attempt of the same settlement was mined), ``dead`` (its nonce was spent by another
-    transaction, or it vanished from the chain: it can never be mined), ``reverted``.
+    state: `AttemptState`.
     """
 
     __tablename__ = "settlement_attempts"
@@ -185,7 +187,9 @@ class SettlementAttemptRow(Base):
     max_fee_per_gas: Mapped[int] = mapped_column(BigId)
     max_priority_fee_per_gas: Mapped[int] = mapped_column(BigId)
     gas_limit: Mapped[int] = mapped_column(BigId)
-    state: Mapped[str] = mapped_column(String(16), default="unconfirmed", index=True)
+    state: Mapped[AttemptState] = mapped_column(
+        StatusColumn(AttemptState), default=AttemptState.UNCONFIRMED, index=True
+    )
     block_number: Mapped[int | None] = mapped_column(BigId)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

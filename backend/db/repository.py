@@ -15,6 +15,7 @@ from backend.db.models import (
     SubmissionRow,
     VerdictRow,
 )
+from backend.db.statuses import OPEN_SETTLEMENTS, RoundStatus
 
 
 def experiments(session: Session) -> Sequence[ExperimentRow]:
@@ -51,7 +52,7 @@ def rounds_of(session: Session, experiment_id: int) -> Sequence[RoundRow]:
 def last_completed_round(session: Session, experiment_id: int) -> RoundRow | None:
     return session.scalar(
         select(RoundRow)
-        .where(RoundRow.experiment_id == experiment_id, RoundRow.status == "completed")
+        .where(RoundRow.experiment_id == experiment_id, RoundRow.status == RoundStatus.COMPLETED)
         .order_by(RoundRow.round.desc())
         .limit(1)
     )
@@ -125,7 +126,5 @@ def settlements_of(session: Session, experiment_id: int) -> Sequence[SettlementR
 def open_settlements(session: Session) -> Sequence[SettlementRow]:
     """The outbox: settlements not yet confirmed nor failed for good, oldest first."""
     return session.scalars(
-        select(SettlementRow)
-        .where(SettlementRow.status.in_(("pending", "sending")))
-        .order_by(SettlementRow.id)
+        select(SettlementRow).where(SettlementRow.status.in_(OPEN_SETTLEMENTS)).order_by(SettlementRow.id)
     ).all()

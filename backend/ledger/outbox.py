@@ -39,20 +39,22 @@ from backend.chain.sender import Fees, SignedTx, TransactionSender
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import SettlementAttemptRow, SettlementRow
+from backend.db.statuses import OPEN_SETTLEMENTS, AttemptState, SettlementStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.reconciler import Reconciler, ReconcileReport, find_settled
 from backend.ledger.settlements import (
-    OPEN_STATUSES,
     Confirmation,
     confirmation_of,
+    confirmed_event,
     live_attempts,
     record_confirmation,
     requeue,
 )
 from backend.orchestrator.background import BackgroundThread
 from backend.orchestrator.errors import ChainUnavailable
-from backend.orchestrator.events import EventBus, Publisher
-from backend.orchestrator.messages import flt_text, short_address, short_hash
+from backend.orchestrator.event_kinds import NodeDeactivated, PayoutKind, TxFailed, TxSent, WalletPaid
+from backend.orchestrator.events import EventBus
+from backend.orchestrator.messages import flt_text
 
 log = logging.getLogger("fedshield.outbox")
 IN_FLIGHT_POLL_S = 0.1  # how often a broadcast attempt is looked at while it waits for its receipt
@@ -179,7 +181,7 @@ class SettlementOutbox:
         """Moves one settlement on: ``done`` (confirmed or failed), ``mined``, ``wait`` or ``down``."""
         with self._sessions() as session:
             row = session.get(SettlementRow, settlement_id)
-            if row is None or row.status not in OPEN_STATUSES:
+            if row is None or row.status not in OPEN_SETTLEMENTS:
                 return "done"
             item = _Settlement(
                 row.id, row.experiment_id, row.round, row.model_hash, row.results_root,
@@ -226,7 +228,7 @@ class SettlementOutbox:
                 return self._settled(client, item, confirmation_of(mined, attempt.chain_round_id))
             call = self._call(client, item, attempt.chain_round_id)
             error = sender.explain_failure(call, mined.block_number, mined.tx_hash)
-            self._set_attempt(attempt.id, "reverted", str(error), block=mined.block_number)
+            self._set_attempt(attempt.id, AttemptState.REVERTED, str(error), block=mined.block_number)
             if isinstance(error, ContractReverted) and error.error == "RoundOutOfOrder":
                 self._requeue(
                     item.id, f"chain round {attempt.chain_round_id} was taken by another settlement"
@@ -239,7 +241,7 @@ class SettlementOutbox:
         for attempt in attempts:
             if attempt.nonce < mined_nonce:
                 self._set_attempt(
-                    attempt.id, "dead", f"nonce {attempt.nonce} was spent by another transaction"
+                    attempt.id, AttemptState.DEAD, f"nonce {attempt.nonce} was spent by another transaction"
                 )
         if not alive:
             if find_settled(client, item.results_root) is None:
@@ -286,7 +288,7 @@ class SettlementOutbox:
         try:
             sender.broadcast(bumped.raw)
         except NonceConflict as exc:  # mined meanwhile, or the node wants more: the next pass sees which
-            self._set_attempt_by_hash(bumped.tx_hash, "dead", str(exc))
+            self._set_attempt_by_hash(bumped.tx_hash, AttemptState.DEAD, str(exc))
 
     def _send(self, client: ChainClient, sender: TransactionSender, item: _Settlement) -> Outcome:
         chain_round_id = client.last_round_id() + 1
@@ -304,7 +306,7 @@ class SettlementOutbox:
         try:
             sender.broadcast(signed.raw)
         except NonceConflict as exc:  # another process spent the nonce first: sign again at a fresh one
-            self._set_attempt_by_hash(signed.tx_hash, "dead", str(exc))
+            self._set_attempt_by_hash(signed.tx_hash, AttemptState.DEAD, str(exc))
             self._back_to_pending(item.id, str(exc))
         self._in_flight = True
         return "wait"
@@ -320,7 +322,7 @@ class SettlementOutbox:
         with self._sessions() as session:
             row = session.get(SettlementRow, item.id)
             if row is not None:
-                row.status = "sending"
+                row.status = SettlementStatus.SENDING
                 row.chain_round_id = found.chain_round_id
                 row.tx_hash, row.block_number, row.gas_used = (
                     found.tx_hash,
@@ -346,7 +348,7 @@ class SettlementOutbox:
         with self._bus.transaction() as pub:
             row = pub.session.get(SettlementRow, item.id)
             assert row is not None
-            row.status = "sending"
+            row.status = SettlementStatus.SENDING
             row.chain_round_id = chain_round_id
             row.attempts += 1
             pub.session.add(
@@ -359,29 +361,22 @@ class SettlementOutbox:
                     max_fee_per_gas=signed.fees.max_fee_per_gas,
                     max_priority_fee_per_gas=signed.fees.max_priority_fee_per_gas,
                     gas_limit=signed.gas,
-                    state="unconfirmed",
+                    state=AttemptState.UNCONFIRMED,
                 )
             )
-            if replacing is None:
-                message = f"Settling round {item.round} on chain as round {chain_round_id}"
-            else:
-                message = (
-                    f"Settlement of round {item.round} stuck in {short_hash(replacing)}: sent again at nonce "
-                    f"{signed.nonce} with higher fees"
+            pub.publish(
+                TxSent(
+                    experiment_id=item.experiment_id,
+                    round=item.round,
+                    chain_round_id=chain_round_id,
+                    tx_hash=signed.tx_hash,
+                    nonce=signed.nonce,
+                    replacing=replacing,
                 )
-            pub.emit(
-                "tx.sent",
-                message,
-                experiment_id=item.experiment_id,
-                round=item.round,
-                chain_round_id=chain_round_id,
-                tx_hash=signed.tx_hash,
-                nonce=signed.nonce,
-                replacing=replacing,
             )
 
     def _set_attempt(
-        self, attempt_id: int, state: str, error: str | None, *, block: int | None = None
+        self, attempt_id: int, state: AttemptState, error: str | None, *, block: int | None = None
     ) -> None:
         with self._sessions() as session:
             attempt = session.get(SettlementAttemptRow, attempt_id)
@@ -390,7 +385,7 @@ class SettlementOutbox:
                 attempt.block_number = block if block is not None else attempt.block_number
                 session.commit()
 
-    def _set_attempt_by_hash(self, tx_hash: str, state: str, error: str) -> None:
+    def _set_attempt_by_hash(self, tx_hash: str, state: AttemptState, error: str) -> None:
         with self._sessions() as session:
             for attempt in session.query(SettlementAttemptRow).filter_by(tx_hash=tx_hash):
                 attempt.state, attempt.error = state, error[:2000]
@@ -400,8 +395,12 @@ class SettlementOutbox:
         """The attempt never left (its nonce was taken first): pending again, not counted as a re-queue."""
         with self._sessions() as session:
             row = session.get(SettlementRow, settlement_id)
-            if row is not None and row.status == "sending" and not live_attempts(session, settlement_id):
-                row.status, row.chain_round_id, row.last_error = "pending", None, error[:2000]
+            if (
+                row is not None
+                and row.status == SettlementStatus.SENDING
+                and not live_attempts(session, settlement_id)
+            ):
+                row.status, row.chain_round_id, row.last_error = SettlementStatus.PENDING, None, error[:2000]
                 session.commit()
 
     def _requeue(self, settlement_id: int, reason: str) -> None:
@@ -417,43 +416,28 @@ class SettlementOutbox:
             assert row is not None
             record_confirmation(pub.session, row, found)
             e, r, tx = row.experiment_id, row.round, found.tx_hash
-            note = " (found on chain after a restart)" if reconciled else ""
-            pub.emit(
-                "tx.confirmed",
-                f"Round {r} settled in tx {short_hash(tx)}, block {found.block_number}{note}",
-                experiment_id=e,
-                round=r,
-                tx_hash=tx,
-                block_number=found.block_number,
-                gas_used=found.gas_used,
-                chain_round_id=found.chain_round_id,
-            )
-            for kind, verb, amounts in (
-                ("wallet.rewarded", "Rewarded", found.rewards),
-                ("wallet.slashed", "Slashed", found.slashes),
-            ):
+            pub.publish(confirmed_event(e, r, found, found_after_restart=reconciled))
+            payouts: list[tuple[PayoutKind, dict[str, int]]] = [
+                ("wallet.rewarded", found.rewards),
+                ("wallet.slashed", found.slashes),
+            ]
+            for kind, amounts in payouts:
                 for address, wei in amounts.items():
-                    amount = flt_text(to_flt(wei))
-                    pub.emit(
-                        kind,
-                        f"{verb} wallet {short_address(address)}: {amount} FLT, tx {short_hash(tx)}",
-                        experiment_id=e,
-                        round=r,
-                        address=address,
-                        amount_flt=amount,
-                        tx_hash=tx,
+                    pub.publish(
+                        WalletPaid(
+                            kind=kind,
+                            experiment_id=e,
+                            round=r,
+                            address=address,
+                            amount_flt=flt_text(to_flt(wei)),
+                            tx_hash=tx,
+                        )
                     )
             for address in ineligible:  # a node slashed below the minimum stake leaves the quorum
                 node = repo.node(pub.session, e, address)
                 if node is not None and node.active:
                     node.active = False
-                    pub.emit(
-                        "node.deactivated",
-                        f"Node {node.label} ({short_address(address)}) is no longer "
-                        "eligible: stake below the minimum",
-                        experiment_id=e,
-                        address=address,
-                    )
+                    pub.publish(NodeDeactivated(experiment_id=e, address=address, label=node.label))
         self._delayed.discard(settlement_id)
         self._chain.forget_status(list(found.rewards) + list(found.slashes))
 
@@ -473,16 +457,19 @@ class SettlementOutbox:
         if item.id in self._delayed:
             return
         self._delayed.add(item.id)
-        with self._bus.transaction() as pub:
-            _emit_failed(pub, item, f"delayed: {error.split('. ')[0]}; retrying", error, retrying=True)
+        self._bus.publish(
+            TxFailed(experiment_id=item.experiment_id, round=item.round, error=error, retrying=True)
+        )
 
     def _fail(self, item: _Settlement, error: str) -> None:
         with self._bus.transaction() as pub:
             stored = pub.session.get(SettlementRow, item.id)
             assert stored is not None
-            stored.status = "failed"
+            stored.status = SettlementStatus.FAILED
             stored.last_error = error
-            _emit_failed(pub, item, f"failed: {error}", error, retrying=False)
+            pub.publish(
+                TxFailed(experiment_id=item.experiment_id, round=item.round, error=error, retrying=False)
+            )
 
     def _note_error(self, settlement_id: int, error: str) -> None:
         with self._sessions() as session:
@@ -490,14 +477,3 @@ class SettlementOutbox:
             if row is not None:
                 row.last_error = error[:2000]
                 session.commit()
-
-
-def _emit_failed(pub: Publisher, item: _Settlement, what: str, error: str, *, retrying: bool) -> None:
-    pub.emit(
-        "tx.failed",
-        f"Settlement of round {item.round} {what}",
-        experiment_id=item.experiment_id,
-        round=item.round,
-        error=error,
-        retrying=retrying,
-    )

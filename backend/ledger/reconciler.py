@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -26,11 +27,12 @@ from backend.chain.client import ChainClient, SettledRound
 from backend.chain.errors import ChainError
 from backend.db.base import SessionFactory
 from backend.db.models import SettlementRow
+from backend.db.statuses import OPEN_SETTLEMENTS, SettlementStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.settlements import (
-    OPEN_STATUSES,
     Confirmation,
     confirmation_of,
+    confirmed_event,
     confirmed_last_round_id,
     payouts_wei,
     record_confirmation,
@@ -39,14 +41,25 @@ from backend.ledger.settlements import (
 from backend.orchestrator.events import EventBus
 
 
+class CheckOutcome(StrEnum):
+    """What one reconciliation found for a settlement."""
+
+    OK = "ok"  # the database and the chain agree
+    REQUEUED = "requeued"  # the chain lost it: back to pending, to be sent again
+    REPAIRED = "repaired"  # the database corrected from the chain
+    WAITING = "waiting"  # still with the outbox
+    FAILED = "failed"  # failed for good (reverted)
+    UNREPAIRED = "unrepaired"  # a mismatch this run could not repair
+
+
 @dataclass(frozen=True)
 class RoundCheck:
     """One settlement of the database beside what the chain holds for its results root."""
 
     experiment_id: int
     round: int
-    status: str  # the row's status after this run
-    outcome: str  # ok | requeued | repaired | waiting | failed | unrepaired
+    status: SettlementStatus  # the row's status after this run
+    outcome: CheckOutcome
     db_chain_round_id: int | None
     chain_round_ids: list[int]
     tx_hash: str | None
@@ -79,11 +92,11 @@ class ReconcileReport:
 
     @property
     def requeued(self) -> list[RoundCheck]:
-        return [r for r in self.rounds if r.outcome == "requeued"]
+        return [r for r in self.rounds if r.outcome == CheckOutcome.REQUEUED]
 
     @property
     def repaired(self) -> list[RoundCheck]:
-        return [r for r in self.rounds if r.outcome == "repaired"]
+        return [r for r in self.rounds if r.outcome == CheckOutcome.REPAIRED]
 
     @property
     def ok(self) -> bool:
@@ -162,7 +175,7 @@ class Reconciler:
             if check is None:
                 continue
             report.rounds.append(check)
-            if check.outcome == "unrepaired":
+            if check.outcome == CheckOutcome.UNREPAIRED:
                 report.unrepaired.append(
                     f"experiment {check.experiment_id} round {check.round}: {check.detail}"
                 )
@@ -171,7 +184,7 @@ class Reconciler:
             ours = {s.results_root.lower() for s in rows}
             # Like with like: the chain's payouts in the rounds the database counts as settled. A round on
             # chain whose row is still open is the outbox's to record (reported as ``waiting`` above).
-            final = {s.results_root.lower() for s in rows if s.status == "confirmed"}
+            final = {s.results_root.lower() for s in rows if s.status == SettlementStatus.CONFIRMED}
             report.nodes = _node_totals(rows, [r for r in chain_rounds if r.results_root.lower() in final])
         report.foreign_rounds = [r.round_id for r in chain_rounds if r.results_root.lower() not in ours]
         for totals in report.nodes:
@@ -199,18 +212,18 @@ class Reconciler:
             ids = [h.round_id for h in hits]
             db_id = row.chain_round_id
 
-            def check(outcome: str, detail: str = "") -> RoundCheck:
+            def check(outcome: CheckOutcome, detail: str = "") -> RoundCheck:
                 return RoundCheck(
                     row.experiment_id, row.round, row.status, outcome, db_id, ids, row.tx_hash, detail
                 )
 
             if len(hits) > 1:
-                return check("unrepaired", f"settled {len(hits)} times on chain (rounds {ids})")
-            if row.status in OPEN_STATUSES:
-                return check("waiting", "on chain; the outbox records it next" if hits else "")
+                return check(CheckOutcome.UNREPAIRED, f"settled {len(hits)} times on chain (rounds {ids})")
+            if row.status in OPEN_SETTLEMENTS:
+                return check(CheckOutcome.WAITING, "on chain; the outbox records it next" if hits else "")
             if not hits:
-                if row.status == "failed":
-                    return check("failed", row.last_error or "")
+                if row.status == SettlementStatus.FAILED:
+                    return check(CheckOutcome.FAILED, row.last_error or "")
                 taken = by_id.get(db_id) if db_id is not None else None
                 reason = (
                     f"its transaction {row.tx_hash} is no longer on chain"
@@ -218,29 +231,21 @@ class Reconciler:
                     else f"chain round {db_id} holds another settlement"
                 )
                 if not repair:
-                    return check("unrepaired", reason)
+                    return check(CheckOutcome.UNREPAIRED, reason)
                 requeue(pub, row, reason)
-                return check("requeued", reason)
+                return check(CheckOutcome.REQUEUED, reason)
             hit = hits[0]
-            if row.status == "confirmed" and _agrees(row, hit):
-                return check("ok")
+            if row.status == SettlementStatus.CONFIRMED and _agrees(row, hit):
+                return check(CheckOutcome.OK)
             if not repair:
-                return check("unrepaired", f"the chain holds it as round {hit.round_id} in {hit.tx_hash}")
+                return check(
+                    CheckOutcome.UNREPAIRED, f"the chain holds it as round {hit.round_id} in {hit.tx_hash}"
+                )
             found = confirmation_from_chain(client, hit)
             detail = f"recorded as chain round {hit.round_id}, tx {hit.tx_hash}, as the chain holds it"
             record_confirmation(pub.session, row, found)
-            pub.emit(
-                "tx.confirmed",
-                f"Round {row.round} settlement corrected from the chain: {detail}",
-                experiment_id=row.experiment_id,
-                round=row.round,
-                tx_hash=found.tx_hash,
-                block_number=found.block_number,
-                gas_used=found.gas_used,
-                chain_round_id=found.chain_round_id,
-                repaired=True,
-            )
-            return check("repaired", detail)
+            pub.publish(confirmed_event(row.experiment_id, row.round, found, repaired=True))
+            return check(CheckOutcome.REPAIRED, detail)
 
 
 def _agrees(row: SettlementRow, hit: SettledRound) -> bool:
@@ -253,7 +258,7 @@ def _agrees(row: SettlementRow, hit: SettledRound) -> bool:
 def _node_totals(rows: list[SettlementRow], chain_rounds: list[SettledRound]) -> list[NodeTotals]:
     db: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
-        if row.status != "confirmed":
+        if row.status != SettlementStatus.CONFIRMED:
             continue
         for address, (rewarded, slashed) in payouts_wei(row.payouts).items():
             db[address][0] += rewarded

@@ -1,8 +1,6 @@
 """The transitions of a settlement row that both the outbox and the reconciler make.
 
-A settlement is ``pending`` (no live attempt), ``sending`` (an attempt signed and maybe broadcast, or mined
-with fewer confirmations than required), ``confirmed`` (final: its receipt is deep enough and was still on
-chain when last looked at) or ``failed`` (reverted for a reason no resend can fix).
+Its statuses (pending, sending, confirmed, failed) are `backend.db.statuses.SettlementStatus`.
 """
 
 from __future__ import annotations
@@ -17,11 +15,10 @@ from sqlalchemy.orm import Session
 from backend.chain.client import TransactionResult, flt, to_flt
 from backend.db.base import utcnow
 from backend.db.models import SettlementAttemptRow, SettlementRow
+from backend.db.statuses import LIVE_ATTEMPTS, AttemptState, SettlementStatus
+from backend.orchestrator.event_kinds import TxConfirmed, TxRequeued
 from backend.orchestrator.events import Publisher
 from backend.orchestrator.messages import flt_text
-
-OPEN_STATUSES = ("pending", "sending")
-LIVE_ATTEMPTS = ("unconfirmed", "mined")
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ def confirmed_last_round_id(session: Session) -> int:
     return int(
         session.scalar(
             select(func.coalesce(func.max(SettlementRow.chain_round_id), 0)).where(
-                SettlementRow.status == "confirmed"
+                SettlementRow.status == SettlementStatus.CONFIRMED
             )
         )
         or 0
@@ -95,7 +92,7 @@ def attempts_of(session: Session, settlement_id: int) -> Sequence[SettlementAtte
 
 def record_confirmation(session: Session, row: SettlementRow, found: Confirmation) -> None:
     """Write what the chain holds onto the row and mark it final; the mined attempt wins, others lose."""
-    row.status = "confirmed"
+    row.status = SettlementStatus.CONFIRMED
     row.chain_round_id = found.chain_round_id
     row.tx_hash, row.block_number, row.gas_used = found.tx_hash, found.block_number, found.gas_used
     row.last_error = None
@@ -103,15 +100,36 @@ def record_confirmation(session: Session, row: SettlementRow, found: Confirmatio
     row.confirmed_at = utcnow()
     for attempt in attempts_of(session, row.id):
         if attempt.tx_hash.lower() == found.tx_hash.lower():
-            attempt.state, attempt.block_number = "mined", found.block_number
+            attempt.state, attempt.block_number = AttemptState.MINED, found.block_number
         elif attempt.state in LIVE_ATTEMPTS:
-            attempt.state = "replaced"
+            attempt.state = AttemptState.REPLACED
+
+
+def confirmed_event(
+    experiment_id: int,
+    round_: int,
+    found: Confirmation,
+    *,
+    found_after_restart: bool = False,
+    repaired: bool = False,
+) -> TxConfirmed:
+    """The event that says a round's settlement is final, as ``found`` on chain."""
+    return TxConfirmed(
+        experiment_id=experiment_id,
+        round=round_,
+        tx_hash=found.tx_hash,
+        block_number=found.block_number,
+        gas_used=found.gas_used,
+        chain_round_id=found.chain_round_id,
+        found_after_restart=found_after_restart,
+        repaired=repaired,
+    )
 
 
 def requeue(pub: Publisher, row: SettlementRow, reason: str) -> None:
     """Back to pending: the chain does not hold this settlement, and none of its attempts can land any more."""
     was = row.chain_round_id
-    row.status = "pending"
+    row.status = SettlementStatus.PENDING
     row.chain_round_id = None
     row.tx_hash = row.block_number = row.gas_used = None
     row.payouts = None
@@ -120,13 +138,10 @@ def requeue(pub: Publisher, row: SettlementRow, reason: str) -> None:
     row.last_error = reason[:2000]
     for attempt in attempts_of(pub.session, row.id):
         if attempt.state in LIVE_ATTEMPTS:
-            attempt.state = "dead"
+            attempt.state = AttemptState.DEAD
             attempt.error = reason[:2000]
-    pub.emit(
-        "tx.requeued",
-        f"Settlement of round {row.round} goes back to pending: {reason}; it will be sent again",
-        experiment_id=row.experiment_id,
-        round=row.round,
-        previous_chain_round_id=was,
-        reason=reason,
+    pub.publish(
+        TxRequeued(
+            experiment_id=row.experiment_id, round=row.round, previous_chain_round_id=was, reason=reason
+        )
     )

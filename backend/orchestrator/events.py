@@ -1,8 +1,11 @@
 """The event bus: every step of a round becomes a durable event with an integer id, streamed live.
 
-Ordering without gaps. Writers that emit events do so inside ``bus.transaction()``, which holds one lock
-from the first insert to the commit, so events commit in id order: a reader that has seen id ``n`` and
-asks for ``id > n`` can never miss an event that commits later with a smaller id. After each commit the
+What each kind of event holds and says is defined once, in backend/orchestrator/event_kinds.py; writers
+publish those models.
+
+Ordering without gaps. Writers publish events inside ``bus.transaction()``, which holds one lock from the
+first insert to the commit, so events commit in id order: a reader that has seen id ``n`` and asks for
+``id > n`` can never miss an event that commits later with a smaller id. After each commit the
 new events go to an in-memory tail (so live subscribers rarely touch the database) and the event loop is
 woken. Rule that keeps this deadlock-free: never enter ``transaction()`` while holding another open write
 transaction.
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import EventRow
+from backend.orchestrator.event_kinds import EventPayload
 
 TAIL_SIZE = 4096
 PAGE = 500
@@ -31,6 +35,12 @@ PAGE = 500
 
 @dataclass(frozen=True)
 class Event:
+    """One event as stored and streamed; ``data`` holds the fields of its kind (its model in event_kinds.py).
+
+    ``kind`` and ``data`` stay open here: the log keeps every event ever written, and one written by an older
+    orchestrator still reads.
+    """
+
     id: int
     ts: datetime
     kind: str
@@ -51,17 +61,14 @@ class Publisher:
     session: Session
     rows: list[EventRow] = field(default_factory=list)
 
-    def emit(
-        self,
-        kind: str,
-        message: str,
-        *,
-        experiment_id: int | None = None,
-        round: int | None = None,
-        **data: Any,
-    ) -> None:
+    def publish(self, event: EventPayload) -> None:
         row = EventRow(
-            ts=utcnow(), kind=kind, experiment_id=experiment_id, round=round, message=message, data=data
+            ts=utcnow(),
+            kind=event.kind,
+            experiment_id=event.experiment_id,
+            round=event.at_round(),
+            message=event.message(),
+            data=event.data(),
         )
         self.session.add(row)
         self.session.flush()  # assigns the id now, so ids follow emission order
@@ -86,7 +93,7 @@ class EventBus:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Publisher]:
-        """A session in which to change state and ``emit`` events; commits both, then wakes subscribers."""
+        """A session in which to change state and ``publish`` events; commits both, then wakes subscribers."""
         with self._lock:
             with self._sessions() as session:
                 publisher = Publisher(session)
@@ -101,10 +108,10 @@ class EventBus:
         if events:
             self._wake()
 
-    def emit(self, kind: str, message: str, **fields: Any) -> None:
+    def publish(self, event: EventPayload) -> None:
         """One event in a transaction of its own."""
         with self.transaction() as pub:
-            pub.emit(kind, message, **fields)
+            pub.publish(event)
 
     # -- reading ----------------------------------------------------------------------------------------
 

@@ -22,25 +22,41 @@ from sqlalchemy.orm import Session
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, ModelRow, NodeRow
+from backend.db.statuses import ExperimentStatus, RoundStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
+from backend.orchestrator.event_kinds import (
+    AttackUpdated,
+    ExperimentCreated,
+    ExperimentTransitioned,
+    LifecycleKind,
+    NodeRegistered,
+)
 from backend.orchestrator.events import EventBus
-from backend.orchestrator.messages import flt_text, short_address
+from backend.orchestrator.messages import flt_text
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.specs import AttackPlan, ExperimentCreate
+from backend.orchestrator.specs import AttackPlan, ExperimentCreate, NodeKind
 from workers.models import ModelSpec, build_model, model_spec_for
 from workers.protocol import MessageError, checksum
+from workers.statuses import FINISHED
 from workers.tensors import state_of
 
-_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    # action: (statuses it applies to, new status, event kind)
-    "start": (("created",), "running", "experiment.started"),
-    "pause": (("running",), "paused", "experiment.paused"),
-    "resume": (("paused", "failed"), "running", "experiment.resumed"),
-    "stop": (("created", "running", "paused"), "stopped", "experiment.stopped"),
+_TRANSITIONS: dict[str, tuple[tuple[ExperimentStatus, ...], ExperimentStatus, LifecycleKind]] = {
+    # action: (statuses it applies to, new status, its event)
+    "start": ((ExperimentStatus.CREATED,), ExperimentStatus.RUNNING, "experiment.started"),
+    "pause": ((ExperimentStatus.RUNNING,), ExperimentStatus.PAUSED, "experiment.paused"),
+    "resume": (
+        (ExperimentStatus.PAUSED, ExperimentStatus.FAILED),
+        ExperimentStatus.RUNNING,
+        "experiment.resumed",
+    ),
+    "stop": (
+        (ExperimentStatus.CREATED, ExperimentStatus.RUNNING, ExperimentStatus.PAUSED),
+        ExperimentStatus.STOPPED,
+        "experiment.stopped",
+    ),
 }
-_VERBS = {"start": "started", "pause": "paused", "resume": "resumed", "stop": "stopped"}
 
 
 @dataclass(frozen=True)
@@ -158,7 +174,7 @@ class ExperimentService:
             row = ExperimentRow(
                 name=config.name,
                 dataset_id=config.dataset_id,
-                status="created",
+                status=ExperimentStatus.CREATED,
                 rounds=config.rounds,
                 current_round=0,
                 config=config.model_dump(mode="json"),
@@ -172,12 +188,15 @@ class ExperimentService:
             pub.session.flush()
             if pub.session.get(ModelRow, model_hash) is None:
                 pub.session.add(ModelRow(hash=model_hash, experiment_id=row.id, version=1, size_bytes=size))
-            pub.emit(
-                "experiment.created",
-                f"Experiment {row.id} created: {config.name} on {config.dataset_id}, {config.num_nodes} nodes, "
-                f"{config.rounds} rounds",
-                experiment_id=row.id,
-                model_hash=model_hash,
+            pub.publish(
+                ExperimentCreated(
+                    experiment_id=row.id,
+                    name=config.name,
+                    dataset_id=config.dataset_id,
+                    num_nodes=config.num_nodes,
+                    rounds=config.rounds,
+                    model_hash=model_hash,
+                )
             )
         return row
 
@@ -211,17 +230,17 @@ class ExperimentService:
                 self._cancel_open_round(pub.session, row)
             elif action == "resume":
                 open_round = repo.latest_round(pub.session, experiment_id)
-                if open_round is not None and open_round.status == "open":
+                if open_round is not None and open_round.status == RoundStatus.OPEN:
                     open_round.deadline = utcnow() + timedelta(seconds=self.deadline_s(row))
-            pub.emit(kind, f"Experiment {experiment_id} {_VERBS[action]}", experiment_id=experiment_id)
+            pub.publish(ExperimentTransitioned(kind=kind, experiment_id=experiment_id))
         self._wake_runner()
         return row
 
     @staticmethod
     def _cancel_open_round(session: Session, row: ExperimentRow) -> None:
         latest = repo.latest_round(session, row.id)
-        if latest is not None and latest.status in ("open", "screening"):
-            latest.status = "cancelled"
+        if latest is not None and latest.status in (RoundStatus.OPEN, RoundStatus.SCREENING):
+            latest.status = RoundStatus.CANCELLED
 
     def set_attack(self, experiment_id: int, plan: AttackPlan) -> ExperimentRow:
         """Puts a new attack plan in force; it applies from the next round opened."""
@@ -238,14 +257,7 @@ class ExperimentService:
                 if bad:
                     raise InvalidInput(f"attack.nodes holds entries that are not 0x addresses: {bad[:5]}")
             row.attack = plan.model_dump(mode="json")
-            who = f"{len(plan.nodes)} chosen nodes" if plan.nodes else f"{plan.num_attackers} nodes"
-            text = "no attack" if not plan.active else f"{plan.kind} by {who} from round {plan.start_round}"
-            pub.emit(
-                "attack.updated",
-                f"Attack plan of experiment {experiment_id}: {text}",
-                experiment_id=experiment_id,
-                attack=row.attack,
-            )
+            pub.publish(AttackUpdated(experiment_id=experiment_id, attack=plan))
         return row
 
     # -- nodes --------------------------------------------------------------------------------------------
@@ -257,7 +269,7 @@ class ExperimentService:
         except MessageError as exc:
             raise InvalidInput(str(exc)) from None
         experiment = self.get(experiment_id)
-        if experiment.status in ("stopped", "completed", "failed"):
+        if experiment.status in FINISHED:
             raise Conflict(f"experiment {experiment_id} is {experiment.status}: it takes no new nodes")
         with self._sessions() as session:
             if repo.node(session, experiment_id, wallet) is not None:
@@ -278,7 +290,7 @@ class ExperimentService:
                     slot = self._free_slot(experiment_id, num_nodes, taken)
                 if slot is None and kind == "simulated":
                     raise Conflict(f"experiment {experiment_id} already has its {num_nodes} simulated nodes")
-            node_kind = "simulated" if slot is not None else "external"
+            node_kind: NodeKind = "simulated" if slot is not None else "external"
             label = f"node-{slot + 1}" if slot is not None else f"ext-{wallet[2:6].lower()}"
             row = NodeRow(
                 experiment_id=experiment_id,
@@ -294,13 +306,8 @@ class ExperimentService:
             except IntegrityError:
                 raise Conflict(f"{wallet} is already registered for experiment {experiment_id}") from None
             self._reservations.get(experiment_id, {}).pop(wallet, None)
-            pub.emit(
-                "node.registered",
-                f"Node {label} joined: {short_address(wallet)}",
-                experiment_id=experiment_id,
-                address=wallet,
-                label=label,
-                node_kind=node_kind,
+            pub.publish(
+                NodeRegistered(experiment_id=experiment_id, address=wallet, label=label, node_kind=node_kind)
             )
         self._wake_runner()
         return row

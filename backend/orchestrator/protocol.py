@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
 from backend.db.models import ExperimentRow, NodeRow, RoundRow, SubmissionRow
+from backend.db.statuses import ExperimentStatus, RoundStatus
 from backend.engine.intake import SubmissionContext, SubmissionRejected, validate_submission
 from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.data import TEST_FRACTION, DatasetCatalog
 from backend.orchestrator.errors import Conflict, InvalidInput, NotFound
+from backend.orchestrator.event_kinds import UpdateReceived
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import ExperimentService, attacks
 from backend.orchestrator.messages import short_address
@@ -30,12 +32,12 @@ from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.attacks import AttackConfig
 from workers.models import ModelSpec
 from workers.protocol import MessageError, checksum, eip712_domain
+from workers.statuses import FINISHED
 from workers.task_document import Eip712Block, SimulationBlock, TaskDocument
 from workers.wire import payload_limit
 
 SHARDS_PER_NODE = 2
 INTAKE_CONCURRENCY = 2
-FINISHED = ("stopped", "completed", "failed")
 
 
 @dataclass
@@ -75,7 +77,7 @@ class NodeProtocol:
                 raise NotFound(f"no experiment {experiment_id}")
             node = repo.node(session, experiment_id, wallet)
             latest = repo.latest_round(session, experiment_id)
-            open_round = latest if latest is not None and latest.status == "open" else None
+            open_round = latest if latest is not None and latest.status == RoundStatus.OPEN else None
             submitted = open_round is not None and repo.has_submitted(
                 session, experiment_id, open_round.round, wallet
             )
@@ -86,7 +88,7 @@ class NodeProtocol:
             if experiment.status not in FINISHED
             else None
         )
-        running = experiment.status == "running"
+        running = experiment.status == ExperimentStatus.RUNNING
         current = open_round if running else None
         return TaskDocument(
             experiment_id=experiment_id,
@@ -147,10 +149,10 @@ class NodeProtocol:
             experiment = session.get(ExperimentRow, experiment_id)
             if experiment is None:
                 raise NotFound(f"no experiment {experiment_id}")
-            if experiment.status != "running":
+            if experiment.status != ExperimentStatus.RUNNING:
                 raise Conflict(f"experiment {experiment_id} is {experiment.status}: it takes no updates now")
             latest = repo.latest_round(session, experiment_id)
-            if latest is None or latest.status != "open":
+            if latest is None or latest.status != RoundStatus.OPEN:
                 state = (
                     "no round is open yet" if latest is None else f"round {latest.round} is {latest.status}"
                 )
@@ -176,7 +178,7 @@ class NodeProtocol:
             )  # fmt: skip
         with self.bus.transaction() as pub:
             current = repo.round_row(pub.session, experiment_id, round_)
-            if current is None or current.status != "open":
+            if current is None or current.status != RoundStatus.OPEN:
                 raise SubmissionRejected(409, f"round {round_} closed while the update was being checked")
             submission = SubmissionRow(
                 experiment_id=experiment_id, round=round_, node_address=update.address,
@@ -192,15 +194,15 @@ class NodeProtocol:
                 ) from None
             node = repo.node(pub.session, experiment_id, update.address)
             label = node.label if node is not None else short_address(update.address)
-            pub.emit(
-                "update.received",
-                f"Received update from {short_address(update.address)} ({label}) for round {round_}",
-                experiment_id=experiment_id,
-                round=round_,
-                address=update.address,
-                label=label,
-                num_samples=update.num_samples,
-                update_hash=update.update_hash,
+            pub.publish(
+                UpdateReceived(
+                    experiment_id=experiment_id,
+                    round=round_,
+                    address=update.address,
+                    label=label,
+                    num_samples=update.num_samples,
+                    update_hash=update.update_hash,
+                )
             )
         self.wake_runner()
         return round_

@@ -17,7 +17,7 @@ from typing import cast
 from sqlalchemy import select
 
 from backend.app.schemas.chain import ChainRoundPublic, TransactionPublic, TxEventPublic
-from backend.app.schemas.events import EventLog, EventPublic
+from backend.app.schemas.events import EventLog
 from backend.app.schemas.nodes import (
     ChainEventPublic,
     LastVerdict,
@@ -27,12 +27,13 @@ from backend.app.schemas.nodes import (
     WalletStatus,
     jsonable_args,
 )
-from backend.app.schemas.service import ChainHealth, HealthPublic, SettlementHealth
+from backend.app.schemas.service import ChainHealth, HealthPublic, HealthStatus, SettlementHealth
 from backend.chain.client import NodeStatus, SettledRound, TransactionResult, to_flt
 from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, NodeRow, SettlementRow, VerdictRow
+from backend.db.statuses import SettlementStatus
 from backend.engine.detection import Outcome
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.inspection import ChainInspector, checked_address
@@ -208,7 +209,7 @@ class ReadModels:
         except (ChainUnavailable, ChainError):
             totals.clear()
         for settlement in settlements:
-            if settlement.status == "confirmed":
+            if settlement.status == SettlementStatus.CONFIRMED:
                 wei = payouts_wei(settlement.payouts)
                 add_payouts(totals, {a: r for a, (r, _) in wei.items()}, {a: s for a, (_, s) in wei.items()})
         return totals
@@ -271,7 +272,7 @@ class ReadModels:
     ) -> EventLog:
         """A page of the event log in id order (or, with ``before``, the page just below that id, newest first)."""
         page = self.bus.page(after=after, before=before, limit=limit, kind=kind, experiment_id=experiment_id)
-        events = [EventPublic.of(e) for e in page]
+        events = list(page)
         next_after = max((e.id for e in events), default=after) if before is None else after
         return EventLog(events=events, next_after=next_after)
 
@@ -304,7 +305,7 @@ class ReadModels:
         if unrepaired:
             reasons.append(f"ledger mismatch the reconciler could not repair: {unrepaired[0]}")
         return HealthPublic(
-            status="degraded" if reasons else "ok",
+            status=HealthStatus.DEGRADED if reasons else HealthStatus.OK,
             reasons=reasons,
             version=_version(),
             chain=ChainHealth(

@@ -37,15 +37,22 @@ from backend.db.models import (
     SubmissionRow,
     VerdictRow,
 )
+from backend.db.statuses import ExperimentStatus, RoundStatus, SettlementStatus
 from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome
 from backend.engine.rounds import Candidate, ClosedRound
 from backend.ledger.results_root import VerdictLeaf, results_root
 from backend.orchestrator.background import BackgroundThread
 from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job
 from backend.orchestrator.data import DatasetCatalog
-from backend.orchestrator.events import EventBus, Publisher
+from backend.orchestrator.event_kinds import (
+    VERDICT_EVENTS,
+    ExperimentCompleted,
+    ExperimentFailed,
+    ModelAggregated,
+    RoundOpened,
+)
+from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import is_attacker, round_deadline_s
-from backend.orchestrator.messages import short_address
 from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.models import ModelSpec
@@ -116,7 +123,7 @@ class RoundRunner:
     def tick(self) -> None:
         """One step for every running experiment; an error fails that experiment only."""
         with self._sessions() as session:
-            running = [e.id for e in repo.experiments_with_status(session, ("running",))]
+            running = [e.id for e in repo.experiments_with_status(session, (ExperimentStatus.RUNNING,))]
         for experiment_id in running:
             try:
                 self.advance(experiment_id)
@@ -129,10 +136,10 @@ class RoundRunner:
     def advance(self, experiment_id: int) -> None:
         with self._sessions() as session:
             experiment = session.get(ExperimentRow, experiment_id)
-            if experiment is None or experiment.status != "running":
+            if experiment is None or experiment.status != ExperimentStatus.RUNNING:
                 return
             latest = repo.latest_round(session, experiment_id)
-            if latest is None or latest.status == "completed":
+            if latest is None or latest.status == RoundStatus.COMPLETED:
                 done = latest.round if latest is not None else 0
                 if done >= experiment.rounds:
                     self._complete(experiment_id)
@@ -144,7 +151,7 @@ class RoundRunner:
                     )
                     self._open(experiment, done + 1, base)
                 return
-            if latest.status != "open":
+            if latest.status != RoundStatus.OPEN:
                 return
             active = sum(1 for n in repo.nodes_of(session, experiment_id) if n.active)
             received = repo.submission_count(session, experiment_id, latest.round)
@@ -156,7 +163,7 @@ class RoundRunner:
         elif deadline_passed:
             with self._sessions() as session:
                 row = repo.round_row(session, experiment_id, round_)
-                if row is not None and row.status == "open":
+                if row is not None and row.status == RoundStatus.OPEN:
                     row.deadline = utcnow() + timedelta(seconds=deadline_s)
                     session.commit()
 
@@ -167,7 +174,7 @@ class RoundRunner:
                 RoundRow(
                     experiment_id=experiment.id,
                     round=round_,
-                    status="open",
+                    status=RoundStatus.OPEN,
                     base_model_hash=base_hash,
                     opened_at=utcnow(),
                     deadline=utcnow() + timedelta(seconds=self._deadline_s(experiment)),
@@ -180,27 +187,17 @@ class RoundRunner:
             pub.session.execute(
                 update(ExperimentRow).where(ExperimentRow.id == experiment.id).values(current_round=round_)
             )
-            pub.emit(
-                "round.opened",
-                f"Round {round_} opened",
-                experiment_id=experiment.id,
-                round=round_,
-                base_model_hash=base_hash,
-            )
+            pub.publish(RoundOpened(experiment_id=experiment.id, round=round_, base_model_hash=base_hash))
 
     def _complete(self, experiment_id: int) -> None:
         with self._bus.transaction() as pub:
             experiment = pub.session.get(ExperimentRow, experiment_id)
             assert experiment is not None
-            experiment.status = "completed"
+            experiment.status = ExperimentStatus.COMPLETED
             last = repo.last_completed_round(pub.session, experiment_id)
-            accuracy = (
-                f": accuracy {last.accuracy:.1%}" if last is not None and last.accuracy is not None else ""
-            )
-            pub.emit(
-                "experiment.completed",
-                f"Experiment {experiment_id} completed after {experiment.rounds} rounds{accuracy}",
-                experiment_id=experiment_id,
+            accuracy = last.accuracy if last is not None else None
+            pub.publish(
+                ExperimentCompleted(experiment_id=experiment_id, rounds=experiment.rounds, accuracy=accuracy)
             )
 
     def _fail(self, experiment_id: int, exc: Exception) -> None:
@@ -209,14 +206,12 @@ class RoundRunner:
             experiment = pub.session.get(ExperimentRow, experiment_id)
             if experiment is None:
                 return
-            experiment.status = "failed"
+            experiment.status = ExperimentStatus.FAILED
             experiment.error = text
             latest = repo.latest_round(pub.session, experiment_id)
-            if latest is not None and latest.status == "screening":
-                latest.status = "open"  # its updates are kept: resuming closes it again
-            pub.emit(
-                "experiment.failed", f"Experiment {experiment_id} failed: {text}", experiment_id=experiment_id
-            )
+            if latest is not None and latest.status == RoundStatus.SCREENING:
+                latest.status = RoundStatus.OPEN  # its updates are kept: resuming closes it again
+            pub.publish(ExperimentFailed(experiment_id=experiment_id, error=text))
 
     # -- closing a round --------------------------------------------------------------------------------
 
@@ -224,9 +219,9 @@ class RoundRunner:
         """Screens, aggregates, evaluates and records round ``round_``, then hands it to the outbox."""
         with self._sessions() as session:
             row = repo.round_row(session, experiment_id, round_)
-            if row is None or row.status != "open":
+            if row is None or row.status != RoundStatus.OPEN:
                 return
-            row.status = "screening"  # from here on the intake refuses updates for this round
+            row.status = RoundStatus.SCREENING  # from here on the intake refuses updates for this round
             session.commit()
             experiment = session.get(ExperimentRow, experiment_id)
             assert experiment is not None
@@ -300,9 +295,9 @@ class RoundRunner:
             s = pub.session
             row = repo.round_row(s, experiment_id, round_)
             experiment = s.get(ExperimentRow, experiment_id)
-            if row is None or row.status != "screening" or experiment is None:
+            if row is None or row.status != RoundStatus.SCREENING or experiment is None:
                 return  # stopped meanwhile: the round was cancelled
-            row.status = "completed"
+            row.status = RoundStatus.COMPLETED
             row.model_hash = new_hash
             row.finished_at = utcnow()
             row.accuracy, row.loss = computed.accuracy, computed.loss
@@ -329,14 +324,21 @@ class RoundRunner:
                         malicious=member.attacking,
                     )
                 )
-                self._emit_verdict(
-                    pub, experiment_id, round_, node, verdict.outcome, verdict.rule, verdict.reason
+                pub.publish(
+                    VERDICT_EVENTS[verdict.outcome](
+                        experiment_id=experiment_id,
+                        round=round_,
+                        address=node.address,
+                        label=node.label,
+                        rule=verdict.rule,
+                        reason=verdict.reason,
+                    )
                 )
             s.add(
                 SettlementRow(
                     experiment_id=experiment_id,
                     round=round_,
-                    status="pending",
+                    status=SettlementStatus.PENDING,
                     model_hash=new_hash,
                     results_root=root,
                     accepted=accepted,
@@ -349,54 +351,24 @@ class RoundRunner:
                 .where(SubmissionRow.experiment_id == experiment_id, SubmissionRow.round == round_)
                 .values(payload=b"")
             )
-            pub.emit(
-                "model.aggregated",
-                f"Aggregated v{round_ + 1}: {counts.accepted} of {len(cohort)} updates accepted, "
-                f"{counts.excluded} excluded, {counts.slashed} slashed, accuracy {accuracy:.1%}",
-                experiment_id=experiment_id,
-                round=round_,
-                model_hash=new_hash,
-                version=round_ + 1,
-                accuracy=computed.accuracy,
-                loss=computed.loss,
-                accepted=counts.accepted,
-                excluded=counts.excluded,
-                slashed=counts.slashed,
-                rejected=counts.excluded + counts.slashed,
-                tp=counts.tp,
-                fp=counts.fp,
-                tn=counts.tn,
-                fn=counts.fn,
-                results_root=root,
+            pub.publish(
+                ModelAggregated(
+                    experiment_id=experiment_id,
+                    round=round_,
+                    model_hash=new_hash,
+                    version=round_ + 1,
+                    accuracy=computed.accuracy,
+                    loss=computed.loss,
+                    accepted=counts.accepted,
+                    excluded=counts.excluded,
+                    slashed=counts.slashed,
+                    tp=counts.tp,
+                    fp=counts.fp,
+                    tn=counts.tn,
+                    fn=counts.fn,
+                    results_root=root,
+                )
             )
-
-    @staticmethod
-    def _emit_verdict(
-        pub: Publisher,
-        experiment_id: int,
-        round_: int,
-        node: NodeRow,
-        outcome: Outcome,
-        rule: str | None,
-        reason: str,
-    ) -> None:
-        who = short_address(node.address)
-        text = {
-            Outcome.ACCEPTED: f"Accepted update from {who} ({node.label})",
-            Outcome.EXCLUDED: f"Excluded update from {who}, not slashed: {reason}",
-            Outcome.SLASHED: f"Slashed {who}: {reason}",
-        }[outcome]
-        pub.emit(
-            f"update.{outcome.value}",
-            text,
-            experiment_id=experiment_id,
-            round=round_,
-            address=node.address,
-            label=node.label,
-            outcome=outcome.value,
-            rule=rule,
-            reason=reason,
-        )
 
     # -- restart --------------------------------------------------------------------------------------------
 
@@ -407,8 +379,8 @@ class RoundRunner:
                 select(RoundRow.experiment_id, RoundRow.round)
                 .join(ExperimentRow, ExperimentRow.id == RoundRow.experiment_id)
                 .where(
-                    RoundRow.status.in_(("open", "screening")),
-                    ExperimentRow.status.in_(("running", "paused")),
+                    RoundRow.status.in_((RoundStatus.OPEN, RoundStatus.SCREENING)),
+                    ExperimentRow.status.in_((ExperimentStatus.RUNNING, ExperimentStatus.PAUSED)),
                 )
             ).all()
         for experiment_id, round_ in interrupted:
@@ -422,16 +394,16 @@ class RoundRunner:
                         SubmissionRow.experiment_id == experiment_id, SubmissionRow.round == round_
                     )
                 )
-                row.status = "open"
+                row.status = RoundStatus.OPEN
                 row.opened_at = utcnow()
                 row.deadline = utcnow() + timedelta(seconds=self._deadline_s(experiment))
-                pub.emit(
-                    "round.opened",
-                    f"Round {round_} reopened after a restart",
-                    experiment_id=experiment_id,
-                    round=round_,
-                    base_model_hash=row.base_model_hash,
-                    reopened=True,
+                pub.publish(
+                    RoundOpened(
+                        experiment_id=experiment_id,
+                        round=round_,
+                        base_model_hash=row.base_model_hash,
+                        reopened=True,
+                    )
                 )
 
 

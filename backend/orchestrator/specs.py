@@ -12,7 +12,7 @@ from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
 from workers.training import DEFAULT_TRAIN, OptimizerName, TrainConfig
 
-ExperimentStatus = Literal["created", "running", "paused", "stopped", "completed", "failed"]
+NodeKind = Literal["simulated", "external"]  # simulated: the orchestrator trains it on a data slot
 ModelChoice = Literal["auto", "mlp", "cnn"]
 MAX_NODES = 256
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"

@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from backend.app.main import create_app
+from backend.app.schemas.events import StreamedEvent
 from backend.chain.client import flt
 from backend.cli.fleet import Fleet
+from backend.orchestrator.event_kinds import parse_event
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import experiment_body
@@ -154,6 +156,10 @@ def _check_events(http: httpx.Client, experiment_id: int, attacker: str) -> None
     events = http.get("/api/events/log", params={"experiment_id": experiment_id, "limit": 1000}).json()[
         "events"
     ]
+    for event in events:  # each as its kind's schema documents it, its text made from its fields
+        StreamedEvent.model_validate(event)
+        payload = parse_event(event["kind"], event["experiment_id"], event["round"], event["data"])
+        assert payload.message() == event["message"], event
     kinds = [e["kind"] for e in events]
     for kind in ("round.opened", "update.received", "update.accepted", "update.excluded", "update.slashed",
                  "model.aggregated",

@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from backend.db.models import ExperimentRow, RoundRow
 from backend.engine.detection import DefenseConfig
-from backend.orchestrator.specs import AttackPlan, ExperimentCreate, ExperimentStatus, ModelChoice
+from backend.orchestrator.specs import AttackPlan, ExperimentCreate, ModelChoice
 from workers.partition import PartitionScheme
+from workers.statuses import ExperimentStatus
 
 __all__ = ["AttackPlan", "ExperimentCreate", "ExperimentPublic"]
 
@@ -55,7 +56,7 @@ class ExperimentPublic(BaseModel):
         return cls(
             id=row.id,
             name=row.name,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             current_round=row.current_round,
             completed_rounds=last_completed.round if last_completed is not None else 0,
             rounds=row.rounds,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from backend.chain.client import DecodedEvent
 from backend.engine.detection import Outcome
-from backend.orchestrator.specs import ADDRESS_PATTERN
-
-NodeKind = Literal["simulated", "external"]
+from backend.orchestrator.specs import ADDRESS_PATTERN, NodeKind
 
 
 class NodeRegister(BaseModel):
@@ -20,7 +18,7 @@ class NodeRegister(BaseModel):
         description="0x wallet address, staked on chain",
         examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
     )
-    kind: Literal["simulated", "external"] | None = Field(
+    kind: NodeKind | None = Field(
         None,
         description="simulated nodes get a share of the experiment's data; default: simulated while slots last",
     )
@@ -37,7 +35,7 @@ class LastVerdict(BaseModel):
 class NodePublic(BaseModel):
     address: str
     label: str
-    kind: Literal["simulated", "external"]
+    kind: NodeKind
     slot: int | None  # the simulated node's data partition
     active: bool  # counts towards the round's quorum
     malicious: bool  # follows the attack plan in force (simulated nodes only)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any
 
 from pydantic import BaseModel
 
 from backend.db.models import RoundRow, SettlementRow, VerdictRow
+from backend.db.statuses import PublicSettlementStatus, RoundStatus
 from backend.engine.detection import Outcome
-
-SettlementStatus = Literal["pending", "sent", "confirmed", "failed"]
-RoundStatus = Literal["open", "screening", "completed", "cancelled"]
 
 
 class SettlementPublic(BaseModel):
-    status: SettlementStatus  # "sent": handed to the chain, receipt not yet seen
+    status: PublicSettlementStatus
     chain_round_id: int | None
     tx_hash: str | None
     block_number: int | None
@@ -27,9 +25,8 @@ class SettlementPublic(BaseModel):
 
     @classmethod
     def of(cls, row: SettlementRow) -> SettlementPublic:
-        status: SettlementStatus = "sent" if row.status == "sending" else row.status  # type: ignore[assignment]
         return cls(
-            status=status,
+            status=PublicSettlementStatus.of(row.status),
             chain_round_id=row.chain_round_id,
             tx_hash=row.tx_hash,
             block_number=row.block_number,
@@ -69,7 +66,7 @@ class RoundPublic(BaseModel):
     def of(cls, row: RoundRow, settlement: SettlementRow | None) -> RoundPublic:
         return cls(
             round=row.round,
-            status=cast(RoundStatus, row.status),
+            status=row.status,
             accuracy=row.accuracy,
             loss=row.loss,
             accepted=row.accepted,

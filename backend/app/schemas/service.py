@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,8 +27,13 @@ class SettlementHealth(BaseModel):
     unrepaired: list[str]  # mismatches the last reconciliation could not repair
 
 
+class HealthStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"  # chain unreachable, settlement stuck, or chain behind the database
+
+
 class HealthPublic(BaseModel):
-    status: str  # "ok" | "degraded": chain unreachable, settlement stuck, or chain behind the database
+    status: HealthStatus
     reasons: list[str]  # why it is degraded, one sentence each (empty when ok)
     version: str
     chain: ChainHealth

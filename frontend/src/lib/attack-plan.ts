@@ -2,7 +2,7 @@
 import type { AttackKind, AttackPlan, Experiment, Perturbation } from './types'
 
 /** A plan with every parameter set, as the controls hold it (the API fills what a request leaves out). */
-export type AttackSettings = Required<AttackPlan>
+export type AttackSettings = Required<Omit<AttackPlan, 'nodes'>>
 
 export type NumberParamField = 'sigma' | 'flip_fraction' | 'scale' | 'epsilon' | 'z' | 'boost' | 'target_label' | 'poison_fraction'
 
@@ -261,7 +261,8 @@ export function describeIntensity(given: AttackPlan): string {
   }
 }
 
-export function describePlan(plan: AttackPlan, numNodes?: number | null): string {
+export function describePlan(given: AttackPlan, numNodes?: number | null): string {
+  const plan = withDefaults(given)
   if (plan.kind === 'none' || plan.num_attackers === 0) return 'No attack: every node trains honestly'
   const option = attackOption(plan.kind)!
   const who = numNodes ? `${plan.num_attackers} of ${numNodes} nodes` : `${plan.num_attackers} node${plan.num_attackers > 1 ? 's' : ''}`

@@ -11,9 +11,10 @@ import {
   runCounters,
 } from './chart-data'
 import type { Node, Round } from './types'
+import { older } from '../test/older'
 
 function round(n: number, patch: Partial<Round> = {}): Round {
-  return {
+  return older({
     round: n,
     status: 'settled',
     accuracy: 0.5 + n / 100,
@@ -29,7 +30,7 @@ function round(n: number, patch: Partial<Round> = {}): Round {
     started_at: `2025-01-01T00:0${n}:00Z`,
     finished_at: `2025-01-01T00:0${n}:30Z`,
     ...patch,
-  }
+  })
 }
 
 describe('roundsToSeries', () => {
@@ -75,7 +76,7 @@ describe('roundProgress', () => {
 
   it('estimates time left from recent round durations, minus the open round', () => {
     const rounds = [round(1), round(2), round(3, { finished_at: null, accuracy: null })]
-    const p = roundProgress({ status: 'running', rounds: 5, current_round: 3 }, rounds, now)
+    const p = roundProgress(older({ status: 'running', rounds: 5, current_round: 3 }), rounds, now)
     expect(p.done).toBe(2)
     expect(p.fraction).toBeCloseTo(0.4)
     expect(p.averageRoundMs).toBe(30_000)
@@ -83,12 +84,12 @@ describe('roundProgress', () => {
   })
 
   it('has no estimate before any round finished or when not running', () => {
-    expect(roundProgress({ status: 'running', rounds: 5, current_round: 1 }, [], now).etaMs).toBeNull()
-    expect(roundProgress({ status: 'paused', rounds: 5, current_round: 2 }, [round(1)], now).etaMs).toBeNull()
+    expect(roundProgress(older({ status: 'running', rounds: 5, current_round: 1 }), [], now).etaMs).toBeNull()
+    expect(roundProgress(older({ status: 'paused', rounds: 5, current_round: 2 }), [round(1)], now).etaMs).toBeNull()
   })
 
   it('is full once completed', () => {
-    const p = roundProgress({ status: 'completed', rounds: 2, current_round: 2 }, [round(1), round(2)], now)
+    const p = roundProgress(older({ status: 'completed', rounds: 2, current_round: 2 }), [round(1), round(2)], now)
     expect(p).toMatchObject({ done: 2, fraction: 1, etaMs: 0 })
   })
 })
@@ -156,7 +157,7 @@ describe('roundsCsv', () => {
   })
 
   it('quotes cells that hold a comma or a quote', () => {
-    expect(roundsCsv([round(1, { status: 'odd, "status"' })]).split('\n')[1]).toMatch(/^1,"odd, ""status""",/)
+    expect(roundsCsv([round(1, older({ status: 'odd, "status"' }))]).split('\n')[1]).toMatch(/^1,"odd, ""status""",/)
   })
 })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { featureLabel, gaugeDomain, isCaught, predictedOutcome, summarizeProbe, toGaugeBar, toGaugeBars } from './gauge'
-import type { ProbeResult } from './types'
+import type { ProbeFeature, ProbeResult } from './types'
+import { older } from '../test/older'
 
 describe('isCaught', () => {
   it('catches max features above and min features below their threshold', () => {
@@ -35,7 +36,7 @@ describe('gaugeDomain', () => {
 
 describe('toGaugeBar', () => {
   it('places a caught norm past the threshold, in the caught zone on the right', () => {
-    const bar = toGaugeBar({ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true })
+    const bar = toGaugeBar(older({ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true }))
     expect(bar.thresholdPct).toBeCloseTo(20)
     expect(bar.valuePct).toBeCloseTo(80)
     expect(bar.caughtZone).toEqual({ fromPct: bar.thresholdPct, toPct: 100 })
@@ -47,7 +48,7 @@ describe('toGaugeBar', () => {
   })
 
   it('places a caught cosine left of its threshold, caught zone on the left', () => {
-    const bar = toGaugeBar({ name: 'cosine', value: -0.98, threshold: 0, comparison: 'min', caught: true })
+    const bar = toGaugeBar(older({ name: 'cosine', value: -0.98, threshold: 0, comparison: 'min', caught: true }))
     expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
     expect(bar.caughtZone).toEqual({ fromPct: 0, toPct: bar.thresholdPct })
     expect(bar.relation).toBe('−0.98 < 0.00')
@@ -55,19 +56,19 @@ describe('toGaugeBar', () => {
   })
 
   it('shows a clean update on the safe side with a negative margin', () => {
-    const bar = toGaugeBar({ name: 'distance', value: 2, threshold: 8, comparison: 'max', caught: false })
+    const bar = toGaugeBar(older({ name: 'distance', value: 2, threshold: 8, comparison: 'max', caught: false }))
     expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
     expect(bar.margin).toBeCloseTo(-0.75)
     expect(bar.relation).toBe('2.00 ≤ 8.00')
   })
 
   it('flags a server verdict that disagrees with value vs threshold', () => {
-    const bar = toGaugeBar({ name: 'norm', value: 1, threshold: 5, comparison: 'max', caught: true })
+    const bar = toGaugeBar(older({ name: 'norm', value: 1, threshold: 5, comparison: 'max', caught: true }))
     expect(bar.consistent).toBe(false)
   })
 
   it('treats a missing (non-finite) value as caught, without a needle', () => {
-    const bar = toGaugeBar({ name: 'update_norm', value: null, threshold: 5, comparison: 'max', caught: true })
+    const bar = toGaugeBar(older({ name: 'update_norm', value: null, threshold: 5, comparison: 'max', caught: true }))
     expect(bar.valuePct).toBeNull()
     expect(bar.consistent).toBe(true)
     expect(bar.relation).toBe('not finite > 5.00')
@@ -75,9 +76,9 @@ describe('toGaugeBar', () => {
 
   it('gives a feature limited on both sides one labelled bar per side', () => {
     const bars = toGaugeBars([
-      { name: 'norm_z', value: 3.46, threshold: 6, comparison: 'max', caught: false, rule: 'norm_mad' },
-      { name: 'norm_z', value: 3.46, threshold: -6, comparison: 'min', caught: false, rule: 'norm_mad' },
-      { name: 'root_alignment', value: -0.59, threshold: 0, comparison: 'min', caught: true, rule: 'root_alignment' },
+      older({ name: 'norm_z', value: 3.46, threshold: 6, comparison: 'max', caught: false, rule: 'norm_mad' }),
+      older({ name: 'norm_z', value: 3.46, threshold: -6, comparison: 'min', caught: false, rule: 'norm_mad' }),
+      older({ name: 'root_alignment', value: -0.59, threshold: 0, comparison: 'min', caught: true, rule: 'root_alignment' }),
     ])
     expect(bars.map((b) => b.label)).toEqual([
       'Norm robust z-score (upper limit)',
@@ -89,18 +90,18 @@ describe('toGaugeBar', () => {
   })
 
   it('pins infinite values to the end and hides NaN', () => {
-    expect(toGaugeBar({ name: 'n', value: Infinity, threshold: 5, comparison: 'max', caught: true }).valuePct).toBe(100)
-    expect(toGaugeBar({ name: 'n', value: Number.NaN, threshold: 5, comparison: 'max', caught: true }).valuePct).toBeNull()
+    expect(toGaugeBar(older({ name: 'n', value: Infinity, threshold: 5, comparison: 'max', caught: true })).valuePct).toBe(100)
+    expect(toGaugeBar(older({ name: 'n', value: Number.NaN, threshold: 5, comparison: 'max', caught: true })).valuePct).toBeNull()
   })
 
   it('clamps positions into the bar', () => {
-    const bar = toGaugeBar({ name: 'n', value: 1e9, threshold: 5, comparison: 'max', caught: true })
+    const bar = toGaugeBar(older({ name: 'n', value: 1e9, threshold: 5, comparison: 'max', caught: true }))
     expect(bar.valuePct).toBeLessThanOrEqual(100)
     expect(bar.thresholdPct).toBeGreaterThanOrEqual(0)
   })
 
   it('shows a value without a threshold when the rule is off', () => {
-    const bar = toGaugeBar({ name: 'trust', value: 0.4, threshold: null, comparison: 'min', caught: false })
+    const bar = toGaugeBar(older({ name: 'trust', value: 0.4, threshold: null, comparison: 'min', caught: false }))
     expect(bar.thresholdPct).toBeNull()
     expect(bar.caughtZone).toBeNull()
     expect(bar.relation).toBe('0.40 (no threshold)')
@@ -108,17 +109,17 @@ describe('toGaugeBar', () => {
 })
 
 describe('summarizeProbe', () => {
-  const base: ProbeResult = {
+  const base: ProbeResult = older({
     predicted: 'rejected',
     rule: 'cosine_reference',
     reason: 'cosine to median -0.98 below -0.50',
     latency_ms: 12,
     features: [
-      { name: 'model_norm', value: 6, threshold: 5, comparison: 'max', caught: true },
-      { name: 'cosine_reference', value: -0.98, threshold: 0, comparison: 'min', caught: true },
-      { name: 'update_norm', value: 2, threshold: 8, comparison: 'max', caught: false },
+      older({ name: 'model_norm', value: 6, threshold: 5, comparison: 'max', caught: true }),
+      older({ name: 'cosine_reference', value: -0.98, threshold: 0, comparison: 'min', caught: true }),
+      older({ name: 'update_norm', value: 2, threshold: 8, comparison: 'max', caught: false }),
     ],
-  }
+  })
 
   it('names the rule the server used as deciding', () => {
     const summary = summarizeProbe(base)
@@ -136,20 +137,20 @@ describe('summarizeProbe', () => {
     const louder = summarizeProbe({
       ...base,
       rule: null,
-      features: [{ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true }, base.features[1]],
+      features: [older({ name: 'model_norm', value: 20, threshold: 5, comparison: 'max', caught: true }), base.features[1]],
     })
     expect(louder.deciding?.name).toBe('model_norm')
   })
 
   it('finds the deciding bar by the rule each feature names', () => {
-    const withRules = {
+    const withRules: ProbeResult = older({
       ...base,
       rule: 'root_alignment',
       features: [
         ...base.features,
         { name: 'root_alignment', value: -0.59, threshold: 0, comparison: 'min' as const, caught: true, rule: 'root_alignment' },
       ],
-    }
+    })
     expect(summarizeProbe(withRules).deciding?.name).toBe('root_alignment')
     expect(summarizeProbe(withRules).headline).toBe('Will be caught and slashed by root-set alignment')
   })
@@ -173,7 +174,7 @@ describe('summarizeProbe', () => {
 describe('exclusion and slash thresholds', () => {
   it('draws the slash threshold beyond the exclusion threshold and slashes only past it', () => {
     const feature = { name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max' as const, caught: true, outcome: 'excluded' as const }
-    const bar = toGaugeBar(feature)
+    const bar = toGaugeBar(older(feature))
     expect(bar.state).toBe('excluded')
     expect(bar.consistent).toBe(true)
     expect(bar.thresholdPct!).toBeLessThan(bar.valuePct!)
@@ -184,13 +185,13 @@ describe('exclusion and slash thresholds', () => {
     // the bar's range holds the slash threshold: 12 × 1.25
     expect(bar.slashThresholdPct).toBeCloseTo(80)
 
-    const slashed = toGaugeBar({ ...feature, value: 20, outcome: 'slashed' })
+    const slashed = toGaugeBar(older({ ...feature, value: 20, outcome: 'slashed' }))
     expect(slashed.state).toBe('slashed')
     expect(slashed.consistent).toBe(true)
   })
 
   it('puts a lower slash threshold left of a lower exclusion threshold', () => {
-    const bar = toGaugeBar({ name: 'root_alignment', value: -0.3, threshold: -0.1, slash_threshold: -0.5, comparison: 'min', caught: true, outcome: 'excluded' })
+    const bar = toGaugeBar(older({ name: 'root_alignment', value: -0.3, threshold: -0.1, slash_threshold: -0.5, comparison: 'min', caught: true, outcome: 'excluded' }))
     expect(bar.slashThresholdPct!).toBeLessThan(bar.valuePct!)
     expect(bar.valuePct!).toBeLessThan(bar.thresholdPct!)
     expect(bar.slashZone).toEqual({ fromPct: 0, toPct: bar.slashThresholdPct })
@@ -198,43 +199,43 @@ describe('exclusion and slash thresholds', () => {
   })
 
   it('flags a server outcome that disagrees with value against the slash threshold', () => {
-    const bar = toGaugeBar({ name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max', caught: true, outcome: 'slashed' })
+    const bar = toGaugeBar(older({ name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max', caught: true, outcome: 'slashed' }))
     expect(bar.state).toBe('excluded')
     expect(bar.consistent).toBe(false)
   })
 
   it('takes what tripping leads to from the check when it has no slash threshold', () => {
     const only = { name: 'quiet_energy', value: 3, threshold: 1, comparison: 'max' as const, caught: true }
-    expect(toGaugeBar({ ...only, outcome: 'excluded', slash_threshold: null })).toMatchObject({
+    expect(toGaugeBar(older({ ...only, outcome: 'excluded', slash_threshold: null }))).toMatchObject({
       state: 'excluded',
       slashZone: null,
       limits: 'exclude above 1.00',
     })
-    const slashes = toGaugeBar({ ...only, outcome: 'slashed', slash_threshold: null })
+    const slashes = toGaugeBar(older({ ...only, outcome: 'slashed', slash_threshold: null }))
     expect(slashes).toMatchObject({ state: 'slashed', limits: 'slash above 1.00' })
     expect(slashes.slashZone).toEqual(slashes.caughtZone)
     // before outcomes every tripped check slashed
-    expect(toGaugeBar(only).state).toBe('slashed')
-    expect(toGaugeBar({ ...only, value: 0.5, caught: false, outcome: 'excluded' }).state).toBe('clear')
+    expect(toGaugeBar(older(only)).state).toBe('slashed')
+    expect(toGaugeBar(older({ ...only, value: 0.5, caught: false, outcome: 'excluded' })).state).toBe('clear')
   })
 })
 
 describe('predicted outcome', () => {
-  const features = [
+  const features: ProbeFeature[] = older([
     { name: 'norm_z', value: 9, threshold: 6, slash_threshold: 12, comparison: 'max' as const, caught: true, outcome: 'excluded' as const, rule: 'norm_mad' },
     { name: 'root_alignment', value: -0.2, threshold: -0.1, slash_threshold: -0.5, comparison: 'min' as const, caught: true, outcome: 'excluded' as const, rule: 'root_alignment' },
     { name: 'cosine_reference', value: 0.4, threshold: 0.1, comparison: 'min' as const, caught: false, rule: 'cosine_reference' },
-  ]
+  ])
 
   it('says an excluded attack is left out, not slashed', () => {
-    const summary = summarizeProbe({ predicted: 'excluded', rule: 'norm_mad', reason: 'norm z 9 above 6', latency_ms: 3, features })
+    const summary = summarizeProbe(older({ predicted: 'excluded', rule: 'norm_mad', reason: 'norm z 9 above 6', latency_ms: 3, features }))
     expect(summary).toMatchObject({ verdict: 'excluded', caughtCount: 2, slashCount: 0 })
     expect(summary.headline).toBe('Will be caught by norm robust z-score: left out, not slashed')
   })
 
   it('names the check that slashes when the server names no rule', () => {
     const slashing = [{ ...features[0], value: 30, outcome: 'slashed' as const }, features[1], features[2]]
-    const summary = summarizeProbe({ predicted: 'slashed', rule: null, reason: 'norm z 30 above 12', latency_ms: 3, features: slashing })
+    const summary = summarizeProbe(older({ predicted: 'slashed', rule: null, reason: 'norm z 30 above 12', latency_ms: 3, features: slashing }))
     expect(summary).toMatchObject({ verdict: 'slashed', caughtCount: 2, slashCount: 1 })
     expect(summary.deciding?.name).toBe('norm_z')
     expect(summary.headline).toBe('Will be caught and slashed by norm robust z-score')
@@ -244,11 +245,11 @@ describe('predicted outcome', () => {
     expect(predictedOutcome('accepted')).toBe('accepted')
     expect(predictedOutcome('excluded')).toBe('excluded')
     expect(predictedOutcome('slashed')).toBe('slashed')
-    expect(predictedOutcome('rejected')).toBe('slashed')
+    expect(predictedOutcome(older('rejected'))).toBe('slashed')
   })
 
   it('says how many checks flag an attack that is still accepted', () => {
-    const summary = summarizeProbe({ predicted: 'accepted', rule: null, reason: 'within every threshold', latency_ms: 3, features: [features[1], features[2]] })
+    const summary = summarizeProbe(older({ predicted: 'accepted', rule: null, reason: 'within every threshold', latency_ms: 3, features: [features[1], features[2]] }))
     expect(summary.headline).toBe('Slips through: 1 feature flagged but not enough to exclude')
   })
 })

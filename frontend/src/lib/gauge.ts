@@ -131,7 +131,8 @@ export function toGaugeBar(feature: ProbeFeature): GaugeBar {
   const label = featureLabel(name)
   const slashThreshold = threshold === null ? null : finiteOr(feature.slash_threshold)
   // Before outcomes every tripped check slashed; with a slash threshold, tripping the first one only excludes.
-  const tripOutcome: Exclude<Outcome, 'accepted'> = feature.outcome ?? (slashThreshold === null ? 'slashed' : 'excluded')
+  const tripOutcome: Exclude<Outcome, 'accepted'> =
+    feature.outcome === 'excluded' || feature.outcome === 'slashed' ? feature.outcome : slashThreshold === null ? 'slashed' : 'excluded'
   if (threshold === null) {
     const [lo, hi] = gaugeDomain(value, value ?? 0, name)
     const valuePct = value === null || !Number.isFinite(value) ? null : clampPct(((value - lo) / (hi - lo)) * 100)

@@ -1,6 +1,6 @@
 /** The system log: each orchestrator event as an icon, a tone, a short label, its text and its chain links. */
 import { isOutcome, OUTCOME_META, type OutcomeCounts, payloadOutcomes } from './outcomes'
-import type { FedEvent, Outcome } from './types'
+import type { EventKind, FedEvent, Outcome } from './types'
 
 export type LogCategory = 'experiment' | 'round' | 'update' | 'defense' | 'model' | 'wallet' | 'chain' | 'other'
 export type LogTone = 'ok' | 'bad' | 'warn' | 'info' | 'accent' | 'neutral'
@@ -56,7 +56,12 @@ interface KindStyle {
   label: string
 }
 
-const KINDS: Record<string, KindStyle> = {
+/** A kind an orchestrator from before outcomes sent, where every rejected update was slashed; old logs replay it. */
+export type LegacyEventKind = 'update.rejected'
+
+// Every kind the orchestrator publishes (generated from its event registry) must have a style: a new kind is a
+// type error here until it gets one.
+const KINDS = {
   'experiment.started': { category: 'experiment', tone: 'accent', icon: 'play', label: 'Started' },
   'experiment.resumed': { category: 'experiment', tone: 'accent', icon: 'play', label: 'Resumed' },
   'experiment.paused': { category: 'experiment', tone: 'warn', icon: 'pause', label: 'Paused' },
@@ -72,7 +77,6 @@ const KINDS: Record<string, KindStyle> = {
   'update.accepted': { category: 'update', tone: 'ok', icon: 'check', label: 'Accepted' },
   'update.excluded': { category: 'defense', tone: 'warn', icon: 'shield-minus', label: 'Excluded' },
   'update.slashed': { category: 'defense', tone: 'bad', icon: 'shield-x', label: 'Slashed' },
-  // Sent by an orchestrator from before outcomes, where every rejected update was slashed; old logs replay it.
   'update.rejected': { category: 'defense', tone: 'bad', icon: 'x', label: 'Rejected' },
   'model.aggregated': { category: 'model', tone: 'accent', icon: 'layers', label: 'Aggregated' },
   'wallet.rewarded': { category: 'wallet', tone: 'ok', icon: 'coins', label: 'Rewarded' },
@@ -80,10 +84,14 @@ const KINDS: Record<string, KindStyle> = {
   'tx.sent': { category: 'chain', tone: 'info', icon: 'send', label: 'Tx sent' },
   'tx.confirmed': { category: 'chain', tone: 'ok', icon: 'link', label: 'Tx confirmed' },
   'tx.failed': { category: 'chain', tone: 'bad', icon: 'alert', label: 'Tx failed' },
-}
+  'tx.requeued': { category: 'chain', tone: 'warn', icon: 'send', label: 'Tx requeued' },
+} satisfies Record<EventKind | LegacyEventKind, KindStyle>
+
+const styleOf = (kind: string): KindStyle | undefined =>
+  Object.hasOwn(KINDS, kind) ? KINDS[kind as keyof typeof KINDS] : undefined
 
 /** Every event kind the stream names in its `event:` field: EventSource needs a listener per name. */
-export const KNOWN_EVENT_KINDS = Object.keys(KINDS)
+export const KNOWN_EVENT_KINDS = Object.keys(KINDS) as (EventKind | LegacyEventKind)[]
 
 const PREFIX_FALLBACK: Record<string, KindStyle> = {
   experiment: { category: 'experiment', tone: 'neutral', icon: 'info', label: 'Experiment' },
@@ -120,15 +128,12 @@ export function explorerWalletHref(address: string): string {
   return `#/explorer?wallet=${address}`
 }
 
-const VERDICT_OUTCOME: Record<string, Outcome> = {
+const VERDICT_OUTCOME: Partial<Record<string, Outcome>> = {
   'update.accepted': 'accepted',
   'update.excluded': 'excluded',
   'update.slashed': 'slashed',
   'update.rejected': 'slashed',
-}
-
-/** The events that carry a verdict on one update. */
-export const VERDICT_EVENT_KINDS: ReadonlySet<string> = new Set(Object.keys(VERDICT_OUTCOME))
+} satisfies Record<Extract<EventKind, `update.${Outcome}`> | LegacyEventKind, Outcome>
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
 
@@ -146,7 +151,7 @@ function verdictDetail(outcome: Outcome, message: string, data: Record<string, u
 export function toLogEntry(event: FedEvent): LogEntry {
   const data = event.data ?? {}
   const prefix = event.kind.split('.')[0]
-  const style = KINDS[event.kind] ??
+  const style = styleOf(event.kind) ??
     PREFIX_FALLBACK[prefix] ?? { category: 'other', tone: 'neutral', icon: 'info', label: event.kind }
   const txHash =
     asTxHash(data.tx_hash) ??

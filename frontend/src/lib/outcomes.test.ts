@@ -9,6 +9,8 @@ import {
   sortVerdicts,
   verdictOutcome,
 } from './outcomes'
+import { older } from '../test/older'
+import type { Verdict } from './types'
 
 describe('verdictOutcome', () => {
   it('takes the outcome the server names', () => {
@@ -27,8 +29,8 @@ describe('verdictOutcome', () => {
 describe('counts', () => {
   it('splits a round by its excluded and slashed counts', () => {
     expect(roundOutcomes({ accepted: 7, rejected: 3, excluded: 2, slashed: 1 })).toEqual({ accepted: 7, excluded: 2, slashed: 1 })
-    expect(roundOutcomes({ accepted: 7, rejected: 3, excluded: 3 })).toEqual({ accepted: 7, excluded: 3, slashed: 0 })
-    expect(roundOutcomes({ accepted: 7, rejected: 3 })).toEqual({ accepted: 7, excluded: 0, slashed: 3 })
+    expect(roundOutcomes(older({ accepted: 7, rejected: 3, excluded: 3 }))).toEqual({ accepted: 7, excluded: 3, slashed: 0 })
+    expect(roundOutcomes(older({ accepted: 7, rejected: 3 }))).toEqual({ accepted: 7, excluded: 0, slashed: 3 })
   })
 
   it('counts a node’s rounds, with zero for a node that has none', () => {
@@ -37,7 +39,7 @@ describe('counts', () => {
       excluded: 2,
       slashed: 1,
     })
-    expect(nodeOutcomes({})).toEqual({ accepted: 0, excluded: 0, slashed: 0 })
+    expect(nodeOutcomes(older({}))).toEqual({ accepted: 0, excluded: 0, slashed: 0 })
   })
 
   it('reads counts from an event payload, or none when it has none', () => {
@@ -58,7 +60,8 @@ describe('OUTCOME_META', () => {
 })
 
 describe('verdict lists', () => {
-  const v = (node_label: string, accepted: boolean, outcome?: 'accepted' | 'excluded' | 'slashed') => ({ node_label, accepted, outcome })
+  const v = (node_label: string, accepted: boolean, outcome?: 'accepted' | 'excluded' | 'slashed'): Verdict =>
+    older({ node_label, accepted, outcome })
 
   it('counts a round’s verdicts by outcome', () => {
     expect(countVerdicts([v('a', true, 'accepted'), v('b', false, 'excluded'), v('c', false, 'slashed'), v('d', false)])).toEqual({

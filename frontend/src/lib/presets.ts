@@ -6,12 +6,16 @@ export interface Preset {
   id: string
   label: string
   description: string
-  config: Omit<ExperimentCreate, 'name'>
+  config: PresetConfig
 }
+
+/** What a preset sets: the fields the form shows are always given; the rest are left to the server. */
+export type PresetConfig = Omit<ExperimentCreate, 'name'> &
+  Required<Pick<ExperimentCreate, 'num_nodes' | 'rounds' | 'partition' | 'attack'>>
 
 // Local training is left to the server: its defaults are the product's one training (DEFAULT_TRAIN),
 // the same the CLI and every bench run.
-const base: Omit<ExperimentCreate, 'name'> = {
+const base: PresetConfig = {
   dataset_id: 'digits',
   num_nodes: 10,
   partition: 'iid',

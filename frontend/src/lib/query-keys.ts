@@ -1,5 +1,6 @@
 /** TanStack Query keys, in one place so live events can refresh exactly what they change. */
-import { VERDICT_EVENT_KINDS } from './log-format'
+import type { LegacyEventKind } from './log-format'
+import type { EventKind } from './types'
 
 export const keys = {
   health: ['health'] as const,
@@ -18,32 +19,63 @@ export const keys = {
 
 export type QueryKey = readonly unknown[]
 
-/** The queries an event makes stale (prefix keys: ['rounds', 3] also covers nothing deeper). */
+/** What an event changes, each standing for the queries that show it. */
+type Change = 'experiment' | 'verdicts' | 'nodes' | 'chain'
+
+// Every kind the orchestrator publishes (generated from its event registry) says what it changes: a new kind is a
+// type error here until it does.
+const CHANGES = {
+  'experiment.created': ['experiment'],
+  'experiment.started': ['experiment'],
+  'experiment.paused': ['experiment'],
+  'experiment.resumed': ['experiment'],
+  'experiment.stopped': ['experiment'],
+  'experiment.completed': ['experiment'],
+  'experiment.failed': ['experiment'],
+  'attack.updated': ['experiment'],
+  'round.opened': ['experiment'],
+  'model.aggregated': ['experiment'],
+  'node.registered': ['nodes'],
+  'node.deactivated': ['nodes'],
+  'update.received': [],
+  'update.accepted': ['verdicts'],
+  'update.excluded': ['verdicts'],
+  'update.slashed': ['verdicts'],
+  'update.rejected': ['verdicts'],
+  'wallet.rewarded': ['chain'],
+  'wallet.slashed': ['chain'],
+  'tx.sent': ['chain'],
+  'tx.confirmed': ['chain'],
+  'tx.failed': ['chain'],
+  'tx.requeued': ['chain'],
+} satisfies Record<EventKind | LegacyEventKind, readonly Change[]>
+
+function queriesOf(change: Change, exp: number | null): QueryKey[] {
+  switch (change) {
+    case 'experiment':
+      return exp === null ? [keys.experiments] : [keys.experiments, keys.experiment(exp), keys.rounds(exp)]
+    case 'verdicts':
+      return exp === null ? [] : [keys.rounds(exp), keys.nodes(exp), ['verdicts', exp]]
+    case 'nodes':
+      return exp === null ? [] : [keys.nodes(exp)]
+    case 'chain': {
+      const chain: QueryKey[] = [keys.chainRounds, keys.transactionsAll, keys.walletsAll]
+      return exp === null ? chain : [...chain, keys.nodes(exp), keys.rounds(exp)]
+    }
+  }
+}
+
+/** The queries an event makes stale (prefix keys: ['rounds', 3] also covers nothing deeper); none for a kind
+ * this dashboard does not know. */
 export function staleQueriesFor(kind: string, experimentId: number | null): QueryKey[] {
-  const exp = experimentId
-  const out: QueryKey[] = []
-  const [prefix] = kind.split('.')
-  if (prefix === 'experiment' || kind === 'attack.updated') {
-    out.push(keys.experiments)
-    if (exp !== null) out.push(keys.experiment(exp), keys.rounds(exp))
-  }
-  if (prefix === 'round' || kind === 'model.aggregated') {
-    out.push(keys.experiments)
-    if (exp !== null) out.push(keys.experiment(exp), keys.rounds(exp))
-  }
-  if (VERDICT_EVENT_KINDS.has(kind)) {
-    if (exp !== null) out.push(keys.rounds(exp), keys.nodes(exp), ['verdicts', exp])
-  }
-  if (prefix === 'node' && exp !== null) out.push(keys.nodes(exp))
-  if (prefix === 'wallet' || prefix === 'tx') {
-    out.push(keys.chainRounds, keys.transactionsAll, keys.walletsAll)
-    if (exp !== null) out.push(keys.nodes(exp), keys.rounds(exp))
-  }
+  const changes: readonly Change[] = Object.hasOwn(CHANGES, kind) ? CHANGES[kind as keyof typeof CHANGES] : []
   const seen = new Set<string>()
-  return out.filter((k) => {
-    const id = JSON.stringify(k)
-    if (seen.has(id)) return false
-    seen.add(id)
-    return true
-  })
+  return changes
+    .flatMap((change) => queriesOf(change, experimentId))
+    .filter((k) => {
+      const id = JSON.stringify(k)
+      if (seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
 }

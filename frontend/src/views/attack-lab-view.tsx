@@ -37,7 +37,7 @@ function AttackLab({ experiment }: { experiment: Experiment | null }) {
   const probe = useQuery({
     queryKey: ['attack-probe', experimentId, datasetId, probed],
     queryFn: ({ signal }) =>
-      api.probe({ experiment_id: experimentId, dataset_id: datasetId!, attack: { ...probed, num_attackers: Math.max(1, probed.num_attackers) } }, signal),
+      api.probe({ experiment_id: experimentId, dataset_id: datasetId!, attack: { ...probed, num_attackers: Math.max(1, probed.num_attackers ?? 0) } }, signal),
     enabled: Boolean(datasetId) && probed.kind !== 'none',
     placeholderData: keepPreviousData,
     staleTime: 30_000,

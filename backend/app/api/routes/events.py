@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep
-from backend.app.schemas.events import EventLog, EventPublic
+from backend.app.schemas.events import EventLog, StreamedEvent, event_json
 from backend.orchestrator.events import Event
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -39,21 +39,25 @@ async def stream_events(
         Query(max_length=40, pattern=KIND_PATTERN, description="only kinds starting with this prefix"),
     ] = None,
     experiment_id: OptionalId = None,
-) -> AsyncIterator[ServerSentEvent]:
-    """Live events: without Last-Event-ID (or `after`) from now on; with it, every event after that id first."""
+) -> AsyncIterator[StreamedEvent]:
+    """Live events: without Last-Event-ID (or `after`) from now on; with it, every event after that id first.
+
+    Each SSE message names the event's kind (`event:`) and id (`id:`); its data is the event (`StreamedEvent`).
+    """
+    # The annotation documents the messages' data; they go out as ServerSentEvent, which FastAPI sends as given.
     bus = orchestrator.bus
     start = bus.latest_id
     if after is not None:
         start = after
     elif last_event_id is not None and last_event_id.strip().isdigit():
         start = min(int(last_event_id.strip()), MAX_EVENT_ID)  # a resume point past every id: only new ones
-    yield ServerSentEvent(comment="fedshield events", retry=RETRY_MS)
+    yield ServerSentEvent(comment="fedshield events", retry=RETRY_MS)  # type: ignore[misc]
     async for event in bus.stream(start):
         if await request.is_disconnected():
             break
         if _wanted(event, kind, experiment_id):
-            yield ServerSentEvent(
-                data=EventPublic.of(event).model_dump(mode="json"), event=event.kind, id=str(event.id)
+            yield ServerSentEvent(  # type: ignore[misc]
+                data=event_json(event), event=event.kind, id=str(event.id)
             )
 
 

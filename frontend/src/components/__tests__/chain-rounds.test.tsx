@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { keys } from '../../lib/query-keys'
 import type { ChainRound, Round, Verdict } from '../../lib/types'
 import { ChainRounds } from '../explorer/chain-rounds'
+import { older } from '../../test/older'
 
 const hash = (c: string) => `0x${c.repeat(64)}` as const
 
@@ -19,7 +20,7 @@ const chainRound: ChainRound = {
   model_matches: true,
 }
 
-const round: Round = {
+const round: Round = older({
   round: 5,
   status: 'completed',
   accuracy: 0.9,
@@ -32,7 +33,7 @@ const round: Round = {
   settlement: null,
   started_at: null,
   finished_at: null,
-}
+})
 
 const verdict: Verdict = {
   node_address: `0x${'0'.repeat(39)}9`,

@@ -2,8 +2,9 @@ import { render, screen, within } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { ProbeResult } from '../../lib/types'
 import { DetectionGauge } from '../attack-lab/detection-gauge'
+import { older } from '../../test/older'
 
-const result: ProbeResult = {
+const result: ProbeResult = older({
   predicted: 'excluded',
   rule: 'norm_mad',
   reason: 'norm robust z 10.70 above 4.00',
@@ -14,7 +15,7 @@ const result: ProbeResult = {
     { name: 'norm_z', value: 10.7, threshold: 4, slash_threshold: 16, comparison: 'max', caught: true, outcome: 'excluded', rule: 'norm_mad' },
     { name: 'cosine_reference', value: -0.81, threshold: -0.5, slash_threshold: -0.7, comparison: 'min', caught: true, outcome: 'slashed', rule: 'cosine_reference' },
   ],
-}
+})
 
 const gauge = (r: ProbeResult | undefined) => <DetectionGauge result={r} isFetching={false} isStale={false} error={null} onRetry={() => {}} />
 
@@ -60,7 +61,7 @@ describe('DetectionGauge', () => {
     const { rerender } = render(gauge({ ...result, predicted: 'slashed', rule: 'cosine_reference' }))
     expect(screen.getByTestId('predicted-verdict')).toHaveAttribute('data-verdict', 'slashed')
     expect(screen.getByText('Will be caught and slashed by cosine to cohort median')).toBeInTheDocument()
-    rerender(gauge({ ...result, predicted: 'rejected', features: result.features.map(({ outcome: _o, slash_threshold: _s, ...f }) => f) }))
+    rerender(gauge(older({ ...result, predicted: 'rejected', features: result.features.map(({ outcome: _o, slash_threshold: _s, ...f }) => f) })))
     expect(screen.getByTestId('predicted-verdict')).toHaveAttribute('data-verdict', 'slashed')
     expect(screen.getByText('Predicted: slashed')).toBeInTheDocument()
     expect(checks()[1]).toHaveAttribute('data-outcome', 'slashed')

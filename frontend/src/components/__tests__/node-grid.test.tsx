@@ -2,8 +2,9 @@ import { render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import type { Node } from '../../lib/types'
 import { NodeCard } from '../overview/node-grid'
+import { older } from '../../test/older'
 
-const base: Node = {
+const base: Node = older({
   address: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
   label: 'node-3',
   kind: 'simulated',
@@ -19,7 +20,7 @@ const base: Node = {
   slashed_rounds: 1,
   rewarded_flt: '120',
   slashed_flt: '15',
-}
+})
 
 function card(patch: Partial<Node>) {
   render(
@@ -56,11 +57,11 @@ describe('NodeCard', () => {
   })
 
   it('reads a rejected verdict from before outcomes as a slash, and counts its rejected rounds as slashed', () => {
-    const node = card({
+    const node = card(older({
       last_verdict: { round: 2, accepted: false, rule: 'cosine_reference', reason: 'cosine −0.9 below 0.0' },
       excluded_rounds: undefined,
       slashed_rounds: undefined,
-    })
+    }))
     expect(node.querySelector('[data-verdict]')).toHaveAttribute('data-verdict', 'slashed')
     expect(node.querySelector('[data-outcome-count="slashed"]')).toHaveTextContent('3slashed')
     expect(node.querySelector('[data-outcome-count="excluded"]')).toHaveTextContent('0excluded')

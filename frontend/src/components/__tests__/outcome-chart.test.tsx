@@ -2,9 +2,10 @@ import { render, screen, within } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { Node, Round } from '../../lib/types'
 import { OutcomeChart } from '../overview/outcome-chart'
+import { older } from '../../test/older'
 
 function round(n: number, accepted: number, excluded: number, slashed: number): Round {
-  return {
+  return older({
     round: n,
     status: 'completed',
     accuracy: 0.8,
@@ -17,11 +18,11 @@ function round(n: number, accepted: number, excluded: number, slashed: number): 
     settlement: null,
     started_at: null,
     finished_at: null,
-  }
+  })
 }
 
 function node(label: string, malicious: boolean, slashed: number): Node {
-  return {
+  return older({
     address: `0x${label.replace(/\D/g, '').padStart(40, '0')}`,
     label,
     kind: 'simulated',
@@ -36,7 +37,7 @@ function node(label: string, malicious: boolean, slashed: number): Node {
     accepted_rounds: 5,
     rewarded_flt: '0',
     slashed_flt: '0',
-  }
+  })
 }
 
 const rounds = [round(1, 8, 1, 1), round(2, 9, 0, 1)]

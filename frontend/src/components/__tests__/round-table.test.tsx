@@ -4,11 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { keys } from '../../lib/query-keys'
 import type { Experiment, Round } from '../../lib/types'
 import { RoundTable } from '../experiments/round-table'
+import { older } from '../../test/older'
 
 const experiment = { id: 4, name: 'digits under ALIE', status: 'completed', current_round: 2, rounds: 2, reward_flt: '10', slash_flt: '15', created_at: '2026-01-01T00:00:00Z' } as Experiment
 
 function round(n: number, patch: Partial<Round>): Round {
-  return {
+  return older({
     round: n,
     status: 'completed',
     accuracy: 0.9,
@@ -20,7 +21,7 @@ function round(n: number, patch: Partial<Round>): Round {
     started_at: null,
     finished_at: null,
     ...patch,
-  }
+  })
 }
 
 function renderTable(client: QueryClient, exp: Experiment | null = experiment) {
@@ -36,7 +37,7 @@ describe('RoundTable', () => {
     const client = new QueryClient()
     client.setQueryData(keys.rounds(4), [
       round(1, { accepted: 7, rejected: 3, excluded: 2, slashed: 1, accuracy: 0.812 }),
-      round(2, { accepted: 8, rejected: 2, excluded: 2, slashed: 0, settlement: { status: 'confirmed', tx_hash: null, block_number: 9, gas_used: 1 } }),
+      round(2, older({ accepted: 8, rejected: 2, excluded: 2, slashed: 0, settlement: { status: 'confirmed', tx_hash: null, block_number: 9, gas_used: 1 } })),
     ])
     renderTable(client)
     const table = screen.getByRole('table', { name: /Rounds of experiment #4/ })

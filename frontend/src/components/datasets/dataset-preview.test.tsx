@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { datasetUploads } from '../../lib/api'
 import type { DatasetPreview as Preview } from '../../lib/types'
 import { DatasetPreview } from './dataset-preview'
+import { older } from '../../test/older'
 
-const preview: Preview = {
+const preview: Preview = older({
   kind: 'table',
   name: 'clinic',
   num_samples: 3,
@@ -33,7 +34,7 @@ const preview: Preview = {
     num_features: 5,
     warnings: [],
   },
-}
+})
 
 afterEach(() => vi.unstubAllGlobals())
 

@@ -37,7 +37,7 @@ export function CreateExperiment() {
   const dataset = datasetId || (datasets.data?.some((d) => d.id === preset.config.dataset_id) ? preset.config.dataset_id : (datasets.data?.[0]?.id ?? preset.config.dataset_id))
   const create = useMutation({
     mutationFn: async () => {
-      const attack = preset.config.attack ? { ...preset.config.attack, num_attackers: Math.min(preset.config.attack.num_attackers, numNodes) } : null
+      const attack = preset.config.attack ? { ...preset.config.attack, num_attackers: Math.min(preset.config.attack.num_attackers ?? 0, numNodes) } : null
       const created = await api.createExperiment({
         ...preset.config,
         name: name.trim() || presetName(preset, (experiments.data ?? []).map((e) => e.name)),

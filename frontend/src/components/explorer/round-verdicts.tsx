@@ -4,7 +4,6 @@ import { api } from '../../lib/api'
 import { explorerWalletHref } from '../../lib/log-format'
 import { countVerdicts, OUTCOME_META, sortVerdicts, verdictOutcome } from '../../lib/outcomes'
 import { keys } from '../../lib/query-keys'
-import type { Hash } from '../../lib/types'
 import { Badge } from '../ui/badge'
 import { HashText } from '../ui/hash-link'
 import { OutcomeBadge, OutcomeCountList } from '../ui/outcome-badge'
@@ -14,7 +13,7 @@ import { EmptyState, ErrorState, LoadingState } from '../ui/states'
  * One settled round's verdicts: each node's outcome and why. Each verdict is a leaf of the round's results root,
  * and the leaf records the outcome, so a Merkle proof shows which of the three a node got.
  */
-export function RoundVerdicts({ experimentId, round, resultsRoot }: { experimentId: number; round: number; resultsRoot: Hash }) {
+export function RoundVerdicts({ experimentId, round, resultsRoot }: { experimentId: number; round: number; resultsRoot: string }) {
   const verdicts = useQuery({
     queryKey: keys.verdicts(experimentId, round),
     queryFn: ({ signal }) => api.verdicts(experimentId, round, signal),

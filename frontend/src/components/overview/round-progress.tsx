@@ -1,4 +1,5 @@
 import { Timer } from 'lucide-react'
+import { withDefaults } from '../../lib/attack-plan'
 import { roundProgress } from '../../lib/chart-data'
 import { cn } from '../../lib/cn'
 import { useNow } from '../../lib/hooks'
@@ -22,6 +23,7 @@ export function RoundProgress({ experiment, rounds }: { experiment: Experiment; 
   const now = useNow(1000)
   const progress = roundProgress(experiment, rounds, now)
   const running = experiment.status === 'running'
+  const attack = experiment.attack ? withDefaults(experiment.attack) : null
   const pct = Math.round(progress.fraction * 100)
   return (
     <Card live={running} className="p-5" aria-labelledby="progress-title">
@@ -40,8 +42,8 @@ export function RoundProgress({ experiment, rounds }: { experiment: Experiment; 
             Experiment #{experiment.id}
             {experiment.partition ? ` · ${experiment.partition}` : ''}
             {experiment.num_nodes ? ` · ${experiment.num_nodes} nodes` : ''}
-            {experiment.attack && experiment.attack.kind !== 'none'
-              ? ` · attack: ${experiment.attack.kind.replace('_', ' ')} ×${experiment.attack.num_attackers} from round ${experiment.attack.start_round}`
+            {attack && attack.kind !== 'none'
+              ? ` · attack: ${attack.kind.replace('_', ' ')} ×${attack.num_attackers} from round ${attack.start_round}`
               : ' · no attack'}
           </p>
         </div>
