@@ -137,7 +137,7 @@ class TaskDocument(BaseModel):
     model_config = ConfigDict(frozen=True, strict=True)
 
     experiment_id: int
-    status: ExperimentStatus
+    status: Annotated[ExperimentStatus, Field(strict=False)]  # the stored status, a str or the enum
     round: int | None = Field(ge=1)  # the round open for updates; None between rounds or when not running
     base_model_hash: Bytes32 | None  # keccak256 of the round's global model, lowercase
     model_spec: Annotated[ModelSpec, JsonForm(ModelSpec)]
