@@ -69,6 +69,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.engine.aggregators import AGGREGATORS, get_aggregator
+from backend.engine.cohort_stats import RowStatistics, column_medians, row_norms, row_statistics
 
 NORM_THRESHOLD = 1000.0  # product brief: max L2 norm of a submitted local model
 DISTANCE_THRESHOLD = 100.0  # max L2 distance of a local model from the global one: a generous sanity bound
@@ -237,10 +238,14 @@ class RoundOutcome:
 
 def cosine_rows(rows: FloatArray, reference: FloatArray) -> NDArray[np.float64]:
     """Cosine of each row with ``reference``; 0 where either is the zero vector."""
-    x = rows.astype(np.float64)
-    ref = reference.astype(np.float64)
-    denom = np.linalg.norm(x, axis=1) * np.linalg.norm(ref)
-    dots = x @ ref
+    stats = row_statistics(rows, references=[reference])
+    return _cosines(stats.dots[0], stats.norm, reference)
+
+
+def _cosines(
+    dots: NDArray[np.float64], norms: NDArray[np.float64], reference: FloatArray
+) -> NDArray[np.float64]:
+    denom = norms * np.linalg.norm(reference.astype(np.float64))
     return np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
 
 
@@ -285,14 +290,22 @@ def quiet_energy(updates: FloatArray, quiet_fraction: float) -> NDArray[np.float
     smallest coordinate-wise median ``|Δ|`` over the cohort, robust while honest updates are the majority.
     Honest updates score ~0.1, pure noise ~1, an honest update plus equal-norm noise ~0.55.
     """
-    x = updates.astype(np.float64)
-    typical = np.median(np.abs(x), axis=0)  # (d,)
-    quiet = typical <= np.quantile(typical, quiet_fraction)
-    share_if_isotropic = quiet.mean()
-    energy = np.einsum("ij,ij->i", x, x)
-    quiet_part = np.einsum("ij,ij->i", x[:, quiet], x[:, quiet])
-    share = np.divide(quiet_part, energy, out=np.zeros_like(energy), where=energy > 0)
-    result: NDArray[np.float64] = share / share_if_isotropic
+    quiet = quiet_coordinates(updates, quiet_fraction)
+    return _quiet_share(row_statistics(updates, quiet=quiet), quiet)
+
+
+def quiet_coordinates(updates: FloatArray, quiet_fraction: float) -> NDArray[np.bool_]:
+    """The ``quiet_fraction`` of coordinates with the smallest median ``|Δ|`` over the cohort, ``(d,)``."""
+    typical = column_medians(updates, absolute=True)  # (d,)
+    quiet: NDArray[np.bool_] = typical <= np.quantile(typical, quiet_fraction)
+    return quiet
+
+
+def _quiet_share(stats: RowStatistics, quiet: NDArray[np.bool_]) -> NDArray[np.float64]:
+    assert stats.quiet_energy is not None
+    energy = stats.energy
+    share = np.divide(stats.quiet_energy, energy, out=np.zeros_like(energy), where=energy > 0)
+    result: NDArray[np.float64] = share / quiet.mean()
     return result
 
 
@@ -305,9 +318,12 @@ def gaussianity(updates: FloatArray) -> NDArray[np.float64]:
     does; a skewed node's sparser update moves the other way [the L1/L2 sparsity measure of Hoyer, 2004,
     "Non-negative Matrix Factorization with Sparseness Constraints"].
     """
-    x = updates.astype(np.float64)
-    l2 = np.linalg.norm(x, axis=1) * np.sqrt(x.shape[1])
-    l1 = np.abs(x).sum(axis=1)
+    return _gaussianity(row_statistics(updates), updates.shape[1])
+
+
+def _gaussianity(stats: RowStatistics, d: int) -> NDArray[np.float64]:
+    l2 = stats.norm * np.sqrt(d)
+    l1 = stats.l1
     ratio: NDArray[np.float64] = np.divide(l1, l2, out=np.zeros_like(l1), where=l2 > 0) / np.sqrt(2 / np.pi)
     return ratio
 
@@ -422,22 +438,26 @@ def compute_features(
     norm signal judge ``log ‖Δ‖`` against what that much local work predicts: a node with five times the
     data takes five times the steps and moves further, honestly.
     """
-    n = updates.shape[0]
-    x = updates.astype(np.float64)
-    norms = np.linalg.norm(x, axis=1)
+    n, d = updates.shape
+    cohort = n >= config.min_cohort
+    quiet = quiet_coordinates(updates, config.quiet_fraction) if cohort else None
+    reference = column_medians(updates) if cohort and trusted_update is None else None
+    directions = [r for r in (trusted_update, reference) if r is not None]
+    stats = row_statistics(updates, offset=global_weights, quiet=quiet, references=directions)
+    assert stats.shifted_norm is not None
     columns: dict[str, NDArray[np.float64]] = {
-        "update_norm": norms,
-        "model_norm": np.linalg.norm(x + global_weights.astype(np.float64)[None, :], axis=1),
-        "log_norm": np.log(np.maximum(norms, 1e-12)),
+        "update_norm": stats.norm,
+        "model_norm": stats.shifted_norm,
+        "log_norm": np.log(np.maximum(stats.norm, 1e-12)),
     }
-    if n >= config.min_cohort:
-        columns["quiet_energy"] = quiet_energy(x, config.quiet_fraction)
-        columns["gaussianity"] = gaussianity(x)
+    if quiet is not None:
+        columns["quiet_energy"] = _quiet_share(stats, quiet)
+        columns["gaussianity"] = _gaussianity(stats, d)
         columns["noise_likeness"] = -np.abs(columns["gaussianity"] - 1.0)
-        if trusted_update is None:
-            columns["cosine_reference"] = cosine_rows(x, np.median(x, axis=0))
+    if reference is not None:
+        columns["cosine_reference"] = _cosines(stats.dots[0], stats.norm, reference)
     if trusted_update is not None:
-        columns["cosine_trusted"] = cosine_rows(x, trusted_update)
+        columns["cosine_trusted"] = _cosines(stats.dots[0], stats.norm, trusted_update)
     if root_evidence is not None:
         if root_evidence.update_logits.shape[0] != n:
             raise ValueError(
@@ -470,7 +490,9 @@ def compute_features(
             columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
             columns["direction_z"] = columns["direction"]  # already in z units
             columns["direction_raw"] = np.mean([columns[p] for p in parts], axis=0)
-    return [{name: float(values[i]) for name, values in columns.items()} for i in range(n)]
+    names = list(columns)
+    table = np.column_stack([columns[name] for name in names]).tolist()  # (n, features) as Python floats
+    return [dict(zip(names, row, strict=True)) for row in table]
 
 
 @dataclass(frozen=True)
@@ -680,12 +702,18 @@ def bounded_weights(num_samples: Sequence[int], cap: float) -> NDArray[np.float6
 def clip_to_median_norm(updates: FloatArray, multiple: float = 1.0) -> FloatArray:
     """Each row scaled down to at most ``multiple`` times the rows' median norm [Sun et al., 2019, "Can You
     Really Backdoor Federated Learning?"]: no accepted update moves the aggregate by more than a couple of
-    typical ones, while honest nodes with more data (more local steps, larger updates) still count."""
-    x = updates.astype(np.float64)
-    norms = np.linalg.norm(x, axis=1)
+    typical ones, while honest nodes with more data (more local steps, larger updates) still count.
+
+    Only the rows above the bound are rescaled (in float64, then back to the matrix's dtype); when none is,
+    ``updates`` itself is returned, uncopied."""
+    norms = row_norms(updates)
     bound = multiple * float(np.median(norms))
-    factor = np.divide(bound, norms, out=np.ones_like(norms), where=norms > bound)
-    clipped: FloatArray = (x * factor[:, None]).astype(updates.dtype)
+    over = np.flatnonzero(norms > bound)
+    if not over.size:
+        return updates
+    clipped = updates.copy()
+    factor = bound / norms[over]
+    clipped[over] = (updates[over].astype(np.float64) * factor[:, None]).astype(updates.dtype)
     return clipped
 
 
@@ -696,7 +724,8 @@ def aggregate_accepted(
     if not accepted:
         return np.zeros(updates.shape[1], dtype=updates.dtype)
     rows = np.asarray(accepted, dtype=np.int64)
-    chosen = updates[rows]
+    everyone = len(rows) == len(updates) and bool((rows == np.arange(len(rows))).all())
+    chosen = updates if everyone else updates[rows]  # a view when every update is accepted
     if config.enabled and config.clip_to_median_norm:
         chosen = clip_to_median_norm(chosen, config.clip_multiple)
     weights = bounded_weights([num_samples[i] for i in rows], config.sample_weight_cap)

@@ -1,0 +1,101 @@
+"""The cohort's statistics as array operations over its ``(n, d)`` update matrix, in bounded memory.
+
+The shield's features are row reductions (norms, L1, energies, dot products) and column medians of the
+round's float32 matrix. Both are computed a block at a time: a block of rows cast to float64 once for
+every row reduction, a block of columns transposed once for every median. The matrix itself is never
+copied whole, whatever ``n`` and ``d``, and each reduction is the same numpy call on the same float64
+values as on the whole matrix, so the features are unchanged (row by row, to the last bit for the
+element-wise reductions; the dot products go through BLAS, whose summation order may differ by an ulp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.floating]
+F64 = NDArray[np.float64]
+
+ROW_BLOCK = 1 << 20  # float64 values of one block of rows (8 MiB)
+COLUMN_BLOCK = 1 << 21  # values of one transposed block of columns (8 MiB in float32)
+
+
+def blocks(count: int, item_size: int, budget: int) -> Iterator[slice]:
+    """Consecutive slices of ``count`` items of ``item_size`` values each, at most ``budget`` values a slice
+    (always at least one item)."""
+    step = max(1, budget // max(item_size, 1))
+    for start in range(0, count, step):
+        yield slice(start, min(start + step, count))
+
+
+def column_medians(updates: FloatArray, *, absolute: bool = False) -> F64:
+    """``np.median(updates.astype(float64), axis=0)`` (of ``abs(updates)`` when ``absolute``), bit for bit.
+
+    Each block of columns is transposed so every column's values are contiguous, then partitioned in
+    place; the float32 order statistics are exact in float64, and their mean is taken as numpy takes it.
+    """
+    n, d = updates.shape
+    lo, hi = (n - 1) // 2, n // 2
+    medians = np.empty(d, dtype=np.float64)
+    for cols in blocks(d, n, COLUMN_BLOCK):
+        block = np.ascontiguousarray(updates[:, cols].T)  # (b, n)
+        if absolute:
+            np.abs(block, out=block)
+        block.partition([lo, hi] if hi != lo else lo, axis=1)
+        low, high = block[:, lo].astype(np.float64), block[:, hi].astype(np.float64)
+        medians[cols] = low if hi == lo else (low + high) / 2
+    return medians
+
+
+def row_norms(updates: FloatArray) -> F64:
+    """``np.linalg.norm(updates.astype(float64), axis=1)``, a block of rows at a time."""
+    n, d = updates.shape
+    norms = np.empty(n, dtype=np.float64)
+    for rows in blocks(n, d, ROW_BLOCK):
+        norms[rows] = np.linalg.norm(updates[rows].astype(np.float64), axis=1)
+    return norms
+
+
+@dataclass(frozen=True)
+class RowStatistics:
+    """Per-update reductions of the cohort matrix, each ``(n,)`` float64."""
+
+    norm: F64  # ‖Δ_i‖₂
+    l1: F64  # ‖Δ_i‖₁
+    energy: F64  # Σ Δ_ij², as einsum sums it
+    shifted_norm: F64 | None  # ‖offset + Δ_i‖₂, with an offset
+    quiet_energy: F64 | None  # Σ over the quiet coordinates of Δ_ij², with a quiet mask
+    dots: list[F64]  # Δ_i · r for each reference r, in order
+
+
+def row_statistics(
+    updates: FloatArray,
+    *,
+    offset: FloatArray | None = None,
+    quiet: NDArray[np.bool_] | None = None,
+    references: Sequence[FloatArray] = (),
+) -> RowStatistics:
+    """Every row reduction the shield needs, in one pass over blocks of rows cast to float64."""
+    n, d = updates.shape
+    shift = None if offset is None else offset.astype(np.float64)[None, :]
+    refs = [np.asarray(r, dtype=np.float64) for r in references]
+    norm, l1, energy = np.empty(n), np.empty(n), np.empty(n)
+    shifted = None if shift is None else np.empty(n)
+    quiet_part = None if quiet is None else np.empty(n)
+    dots = [np.empty(n) for _ in refs]
+    for rows in blocks(n, d, ROW_BLOCK):
+        x = updates[rows].astype(np.float64)
+        norm[rows] = np.linalg.norm(x, axis=1)
+        l1[rows] = np.abs(x).sum(axis=1)
+        energy[rows] = np.einsum("ij,ij->i", x, x)
+        if shifted is not None and shift is not None:
+            shifted[rows] = np.linalg.norm(x + shift, axis=1)
+        if quiet_part is not None:
+            q = x[:, quiet]
+            quiet_part[rows] = np.einsum("ij,ij->i", q, q)
+        for out, ref in zip(dots, refs, strict=True):
+            out[rows] = x @ ref
+    return RowStatistics(norm, l1, energy, shifted, quiet_part, dots)
