@@ -239,5 +239,3 @@ def _target(name: str, value: float, limit: float, unit: str) -> dict[str, Any]:
     met = value <= limit
     by = "" if met else f" (missed by {value / limit:.1f}x)"
     return {"target": name, "value": value, "limit": limit, "unit": unit, "met": met, "note": by}
-
-
