@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from backend.engine.simulation import RoundResult, SimulationResult
     from workers.attacks import AttackConfig
 
+from backend.bench.scale import scale_command
 from workers.task import ROOT_SET_SIZE
 from workers.training import DEFAULT_TRAIN
 
@@ -373,7 +374,8 @@ def bench_defense_command(
 
 
 def register(app: typer.Typer, bench_app: typer.Typer, attack_app: typer.Typer) -> None:
-    """Adds ``run`` to the main app, ``defense`` to ``bench`` and ``probe`` to ``attack``."""
+    """Adds ``run`` to the main app, ``defense`` and ``scale`` to ``bench`` and ``probe`` to ``attack``."""
     app.command("run")(with_attack_options(run_command))
     bench_app.command("defense")(bench_defense_command)
+    bench_app.command("scale")(scale_command)
     attack_app.command("probe")(with_attack_options(probe_command))
