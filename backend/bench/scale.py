@@ -1,7 +1,7 @@
 """Scale bench: screening plus aggregation of 100 and 1,000 updates, against Flower and the bandwidth floor.
 
 The orchestrator's figure is what ``backend.engine.rounds.close_round`` runs between decoding the cohort
-and evaluating the new model (``screen_cohort``, then ``detection.aggregate_accepted``), with the product's
+and evaluating the new model (``screen_cohort``, then ``detection.aggregate_verdicts``), with the product's
 defaults (``DefenseConfig()``, ``DEFAULT_TRAIN``, the 100-sample root set): root-set logits of every
 ``w + Δ_i``, every screening feature, the verdicts, the bounded-influence FedAvg of the accepted updates. The trusted root update is one training
 on the root set per round whatever the cohort's size; it is trained before timing (the engine caches it per
@@ -33,7 +33,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from backend.engine.detection import aggregate_accepted
+from backend.engine.detection import aggregate_verdicts
 from backend.engine.rounds import EngineSetup, screen_cohort, trusted_update
 from backend.engine.simulation import ExperimentConfig, prepare
 from workers.models import ModelSpec, build_model, num_parameters
@@ -203,8 +203,7 @@ def screening_row(
 
     def fedshield() -> Any:  # what close_round runs between decoding the cohort and evaluating the model
         verdicts = screen_cohort(setup, weights, 1, updates, counts, ids, None, base_hash=base_hash)
-        accepted = [v.index for v in verdicts if v.accepted]
-        return verdicts, aggregate_accepted(updates, counts, accepted, setup.defense)
+        return verdicts, aggregate_verdicts(updates, counts, verdicts, setup.defense)
 
     verdicts, _ = fedshield()
     num_malicious = int(setup.defense.aggregator_malicious_fraction * size)

@@ -699,14 +699,16 @@ def bounded_weights(num_samples: Sequence[int], cap: float) -> NDArray[np.float6
     return np.minimum(counts, max(limit, 1.0))
 
 
-def clip_to_median_norm(updates: FloatArray, multiple: float = 1.0) -> FloatArray:
+def clip_to_median_norm(
+    updates: FloatArray, multiple: float = 1.0, *, norms: NDArray[np.float64] | None = None
+) -> FloatArray:
     """Each row scaled down to at most ``multiple`` times the rows' median norm [Sun et al., 2019, "Can You
     Really Backdoor Federated Learning?"]: no accepted update moves the aggregate by more than a couple of
     typical ones, while honest nodes with more data (more local steps, larger updates) still count.
 
     Only the rows above the bound are rescaled (in float64, then back to the matrix's dtype); when none is,
-    ``updates`` itself is returned, uncopied."""
-    norms = row_norms(updates)
+    ``updates`` itself is returned, uncopied. ``norms``: the rows' norms when already measured."""
+    norms = row_norms(updates) if norms is None else norms
     bound = multiple * float(np.median(norms))
     over = np.flatnonzero(norms > bound)
     if not over.size:
@@ -718,20 +720,38 @@ def clip_to_median_norm(updates: FloatArray, multiple: float = 1.0) -> FloatArra
 
 
 def aggregate_accepted(
-    updates: FloatArray, num_samples: Sequence[int], accepted: Sequence[int], config: DefenseConfig
+    updates: FloatArray,
+    num_samples: Sequence[int],
+    accepted: Sequence[int],
+    config: DefenseConfig,
+    *,
+    norms: NDArray[np.float64] | None = None,
 ) -> FloatArray:
-    """The configured aggregate of the accepted rows, each with bounded influence; zeros when none."""
+    """The configured aggregate of the accepted rows, each with bounded influence; zeros when none.
+
+    ``norms``: every row's ``‖Δ‖`` when screening already measured it (``update_norm``)."""
     if not accepted:
         return np.zeros(updates.shape[1], dtype=updates.dtype)
     rows = np.asarray(accepted, dtype=np.int64)
     everyone = len(rows) == len(updates) and bool((rows == np.arange(len(rows))).all())
     chosen = updates if everyone else updates[rows]  # a view when every update is accepted
     if config.enabled and config.clip_to_median_norm:
-        chosen = clip_to_median_norm(chosen, config.clip_multiple)
+        chosen = clip_to_median_norm(
+            chosen, config.clip_multiple, norms=None if norms is None else norms[rows]
+        )
     weights = bounded_weights([num_samples[i] for i in rows], config.sample_weight_cap)
     num_malicious = int(config.aggregator_malicious_fraction * len(rows))
     aggregate = get_aggregator(config.aggregator)
     return aggregate(chosen, weights, num_malicious=num_malicious)
+
+
+def aggregate_verdicts(
+    updates: FloatArray, num_samples: Sequence[int], verdicts: Sequence[UpdateVerdict], config: DefenseConfig
+) -> FloatArray:
+    """``aggregate_accepted`` of the updates the verdicts accept, with the norms screening measured."""
+    accepted = [v.index for v in verdicts if v.accepted]
+    norms = np.array([v.features["update_norm"] for v in verdicts], dtype=np.float64)
+    return aggregate_accepted(updates, num_samples, accepted, config, norms=norms)
 
 
 def defend_and_aggregate(
@@ -757,4 +777,4 @@ def defend_and_aggregate(
         node_ids=node_ids,
     )
     accepted = [v.index for v in verdicts if v.accepted]
-    return RoundOutcome(verdicts, aggregate_accepted(updates, num_samples, accepted, config), accepted)
+    return RoundOutcome(verdicts, aggregate_verdicts(updates, num_samples, verdicts, config), accepted)

@@ -8,7 +8,7 @@ the Attack Lab's probe and every bench. One round, in order [FedAvg: McMahan et 
    local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
    NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
 3. screen the cohort together (``backend.engine.detection.screen_round``): accepted, excluded or slashed;
-4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_accepted``);
+4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_verdicts``);
 5. evaluate the new global model on the held-out test split;
 6. count the outcomes against the ground truth where it is known (simulated attackers).
 
@@ -40,7 +40,7 @@ from backend.engine.detection import (
     Outcome,
     RootEvidence,
     UpdateVerdict,
-    aggregate_accepted,
+    aggregate_verdicts,
     screen_round,
 )
 from workers.models import ModelSpec, build_model
@@ -268,8 +268,7 @@ def close_round(
     verdicts = screen_cohort(
         setup, global_weights, round_, updates, counts, ids, history, base_hash=base_hash
     )
-    accepted = [v.index for v in verdicts if v.accepted]
-    aggregated = aggregate_accepted(updates, counts, accepted, setup.defense)
+    aggregated = aggregate_verdicts(updates, counts, verdicts, setup.defense)
     new_flat = (flatten(global_weights) + aggregated).astype(np.float32)
     new_weights = unflatten(new_flat, global_weights)
     accuracy = loss = None
