@@ -424,6 +424,21 @@ def _suspicion(z: float, side: str) -> float:
 
 
 def compute_features(
+    updates: FloatArray, global_weights: FloatArray, config: DefenseConfig, **signals: Any
+) -> list[dict[str, float]]:
+    """Every raw feature of every update of the round and, for a cohort large enough, its robust z: one
+    dict per update (``feature_columns`` names the keyword arguments)."""
+    return _rows(feature_columns(updates, global_weights, config, **signals))
+
+
+def _rows(columns: dict[str, NDArray[np.float64]]) -> list[dict[str, float]]:
+    """Columns of features as one dict per update, in column order, of Python floats."""
+    names = list(columns)
+    table = np.column_stack([columns[name] for name in names]).tolist()  # (n, features)
+    return [dict(zip(names, row, strict=True)) for row in table]
+
+
+def feature_columns(
     updates: FloatArray,
     global_weights: FloatArray,
     config: DefenseConfig,
@@ -431,8 +446,8 @@ def compute_features(
     trusted_update: FloatArray | None = None,
     root_evidence: RootEvidence | None = None,
     local_steps: Sequence[float] | None = None,
-) -> list[dict[str, float]]:
-    """Every raw feature of every update of the round and, for a cohort large enough, its robust z.
+) -> dict[str, NDArray[np.float64]]:
+    """Every feature of the round's updates, one ``(n,)`` column each (``compute_features`` per update).
 
     ``local_steps`` (each node's optimizer steps, from its sample count and the round's training) lets the
     norm signal judge ``log ‖Δ‖`` against what that much local work predicts: a node with five times the
@@ -490,9 +505,7 @@ def compute_features(
             columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
             columns["direction_z"] = columns["direction"]  # already in z units
             columns["direction_raw"] = np.mean([columns[p] for p in parts], axis=0)
-    names = list(columns)
-    table = np.column_stack([columns[name] for name in names]).tolist()  # (n, features) as Python floats
-    return [dict(zip(names, row, strict=True)) for row in table]
+    return columns
 
 
 @dataclass(frozen=True)
@@ -511,13 +524,17 @@ class SignalCheck:
     reason: str
 
 
+# The brief's absolute checks: (rule, feature, label, DefenseConfig switch, DefenseConfig limit).
+ABSOLUTE_CHECKS = (
+    ("norm_threshold", "model_norm", "model norm", "use_norm_threshold", "norm_threshold"),
+    ("distance_threshold", "update_norm", "distance", "use_distance_threshold", "distance_threshold"),
+)
+
+
 def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[SignalCheck]:
     """Every enabled signal (and the brief's absolute checks) tested against its thresholds."""
     checks: list[SignalCheck] = []
-    for name, feature, label, switch, limit_field in (
-        ("norm_threshold", "model_norm", "model norm", "use_norm_threshold", "norm_threshold"),
-        ("distance_threshold", "update_norm", "distance", "use_distance_threshold", "distance_threshold"),
-    ):
+    for name, feature, label, switch, limit_field in ABSOLUTE_CHECKS:
         if getattr(config, switch):
             value, limit = features[feature], float(getattr(config, limit_field))
             tripped = value > limit
@@ -603,7 +620,7 @@ def screen_round(
     if len(num_samples) != n:
         raise ValueError(f"{len(num_samples)} sample counts for {n} updates")
     ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
-    features = compute_features(
+    columns = feature_columns(
         updates,
         global_weights,
         config,
@@ -612,30 +629,85 @@ def screen_round(
         local_steps=local_steps,
     )
     if not config.enabled:
+        features = _rows(columns)
         return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
-    checks = [signal_checks(f, config) for f in features]
-    for f in features:
-        scores = evidence_scores(f, config)
-        f.update({f"evidence_{name}": value for name, value in scores.items()})
-        f["evidence"] = max(scores.values(), default=0.0)
-    for f, c in zip(features, checks, strict=True):
-        f["exclusion"] = exclusion_score(c)
-    excluded = _excluded(features, checks, config)
+    cohort = cohort_checks(columns, config)
+    features = _rows(columns | {f"evidence_{k}": v for k, v in cohort.evidence.items()}
+                     | {"evidence": cohort.strongest_evidence, "exclusion": cohort.exclusion})  # fmt: skip
+    excluded = _excluded(cohort, config)
     verdicts = []
     for i in range(n):
         past = history.evidence_of(ids[i]) if history is not None else {}
-        verdicts.append(_verdict(i, features[i], checks[i], i in excluded, past, config, n, len(excluded)))
+        checks = signal_checks(features[i], config) if cohort.tripped[i] else []  # the reasons, where any
+        verdicts.append(_verdict(i, features[i], checks, i in excluded, past, config, n, len(excluded)))
     return verdicts
 
 
-def _excluded(
-    features: list[dict[str, float]], checks: list[list[SignalCheck]], config: DefenseConfig
-) -> set[int]:
+@dataclass(frozen=True)
+class CohortChecks:
+    """``signal_checks`` and ``evidence_scores`` over the whole cohort at once, each an ``(n,)`` array."""
+
+    evidence: dict[str, NDArray[np.float64]]  # per slashing signal: this round's evidence
+    strongest_evidence: NDArray[np.float64]  # the largest of them
+    exclusion: NDArray[np.float64]  # ``exclusion_score``: the most suspicious signal, in exclusion units
+    tripped: NDArray[np.bool_]  # any check past its exclusion threshold
+    absolute: NDArray[np.bool_]  # one of the brief's absolute checks tripped
+
+
+def cohort_checks(columns: dict[str, NDArray[np.float64]], config: DefenseConfig) -> CohortChecks:
+    """Every update's checks as array operations; the same floats ``signal_checks`` computes one by one."""
+    n = len(columns["update_norm"])
+    absolute = np.zeros(n, dtype=np.bool_)
+    for _, feature, _, switch, limit_field in ABSOLUTE_CHECKS:
+        if getattr(config, switch):
+            absolute |= columns[feature] > float(getattr(config, limit_field))
+    tripped = absolute.copy()
+    exclusion: NDArray[np.float64] | None = None
+    evidence = {s.name: np.zeros(n) for s in SIGNALS if s.slash_field is not None}
+    for signal in SIGNALS:
+        if f"{signal.feature}_z" not in columns or not (
+            signal.feature == "direction" or getattr(config, signal.switch)
+        ):
+            continue
+        suspicion = _suspicions(columns[f"{signal.feature}_z"], signal.side)
+        limit = np.full(n, float(getattr(config, signal.threshold_field)))
+        opposed = np.zeros(n, dtype=np.bool_)
+        if signal.feature == "direction":
+            opposed = columns["direction_raw"] < 0
+            limit[opposed] = config.opposed_exclude_z
+        tripped |= suspicion > limit
+        scaled = suspicion * config.exclude_z / limit
+        exclusion = scaled if exclusion is None else _first_max(exclusion, scaled)
+        if signal.slash_field is not None:
+            evidence[signal.name] = (
+                np.where(opposed, suspicion, 0.0) if signal.feature == "direction" else suspicion
+            )
+    strongest = np.zeros(n)
+    for i, values in enumerate(evidence.values()):
+        strongest = values if i == 0 else _first_max(strongest, values)
+    return CohortChecks(
+        evidence, strongest, np.zeros(n) if exclusion is None else exclusion, tripped, absolute
+    )
+
+
+def _suspicions(z: NDArray[np.float64], side: str) -> NDArray[np.float64]:
+    """``_suspicion`` of every z, with Python's ``max(x, 0.0)`` (which keeps ``x`` on a tie, -0.0 too)."""
+    x = z if side == "high" else -z
+    return np.where(x < 0.0, 0.0, x)
+
+
+def _first_max(current: NDArray[np.float64], candidate: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Python's ``max`` of two, element-wise: the candidate only where strictly larger."""
+    return np.where(candidate > current, candidate, current)
+
+
+def _excluded(cohort: CohortChecks, config: DefenseConfig) -> set[int]:
     """Indices to leave out: the brief's checks always; cohort rules up to the cap, most suspicious first."""
-    absolute = {i for i, c in enumerate(checks) if any(k.tripped and k.rule in _ABSOLUTE for k in c)}
-    flagged = [i for i, f in enumerate(features) if f["exclusion"] > config.exclude_z and i not in absolute]
-    room = max(int(np.floor(config.max_exclude_fraction * len(features))) - len(absolute), 0)
-    flagged.sort(key=lambda i: (-features[i]["exclusion"], i))
+    n = len(cohort.exclusion)
+    absolute = {int(i) for i in np.flatnonzero(cohort.absolute)}
+    flagged = [int(i) for i in np.flatnonzero((cohort.exclusion > config.exclude_z) & ~cohort.absolute)]
+    room = max(int(np.floor(config.max_exclude_fraction * n)) - len(absolute), 0)
+    flagged.sort(key=lambda i: (-cohort.exclusion[i], i))
     return absolute | set(flagged[:room])
 
 
@@ -656,7 +728,8 @@ def _verdict(
             continue
         window = [*past_evidence.get(signal.name, []), features[f"evidence_{signal.name}"]]
         window = window[-config.slash_window :]
-        mean, limit = float(np.mean(window)), float(getattr(config, signal.slash_field))
+        mean = window[0] if len(window) == 1 else float(np.mean(window))  # np.mean of one value is that value
+        limit = float(getattr(config, signal.slash_field))
         features[f"evidence_{signal.name}_mean"] = mean
         if len(window) >= config.slash_window and mean > limit:
             sustained.append((mean / limit, mean, signal))

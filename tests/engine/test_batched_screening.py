@@ -20,8 +20,13 @@ from backend.engine.detection import (
     DefenseConfig,
     RootEvidence,
     aggregate_accepted,
+    cohort_checks,
     compute_features,
+    evidence_scores,
+    exclusion_score,
+    feature_columns,
     screen_round,
+    signal_checks,
 )
 from backend.engine.rounds import Candidate, RootSignals, decode_cohort, model_logits, root_signals
 from backend.engine.simulation import ExperimentConfig, SimulationState, collect_submissions, prepare
@@ -203,3 +208,26 @@ def test_aggregate_matches_clipped_fedavg_on_the_whole_matrix(cohort: RealCohort
     expected = (weights / weights.sum()) @ clipped
     got = aggregate_accepted(updates, cohort.counts, accepted, config)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("min_cohort", [5, 100], ids=["cohort-rules", "absolute-only"])
+def test_cohort_checks_equal_the_per_update_checks(cohort: RealCohort, min_cohort: int) -> None:
+    updates, g = cohort.updates, flatten(cohort.weights)
+    median_norm = float(np.median(np.linalg.norm(updates, axis=1)))
+    config = DefenseConfig(
+        min_cohort=min_cohort, distance_threshold=median_norm
+    )  # the brief's bound trips too
+    columns = feature_columns(
+        updates, g, config, trusted_update=cohort.signals.trusted, root_evidence=cohort.signals.evidence
+    )
+    checks = cohort_checks(columns, config)
+    for i, features in enumerate(compute_features(
+        updates, g, config, trusted_update=cohort.signals.trusted, root_evidence=cohort.signals.evidence
+    )):  # fmt: skip
+        one = signal_checks(features, config)
+        scores = evidence_scores(features, config)
+        assert {k: float(v[i]) for k, v in checks.evidence.items()} == scores
+        assert float(checks.strongest_evidence[i]) == max(scores.values())
+        assert float(checks.exclusion[i]) == exclusion_score(one)
+        assert bool(checks.tripped[i]) == any(c.tripped for c in one)
+    assert checks.tripped.any() and not checks.tripped.all()
