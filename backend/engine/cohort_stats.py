@@ -4,8 +4,8 @@ The shield's features are row reductions (norms, L1, energies, dot products) and
 round's float32 matrix. Both are computed a block at a time: a block of rows cast to float64 once for
 every row reduction, a block of columns transposed once for every median. The matrix itself is never
 copied whole, whatever ``n`` and ``d``, and each reduction is the same numpy call on the same float64
-values as on the whole matrix, so the features are unchanged (row by row, to the last bit for the
-element-wise reductions; the dot products go through BLAS, whose summation order may differ by an ulp).
+values as on the whole matrix: norms, L1 norms and medians are those of numpy on the whole matrix to the
+last bit; sums through BLAS (dot products, the quiet-coordinate energy) may differ in their last bits.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class RowStatistics:
 
     norm: F64  # ‖Δ_i‖₂
     l1: F64  # ‖Δ_i‖₁
-    energy: F64  # Σ Δ_ij², as einsum sums it
+    energy: F64  # Σ Δ_ij²
     shifted_norm: F64 | None  # ‖offset + Δ_i‖₂, with an offset
     quiet_energy: F64 | None  # Σ over the quiet coordinates of Δ_ij², with a quiet mask
     dots: list[F64]  # Δ_i · r for each reference r, in order
@@ -78,24 +78,33 @@ def row_statistics(
     quiet: NDArray[np.bool_] | None = None,
     references: Sequence[FloatArray] = (),
 ) -> RowStatistics:
-    """Every row reduction the shield needs, in one pass over blocks of rows cast to float64."""
+    """Every row reduction the shield needs, in one pass over blocks of rows cast to float64.
+
+    Three float64 buffers of one block serve every block (no allocation per block): the rows, their
+    squares, and a scratch for ``|Δ|`` and ``offset + Δ``.
+    """
     n, d = updates.shape
-    shift = None if offset is None else offset.astype(np.float64)[None, :]
+    shift = None if offset is None else offset.astype(np.float64)
+    weights = None if quiet is None else quiet.astype(np.float64)
     refs = [np.asarray(r, dtype=np.float64) for r in references]
-    norm, l1, energy = np.empty(n), np.empty(n), np.empty(n)
+    energy, l1 = np.empty(n), np.empty(n)
     shifted = None if shift is None else np.empty(n)
-    quiet_part = None if quiet is None else np.empty(n)
+    quiet_part = None if weights is None else np.empty(n)
     dots = [np.empty(n) for _ in refs]
+    step = next(blocks(n, d, ROW_BLOCK)).stop if n else 0
+    x_buf, sq_buf, scratch_buf = (np.empty((step, d)) for _ in range(3))
     for rows in blocks(n, d, ROW_BLOCK):
-        x = updates[rows].astype(np.float64)
-        norm[rows] = np.linalg.norm(x, axis=1)
-        l1[rows] = np.abs(x).sum(axis=1)
-        energy[rows] = np.einsum("ij,ij->i", x, x)
+        k = rows.stop - rows.start
+        x, sq, scratch = x_buf[:k], sq_buf[:k], scratch_buf[:k]
+        x[...] = updates[rows]
+        np.multiply(x, x, out=sq)
+        energy[rows] = sq.sum(axis=1)  # what np.linalg.norm sums: its square root is the norm, bit for bit
+        l1[rows] = np.abs(x, out=scratch).sum(axis=1)
         if shifted is not None and shift is not None:
-            shifted[rows] = np.linalg.norm(x + shift, axis=1)
+            np.add(x, shift, out=scratch)
+            shifted[rows] = np.sqrt(np.multiply(scratch, scratch, out=scratch).sum(axis=1))
         if quiet_part is not None:
-            q = x[:, quiet]
-            quiet_part[rows] = np.einsum("ij,ij->i", q, q)
+            quiet_part[rows] = sq @ weights
         for out, ref in zip(dots, refs, strict=True):
             out[rows] = x @ ref
-    return RowStatistics(norm, l1, energy, shifted, quiet_part, dots)
+    return RowStatistics(np.sqrt(energy), l1, energy, shifted, quiet_part, dots)
