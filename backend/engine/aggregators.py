@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from backend.engine.cohort_stats import ROW_BLOCK, blocks
+from backend.engine.cohort_stats import COLUMN_BLOCK, blocks
 
 FloatArray = NDArray[np.floating]
 SampleCounts = Sequence[float] | NDArray[np.integer] | NDArray[np.floating]  # FedAvg weights per update
@@ -44,7 +44,7 @@ def fedavg(updates: FloatArray, num_samples: SampleCounts) -> FloatArray:
     shares = weights / weights.sum()
     n, d = updates.shape
     mean = np.empty(d, dtype=np.float64)
-    for cols in blocks(d, n, ROW_BLOCK):  # float64 a block of columns at a time: no whole float64 copy
+    for cols in blocks(d, n, COLUMN_BLOCK):  # float64 a block of columns at a time: no whole float64 copy
         mean[cols] = shares @ updates[:, cols].astype(np.float64)
     return mean.astype(updates.dtype)
 
