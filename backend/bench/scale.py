@@ -352,7 +352,10 @@ def render_generic(rows: Sequence[dict[str, Any]], title: str) -> Table:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+    """Three significant figures, in ms below a second."""
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
 
 
 class ScalePart(StrEnum):
