@@ -139,14 +139,16 @@ def _add_bias(h: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     return h.add_(bias.reshape(*bias.shape, *([1] * (h.dim() - 2))))
 
 
-def batched_forward(model: nn.Sequential, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def batched_forward(model: nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Logits ``(k, m, classes)`` of the ``k`` models whose stacked parameters are ``params`` on ``x``."""
+    if not isinstance(model, nn.Sequential):
+        raise UnsupportedLayer(f"a {type(model).__name__}: only nn.Sequential models are batched")
     layers = list(model.named_children())
     h, shared, i = x, True, 0
     while i < len(layers):
         name, layer = layers[i]
         if isinstance(layer, nn.Linear):
-            if not shared and h.dim() != 3:
+            if h.dim() != (2 if shared else 3):
                 raise UnsupportedLayer(f"layer {name}: a linear layer on images needs a flatten first")
             h, shared = (
                 _add_bias(_linear(h, params[f"{name}.weight"], shared), params.get(f"{name}.bias")),

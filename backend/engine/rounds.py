@@ -160,7 +160,7 @@ def model_logits(
             torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)), names, shapes
         )
         try:
-            logits = batched_forward(model, params, inputs)  # type: ignore[arg-type]
+            logits = batched_forward(model, params, inputs)
         except UnsupportedLayer:
             logits = vmap(lambda p: functional_call(model, p, (inputs,)))(params)
         if block.start == 0:
