@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from backend.engine.detection import DefenseConfig
     from backend.engine.simulation import RoundResult, SimulationResult
 
+from backend.bench.scale import scale_command
+
 console = Console()
 
 
@@ -335,7 +337,8 @@ def bench_defense_command(
 
 
 def register(app: typer.Typer, bench_app: typer.Typer, attack_app: typer.Typer) -> None:
-    """Adds ``run`` to the main app, ``defense`` to ``bench`` and ``probe`` to ``attack``."""
+    """Adds ``run`` to the main app, ``defense`` and ``scale`` to ``bench`` and ``probe`` to ``attack``."""
     app.command("run")(with_attack_options(run_command))
     bench_app.command("defense")(bench_defense_command)
+    bench_app.command("scale")(scale_command)
     attack_app.command("probe")(with_attack_options(probe_command))

@@ -18,6 +18,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from backend.engine.cohort_stats import COLUMN_BLOCK, blocks
+
 FloatArray = NDArray[np.floating]
 SampleCounts = Sequence[float] | NDArray[np.integer] | NDArray[np.floating]  # FedAvg weights per update
 
@@ -39,7 +41,11 @@ def fedavg(updates: FloatArray, num_samples: SampleCounts) -> FloatArray:
     weights = np.asarray(num_samples, dtype=np.float64)
     if weights.sum() <= 0:
         weights = np.ones_like(weights)
-    mean = (weights / weights.sum()) @ updates.astype(np.float64)  # (d,)
+    shares = weights / weights.sum()
+    n, d = updates.shape
+    mean = np.empty(d, dtype=np.float64)
+    for cols in blocks(d, n, COLUMN_BLOCK):  # float64 a block of columns at a time: no whole float64 copy
+        mean[cols] = shares @ updates[:, cols].astype(np.float64)
     return mean.astype(updates.dtype)
 
 

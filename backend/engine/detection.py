@@ -69,6 +69,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.engine.aggregators import AGGREGATORS, get_aggregator
+from backend.engine.cohort_stats import RowStatistics, column_medians, row_norms, row_statistics
 
 NORM_THRESHOLD = 1000.0  # product brief: max L2 norm of a submitted local model
 DISTANCE_THRESHOLD = 100.0  # max L2 distance of a local model from the global one: a generous sanity bound
@@ -237,10 +238,14 @@ class RoundOutcome:
 
 def cosine_rows(rows: FloatArray, reference: FloatArray) -> NDArray[np.float64]:
     """Cosine of each row with ``reference``; 0 where either is the zero vector."""
-    x = rows.astype(np.float64)
-    ref = reference.astype(np.float64)
-    denom = np.linalg.norm(x, axis=1) * np.linalg.norm(ref)
-    dots = x @ ref
+    stats = row_statistics(rows, references=[reference])
+    return _cosines(stats.dots[0], stats.norm, reference)
+
+
+def _cosines(
+    dots: NDArray[np.float64], norms: NDArray[np.float64], reference: FloatArray
+) -> NDArray[np.float64]:
+    denom = norms * np.linalg.norm(reference.astype(np.float64))
     return np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
 
 
@@ -285,14 +290,22 @@ def quiet_energy(updates: FloatArray, quiet_fraction: float) -> NDArray[np.float
     smallest coordinate-wise median ``|Δ|`` over the cohort, robust while honest updates are the majority.
     Honest updates score ~0.1, pure noise ~1, an honest update plus equal-norm noise ~0.55.
     """
-    x = updates.astype(np.float64)
-    typical = np.median(np.abs(x), axis=0)  # (d,)
-    quiet = typical <= np.quantile(typical, quiet_fraction)
-    share_if_isotropic = quiet.mean()
-    energy = np.einsum("ij,ij->i", x, x)
-    quiet_part = np.einsum("ij,ij->i", x[:, quiet], x[:, quiet])
-    share = np.divide(quiet_part, energy, out=np.zeros_like(energy), where=energy > 0)
-    result: NDArray[np.float64] = share / share_if_isotropic
+    quiet = quiet_coordinates(updates, quiet_fraction)
+    return _quiet_share(row_statistics(updates, quiet=quiet), quiet)
+
+
+def quiet_coordinates(updates: FloatArray, quiet_fraction: float) -> NDArray[np.bool_]:
+    """The ``quiet_fraction`` of coordinates with the smallest median ``|Δ|`` over the cohort, ``(d,)``."""
+    typical = column_medians(updates, absolute=True)  # (d,)
+    quiet: NDArray[np.bool_] = typical <= np.quantile(typical, quiet_fraction)
+    return quiet
+
+
+def _quiet_share(stats: RowStatistics, quiet: NDArray[np.bool_]) -> NDArray[np.float64]:
+    assert stats.quiet_energy is not None
+    energy = stats.energy
+    share = np.divide(stats.quiet_energy, energy, out=np.zeros_like(energy), where=energy > 0)
+    result: NDArray[np.float64] = share / quiet.mean()
     return result
 
 
@@ -305,9 +318,12 @@ def gaussianity(updates: FloatArray) -> NDArray[np.float64]:
     does; a skewed node's sparser update moves the other way [the L1/L2 sparsity measure of Hoyer, 2004,
     "Non-negative Matrix Factorization with Sparseness Constraints"].
     """
-    x = updates.astype(np.float64)
-    l2 = np.linalg.norm(x, axis=1) * np.sqrt(x.shape[1])
-    l1 = np.abs(x).sum(axis=1)
+    return _gaussianity(row_statistics(updates), updates.shape[1])
+
+
+def _gaussianity(stats: RowStatistics, d: int) -> NDArray[np.float64]:
+    l2 = stats.norm * np.sqrt(d)
+    l1 = stats.l1
     ratio: NDArray[np.float64] = np.divide(l1, l2, out=np.zeros_like(l1), where=l2 > 0) / np.sqrt(2 / np.pi)
     return ratio
 
@@ -408,6 +424,21 @@ def _suspicion(z: float, side: str) -> float:
 
 
 def compute_features(
+    updates: FloatArray, global_weights: FloatArray, config: DefenseConfig, **signals: Any
+) -> list[dict[str, float]]:
+    """Every raw feature of every update of the round and, for a cohort large enough, its robust z: one
+    dict per update (``feature_columns`` names the keyword arguments)."""
+    return _rows(feature_columns(updates, global_weights, config, **signals))
+
+
+def _rows(columns: dict[str, NDArray[np.float64]]) -> list[dict[str, float]]:
+    """Columns of features as one dict per update, in column order, of Python floats."""
+    names = list(columns)
+    table = np.column_stack([columns[name] for name in names]).tolist()  # (n, features)
+    return [dict(zip(names, row, strict=True)) for row in table]
+
+
+def feature_columns(
     updates: FloatArray,
     global_weights: FloatArray,
     config: DefenseConfig,
@@ -415,29 +446,33 @@ def compute_features(
     trusted_update: FloatArray | None = None,
     root_evidence: RootEvidence | None = None,
     local_steps: Sequence[float] | None = None,
-) -> list[dict[str, float]]:
-    """Every raw feature of every update of the round and, for a cohort large enough, its robust z.
+) -> dict[str, NDArray[np.float64]]:
+    """Every feature of the round's updates, one ``(n,)`` column each (``compute_features`` per update).
 
     ``local_steps`` (each node's optimizer steps, from its sample count and the round's training) lets the
     norm signal judge ``log ‖Δ‖`` against what that much local work predicts: a node with five times the
     data takes five times the steps and moves further, honestly.
     """
-    n = updates.shape[0]
-    x = updates.astype(np.float64)
-    norms = np.linalg.norm(x, axis=1)
+    n, d = updates.shape
+    cohort = n >= config.min_cohort
+    quiet = quiet_coordinates(updates, config.quiet_fraction) if cohort else None
+    reference = column_medians(updates) if cohort and trusted_update is None else None
+    directions = [r for r in (trusted_update, reference) if r is not None]
+    stats = row_statistics(updates, offset=global_weights, quiet=quiet, references=directions)
+    assert stats.shifted_norm is not None
     columns: dict[str, NDArray[np.float64]] = {
-        "update_norm": norms,
-        "model_norm": np.linalg.norm(x + global_weights.astype(np.float64)[None, :], axis=1),
-        "log_norm": np.log(np.maximum(norms, 1e-12)),
+        "update_norm": stats.norm,
+        "model_norm": stats.shifted_norm,
+        "log_norm": np.log(np.maximum(stats.norm, 1e-12)),
     }
-    if n >= config.min_cohort:
-        columns["quiet_energy"] = quiet_energy(x, config.quiet_fraction)
-        columns["gaussianity"] = gaussianity(x)
+    if quiet is not None:
+        columns["quiet_energy"] = _quiet_share(stats, quiet)
+        columns["gaussianity"] = _gaussianity(stats, d)
         columns["noise_likeness"] = -np.abs(columns["gaussianity"] - 1.0)
-        if trusted_update is None:
-            columns["cosine_reference"] = cosine_rows(x, np.median(x, axis=0))
+    if reference is not None:
+        columns["cosine_reference"] = _cosines(stats.dots[0], stats.norm, reference)
     if trusted_update is not None:
-        columns["cosine_trusted"] = cosine_rows(x, trusted_update)
+        columns["cosine_trusted"] = _cosines(stats.dots[0], stats.norm, trusted_update)
     if root_evidence is not None:
         if root_evidence.update_logits.shape[0] != n:
             raise ValueError(
@@ -470,7 +505,7 @@ def compute_features(
             columns["direction"] = np.mean([columns[f"{p}_z"] for p in parts], axis=0)
             columns["direction_z"] = columns["direction"]  # already in z units
             columns["direction_raw"] = np.mean([columns[p] for p in parts], axis=0)
-    return [{name: float(values[i]) for name, values in columns.items()} for i in range(n)]
+    return columns
 
 
 @dataclass(frozen=True)
@@ -489,13 +524,17 @@ class SignalCheck:
     reason: str
 
 
+# The brief's absolute checks: (rule, feature, label, DefenseConfig switch, DefenseConfig limit).
+ABSOLUTE_CHECKS = (
+    ("norm_threshold", "model_norm", "model norm", "use_norm_threshold", "norm_threshold"),
+    ("distance_threshold", "update_norm", "distance", "use_distance_threshold", "distance_threshold"),
+)
+
+
 def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[SignalCheck]:
     """Every enabled signal (and the brief's absolute checks) tested against its thresholds."""
     checks: list[SignalCheck] = []
-    for name, feature, label, switch, limit_field in (
-        ("norm_threshold", "model_norm", "model norm", "use_norm_threshold", "norm_threshold"),
-        ("distance_threshold", "update_norm", "distance", "use_distance_threshold", "distance_threshold"),
-    ):
+    for name, feature, label, switch, limit_field in ABSOLUTE_CHECKS:
         if getattr(config, switch):
             value, limit = features[feature], float(getattr(config, limit_field))
             tripped = value > limit
@@ -581,7 +620,7 @@ def screen_round(
     if len(num_samples) != n:
         raise ValueError(f"{len(num_samples)} sample counts for {n} updates")
     ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
-    features = compute_features(
+    columns = feature_columns(
         updates,
         global_weights,
         config,
@@ -590,30 +629,85 @@ def screen_round(
         local_steps=local_steps,
     )
     if not config.enabled:
+        features = _rows(columns)
         return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
-    checks = [signal_checks(f, config) for f in features]
-    for f in features:
-        scores = evidence_scores(f, config)
-        f.update({f"evidence_{name}": value for name, value in scores.items()})
-        f["evidence"] = max(scores.values(), default=0.0)
-    for f, c in zip(features, checks, strict=True):
-        f["exclusion"] = exclusion_score(c)
-    excluded = _excluded(features, checks, config)
+    cohort = cohort_checks(columns, config)
+    features = _rows(columns | {f"evidence_{k}": v for k, v in cohort.evidence.items()}
+                     | {"evidence": cohort.strongest_evidence, "exclusion": cohort.exclusion})  # fmt: skip
+    excluded = _excluded(cohort, config)
     verdicts = []
     for i in range(n):
         past = history.evidence_of(ids[i]) if history is not None else {}
-        verdicts.append(_verdict(i, features[i], checks[i], i in excluded, past, config, n, len(excluded)))
+        checks = signal_checks(features[i], config) if cohort.tripped[i] else []  # the reasons, where any
+        verdicts.append(_verdict(i, features[i], checks, i in excluded, past, config, n, len(excluded)))
     return verdicts
 
 
-def _excluded(
-    features: list[dict[str, float]], checks: list[list[SignalCheck]], config: DefenseConfig
-) -> set[int]:
+@dataclass(frozen=True)
+class CohortChecks:
+    """``signal_checks`` and ``evidence_scores`` over the whole cohort at once, each an ``(n,)`` array."""
+
+    evidence: dict[str, NDArray[np.float64]]  # per slashing signal: this round's evidence
+    strongest_evidence: NDArray[np.float64]  # the largest of them
+    exclusion: NDArray[np.float64]  # ``exclusion_score``: the most suspicious signal, in exclusion units
+    tripped: NDArray[np.bool_]  # any check past its exclusion threshold
+    absolute: NDArray[np.bool_]  # one of the brief's absolute checks tripped
+
+
+def cohort_checks(columns: dict[str, NDArray[np.float64]], config: DefenseConfig) -> CohortChecks:
+    """Every update's checks as array operations; the same floats ``signal_checks`` computes one by one."""
+    n = len(columns["update_norm"])
+    absolute = np.zeros(n, dtype=np.bool_)
+    for _, feature, _, switch, limit_field in ABSOLUTE_CHECKS:
+        if getattr(config, switch):
+            absolute |= columns[feature] > float(getattr(config, limit_field))
+    tripped = absolute.copy()
+    exclusion: NDArray[np.float64] | None = None
+    evidence = {s.name: np.zeros(n) for s in SIGNALS if s.slash_field is not None}
+    for signal in SIGNALS:
+        if f"{signal.feature}_z" not in columns or not (
+            signal.feature == "direction" or getattr(config, signal.switch)
+        ):
+            continue
+        suspicion = _suspicions(columns[f"{signal.feature}_z"], signal.side)
+        limit = np.full(n, float(getattr(config, signal.threshold_field)))
+        opposed = np.zeros(n, dtype=np.bool_)
+        if signal.feature == "direction":
+            opposed = columns["direction_raw"] < 0
+            limit[opposed] = config.opposed_exclude_z
+        tripped |= suspicion > limit
+        scaled = suspicion * config.exclude_z / limit
+        exclusion = scaled if exclusion is None else _first_max(exclusion, scaled)
+        if signal.slash_field is not None:
+            evidence[signal.name] = (
+                np.where(opposed, suspicion, 0.0) if signal.feature == "direction" else suspicion
+            )
+    strongest = np.zeros(n)
+    for i, values in enumerate(evidence.values()):
+        strongest = values if i == 0 else _first_max(strongest, values)
+    return CohortChecks(
+        evidence, strongest, np.zeros(n) if exclusion is None else exclusion, tripped, absolute
+    )
+
+
+def _suspicions(z: NDArray[np.float64], side: str) -> NDArray[np.float64]:
+    """``_suspicion`` of every z, with Python's ``max(x, 0.0)`` (which keeps ``x`` on a tie, -0.0 too)."""
+    x = z if side == "high" else -z
+    return np.where(x < 0.0, 0.0, x)
+
+
+def _first_max(current: NDArray[np.float64], candidate: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Python's ``max`` of two, element-wise: the candidate only where strictly larger."""
+    return np.where(candidate > current, candidate, current)
+
+
+def _excluded(cohort: CohortChecks, config: DefenseConfig) -> set[int]:
     """Indices to leave out: the brief's checks always; cohort rules up to the cap, most suspicious first."""
-    absolute = {i for i, c in enumerate(checks) if any(k.tripped and k.rule in _ABSOLUTE for k in c)}
-    flagged = [i for i, f in enumerate(features) if f["exclusion"] > config.exclude_z and i not in absolute]
-    room = max(int(np.floor(config.max_exclude_fraction * len(features))) - len(absolute), 0)
-    flagged.sort(key=lambda i: (-features[i]["exclusion"], i))
+    n = len(cohort.exclusion)
+    absolute = {int(i) for i in np.flatnonzero(cohort.absolute)}
+    flagged = [int(i) for i in np.flatnonzero((cohort.exclusion > config.exclude_z) & ~cohort.absolute)]
+    room = max(int(np.floor(config.max_exclude_fraction * n)) - len(absolute), 0)
+    flagged.sort(key=lambda i: (-cohort.exclusion[i], i))
     return absolute | set(flagged[:room])
 
 
@@ -634,7 +728,8 @@ def _verdict(
             continue
         window = [*past_evidence.get(signal.name, []), features[f"evidence_{signal.name}"]]
         window = window[-config.slash_window :]
-        mean, limit = float(np.mean(window)), float(getattr(config, signal.slash_field))
+        mean = window[0] if len(window) == 1 else float(np.mean(window))  # np.mean of one value is that value
+        limit = float(getattr(config, signal.slash_field))
         features[f"evidence_{signal.name}_mean"] = mean
         if len(window) >= config.slash_window and mean > limit:
             sustained.append((mean / limit, mean, signal))
@@ -677,32 +772,59 @@ def bounded_weights(num_samples: Sequence[int], cap: float) -> NDArray[np.float6
     return np.minimum(counts, max(limit, 1.0))
 
 
-def clip_to_median_norm(updates: FloatArray, multiple: float = 1.0) -> FloatArray:
+def clip_to_median_norm(
+    updates: FloatArray, multiple: float = 1.0, *, norms: NDArray[np.float64] | None = None
+) -> FloatArray:
     """Each row scaled down to at most ``multiple`` times the rows' median norm [Sun et al., 2019, "Can You
     Really Backdoor Federated Learning?"]: no accepted update moves the aggregate by more than a couple of
-    typical ones, while honest nodes with more data (more local steps, larger updates) still count."""
-    x = updates.astype(np.float64)
-    norms = np.linalg.norm(x, axis=1)
+    typical ones, while honest nodes with more data (more local steps, larger updates) still count.
+
+    Only the rows above the bound are rescaled (in float64, then back to the matrix's dtype); when none is,
+    ``updates`` itself is returned, uncopied. ``norms``: the rows' norms when already measured."""
+    norms = row_norms(updates) if norms is None else norms
     bound = multiple * float(np.median(norms))
-    factor = np.divide(bound, norms, out=np.ones_like(norms), where=norms > bound)
-    clipped: FloatArray = (x * factor[:, None]).astype(updates.dtype)
+    over = np.flatnonzero(norms > bound)
+    if not over.size:
+        return updates
+    clipped = updates.copy()
+    factor = bound / norms[over]
+    clipped[over] = (updates[over].astype(np.float64) * factor[:, None]).astype(updates.dtype)
     return clipped
 
 
 def aggregate_accepted(
-    updates: FloatArray, num_samples: Sequence[int], accepted: Sequence[int], config: DefenseConfig
+    updates: FloatArray,
+    num_samples: Sequence[int],
+    accepted: Sequence[int],
+    config: DefenseConfig,
+    *,
+    norms: NDArray[np.float64] | None = None,
 ) -> FloatArray:
-    """The configured aggregate of the accepted rows, each with bounded influence; zeros when none."""
+    """The configured aggregate of the accepted rows, each with bounded influence; zeros when none.
+
+    ``norms``: every row's ``‖Δ‖`` when screening already measured it (``update_norm``)."""
     if not accepted:
         return np.zeros(updates.shape[1], dtype=updates.dtype)
     rows = np.asarray(accepted, dtype=np.int64)
-    chosen = updates[rows]
+    everyone = len(rows) == len(updates) and bool((rows == np.arange(len(rows))).all())
+    chosen = updates if everyone else updates[rows]  # a view when every update is accepted
     if config.enabled and config.clip_to_median_norm:
-        chosen = clip_to_median_norm(chosen, config.clip_multiple)
+        chosen = clip_to_median_norm(
+            chosen, config.clip_multiple, norms=None if norms is None else norms[rows]
+        )
     weights = bounded_weights([num_samples[i] for i in rows], config.sample_weight_cap)
     num_malicious = int(config.aggregator_malicious_fraction * len(rows))
     aggregate = get_aggregator(config.aggregator)
     return aggregate(chosen, weights, num_malicious=num_malicious)
+
+
+def aggregate_verdicts(
+    updates: FloatArray, num_samples: Sequence[int], verdicts: Sequence[UpdateVerdict], config: DefenseConfig
+) -> FloatArray:
+    """``aggregate_accepted`` of the updates the verdicts accept, with the norms screening measured."""
+    accepted = [v.index for v in verdicts if v.accepted]
+    norms = np.array([v.features["update_norm"] for v in verdicts], dtype=np.float64)
+    return aggregate_accepted(updates, num_samples, accepted, config, norms=norms)
 
 
 def defend_and_aggregate(
@@ -728,4 +850,4 @@ def defend_and_aggregate(
         node_ids=node_ids,
     )
     accepted = [v.index for v in verdicts if v.accepted]
-    return RoundOutcome(verdicts, aggregate_accepted(updates, num_samples, accepted, config), accepted)
+    return RoundOutcome(verdicts, aggregate_verdicts(updates, num_samples, verdicts, config), accepted)

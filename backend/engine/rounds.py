@@ -8,7 +8,7 @@ the Attack Lab's probe and every bench. One round, in order [FedAvg: McMahan et 
    local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
    NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
 3. screen the cohort together (``backend.engine.detection.screen_round``): accepted, excluded or slashed;
-4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_accepted``);
+4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_verdicts``);
 5. evaluate the new global model on the held-out test split;
 6. count the outcomes against the ground truth where it is known (simulated attackers).
 
@@ -27,13 +27,20 @@ import torch
 from torch.func import functional_call, vmap
 
 from backend.engine.caching import LRUCache, array_digest
+from backend.engine.cohort_logits import (
+    UnsupportedLayer,
+    activation_size,
+    batched_forward,
+    model_blocks,
+    stacked_parameters,
+)
 from backend.engine.detection import (
     DefenseConfig,
     DefenseHistory,
     Outcome,
     RootEvidence,
     UpdateVerdict,
-    aggregate_accepted,
+    aggregate_verdicts,
     screen_round,
 )
 from workers.models import ModelSpec, build_model
@@ -130,30 +137,36 @@ def decode_cohort(template: Weights, candidates: Sequence[Candidate]) -> np.ndar
 
 
 @torch.no_grad()
-def model_logits(spec: ModelSpec, template: Weights, models: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Logits of each flattened model in ``models`` ``(k, d)`` on ``x``: ``(k, m, classes)``.
+def model_logits(
+    spec: ModelSpec, template: Weights, models: np.ndarray, x: np.ndarray, *, base: np.ndarray | None = None
+) -> np.ndarray:
+    """Logits of each flattened model in ``models`` ``(k, d)`` (of ``base + models[i]`` with a ``base``) on
+    ``x``: ``(k, m, classes)``.
 
-    One batched call over all ``k`` models (``torch.func.functional_call`` under ``vmap``): the models
-    differ only in their parameters, so the cohort's forward passes need no Python loop.
+    Batched over the models (``backend.engine.cohort_logits``: one matrix product per layer for a block of
+    models), with ``torch.func.vmap`` for an architecture it does not know. A block at a time, so memory
+    stays bounded and the ``k`` shifted models are never all materialized.
     """
     model = build_model(spec, seed=0)
     model.eval()
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    rows = torch.from_numpy(np.ascontiguousarray(models, dtype=np.float32))  # (k, d)
-    stacked: dict[str, torch.Tensor] = {}
-    start = 0
-    for name in sorted(template):
-        shape = tuple(template[name].shape)
-        size = int(np.prod(shape)) if shape else 1
-        stacked[name] = rows[:, start : start + size].reshape(len(rows), *shape)  # (k, *shape)
-        start += size
-
-    def forward(params: dict[str, torch.Tensor]) -> torch.Tensor:
-        out: torch.Tensor = functional_call(model, params, (inputs,))
-        return out
-
-    logits: torch.Tensor = vmap(forward)(stacked)  # (k, m, classes)
-    return logits.numpy()
+    names = sorted(template)
+    shapes = [tuple(template[name].shape) for name in names]
+    activations = len(inputs) * activation_size(model, inputs[:1])
+    out = np.empty((0,), dtype=np.float32)
+    for block in model_blocks(len(models), activations, models.shape[1]):
+        rows = models[block] if base is None else base[None, :] + models[block]
+        params = stacked_parameters(
+            torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)), names, shapes
+        )
+        try:
+            logits = batched_forward(model, params, inputs)
+        except UnsupportedLayer:
+            logits = vmap(lambda p: functional_call(model, p, (inputs,)))(params)
+        if block.start == 0:
+            out = np.empty((len(models), *logits.shape[1:]), dtype=np.float32)
+        out[block] = logits.numpy()
+    return out
 
 
 _trusted: LRUCache[np.ndarray] = LRUCache(32)  # the probe asks for the same trusted update many times
@@ -177,9 +190,10 @@ def root_evidence(setup: EngineSetup, global_weights: Weights, updates: np.ndarr
     """Root-set logits of ``w`` and of every ``w + Δ_i`` (the label-alignment signal's input)."""
     assert setup.root is not None
     base = flatten(global_weights)  # (d,)
-    models = np.vstack([base[None, :], base[None, :] + updates])  # (1 + n, d)
-    logits = model_logits(setup.spec, global_weights, models, setup.root[0])  # (1 + n, m, k)
-    return RootEvidence(labels=setup.root[1], global_logits=logits[0], update_logits=logits[1:])
+    x = setup.root[0]
+    global_logits = model_logits(setup.spec, global_weights, base[None, :], x)[0]  # (m, k)
+    update_logits = model_logits(setup.spec, global_weights, updates, x, base=base)  # (n, m, k)
+    return RootEvidence(labels=setup.root[1], global_logits=global_logits, update_logits=update_logits)
 
 
 @dataclass(frozen=True)
@@ -254,8 +268,7 @@ def close_round(
     verdicts = screen_cohort(
         setup, global_weights, round_, updates, counts, ids, history, base_hash=base_hash
     )
-    accepted = [v.index for v in verdicts if v.accepted]
-    aggregated = aggregate_accepted(updates, counts, accepted, setup.defense)
+    aggregated = aggregate_verdicts(updates, counts, verdicts, setup.defense)
     new_flat = (flatten(global_weights) + aggregated).astype(np.float32)
     new_weights = unflatten(new_flat, global_weights)
     accuracy = loss = None
