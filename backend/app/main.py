@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from backend.app.api.routes import (
 )
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
+from backend.app.read_cache import ReadCache
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -77,6 +79,10 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
         )
         app.state.orchestrator = running
         running.start(asyncio.get_running_loop())
+        # What start-up built (torch, web3's ABIs, the models) lives as long as the process. Frozen out of
+        # the cycle collector, it is not walked again by every full collection, which otherwise holds the
+        # GIL for half a second under load and stalls the event loop and every request with it.
+        gc.freeze()
         try:
             yield
         finally:
@@ -94,6 +100,7 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
     )
     if orchestrator is not None:
         app.state.orchestrator = orchestrator
+    app.state.read_cache = ReadCache()
     install_error_handlers(app)
     # Bodies are counted as they stream in (chunked or not): 413 as soon as a router's limit is passed.
     upload_limits = {

@@ -368,7 +368,7 @@ def _run_load(plan: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     done = subprocess.run([sys.executable, "-m", "backend.bench.load", str(plan)], env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
     if done.returncode != 0:
-        raise RuntimeError(f"the load generator failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise RuntimeError(f"the load generator failed ({done.returncode}): {done.stderr.strip()[-600:]}")
     results: list[dict[str, Any]] = json.loads(done.stdout)
     return results
 

@@ -12,6 +12,7 @@ generator only sends bytes, so the server's own cost is what the figures show.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ import aiohttp
 
 POSTERS = 8  # updates in flight at once: a cohort's burst, bounded like a real fleet's processes
 MONITOR_TICK_S = 0.1
+NEXT_ROUND_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,22 @@ async def _post_updates(
             sample = await _timed(post(update))
             watch.posted["202" if sample.error is None else sample.error] += 1
 
-    await asyncio.gather(*(worker() for _ in range(POSTERS)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(POSTERS)))
+    except asyncio.CancelledError:
+        watch.posted["not answered before the round timed out"] = len(updates) - sum(watch.posted.values())
+        raise
     watch.intake_s = time.perf_counter() - started
+
+
+async def _experiment_status(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    """The experiment as the monitor sees it; empty while the server does not answer in time."""
+    try:
+        async with session.get(url) as response:
+            found: dict[str, Any] = await response.json() if response.status == 200 else {}
+            return found
+    except (TimeoutError, aiohttp.ClientError):
+        return {}
 
 
 async def _watch_round(
@@ -138,9 +154,7 @@ async def _watch_round(
     that the runner opens the next round."""
     deadline = window.start + timeout_s
     while time.perf_counter() < deadline:
-        async with session.get(url) as response:
-            status = await response.json() if response.status == 200 else {}
-        if status.get("completed_rounds", 0) >= 1:
+        if (await _experiment_status(session, url)).get("completed_rounds", 0) >= 1:
             window.end = time.perf_counter()
             watch.closed_after_s = window.end - window.start
             break
@@ -148,10 +162,9 @@ async def _watch_round(
     if window.end is None:
         window.end = time.perf_counter()
         return
-    for _ in range(int(10 / MONITOR_TICK_S)):
-        async with session.get(url) as response:
-            status = await response.json() if response.status == 200 else {}
-        if status.get("current_round", 0) >= 2:
+    next_deadline = time.perf_counter() + NEXT_ROUND_TIMEOUT_S
+    while time.perf_counter() < next_deadline:
+        if (await _experiment_status(session, url)).get("current_round", 0) >= 2:
             watch.next_opened = True
             return
         await asyncio.sleep(MONITOR_TICK_S)
@@ -197,10 +210,10 @@ async def run_phase(phase: dict[str, Any], clients: int, warmup_s: float, timeou
     updates = _load_updates(phase["updates"]) if phase.get("updates") else []  # read before the clock runs
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     readers = aiohttp.TCPConnector(limit=clients)
-    side = aiohttp.TCPConnector(limit=POSTERS + 1)
     async with (
         aiohttp.ClientSession(connector=readers, timeout=timeout) as read_session,
-        aiohttp.ClientSession(connector=side, timeout=timeout) as side_session,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=POSTERS), timeout=timeout) as post_session,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as monitor_session,
     ):
         samples: list[Sample] = []
         stop = asyncio.Event()
@@ -210,9 +223,12 @@ async def run_phase(phase: dict[str, Any], clients: int, warmup_s: float, timeou
         window = Window(start=time.perf_counter())
         watch = RoundWatch()
         if updates:
-            poster = asyncio.create_task(_post_updates(side_session, phase["updates"]["url"], updates, watch))
-            await _watch_round(side_session, phase["status_url"], window, watch, phase["round_timeout_s"])
-            await poster
+            poster = asyncio.create_task(_post_updates(post_session, phase["updates"]["url"], updates, watch))
+            await _watch_round(monitor_session, phase["status_url"], window, watch, phase["round_timeout_s"])
+            if watch.closed_after_s is None:
+                poster.cancel()  # the round did not close: what is still queued is not worth waiting for
+            with contextlib.suppress(asyncio.CancelledError):
+                await poster
         else:
             await asyncio.sleep(phase["duration_s"])
             window.end = time.perf_counter()

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep, SessionDep
+from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep
+from backend.app.read_cache import ReadCacheDep
 from backend.app.schemas.events import EventLog, EventPublic
 from backend.db.models import EventRow
 from backend.orchestrator.events import Event
@@ -60,8 +63,9 @@ async def stream_events(
 
 
 @router.get("/log", response_model=EventLog)
-def read_event_log(
-    session: SessionDep,
+async def read_event_log(
+    orchestrator: OrchestratorDep,
+    cache: ReadCacheDep,
     after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     kind: Annotated[str | None, Query(max_length=40, pattern=KIND_PATTERN)] = None,
@@ -69,8 +73,20 @@ def read_event_log(
     before: Annotated[
         int | None, Query(ge=1, le=MAX_EVENT_ID, description="newest first: events with id below this")
     ] = None,
-) -> EventLog:
+) -> Response:
     """A page of the event log in id order (or, with `before`, the page just below that id, newest first)."""
+
+    def build() -> bytes:  # events are written only through the bus: a page holds until its version moves
+        with orchestrator.sessions() as session:
+            page = _event_page(session, after, limit, kind, experiment_id, before)
+        return page.model_dump_json(by_alias=True).encode()
+
+    return await cache.response(orchestrator.bus, ("log", after, limit, kind, experiment_id, before), build)
+
+
+def _event_page(
+    session: Session, after: int, limit: int, kind: str | None, experiment_id: int | None, before: int | None
+) -> EventLog:
     query = select(EventRow)
     if kind:
         query = query.where(EventRow.kind.startswith(kind, autoescape=True))

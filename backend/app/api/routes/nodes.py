@@ -45,9 +45,10 @@ def _statuses(orchestrator: Orchestrator, addresses: list[str]) -> dict[str, Nod
 
 
 def _nodes_public(
-    orchestrator: Orchestrator, session: Session, experiment: ExperimentRow
+    orchestrator: Orchestrator, session: Session, experiment: ExperimentRow, *, only: str | None = None
 ) -> list[NodePublic]:
-    nodes = repo.nodes_of(session, experiment.id)
+    """Every node of the experiment, or just the one at address ``only`` (its chain status read alone)."""
+    nodes = [n for n in repo.nodes_of(session, experiment.id) if only is None or n.address == only]
     statuses = _statuses(orchestrator, [n.address for n in nodes])
     verdicts = repo.verdicts(session, experiment.id)
     payouts = _payouts(orchestrator, session, experiment.id)
@@ -140,7 +141,8 @@ def create_node(
     row = orchestrator.experiments.register_node(experiment_id, body.address, body.kind)
     experiment = session.get(ExperimentRow, experiment_id)
     assert experiment is not None
-    return next(n for n in _nodes_public(orchestrator, session, experiment) if n.address == row.address)
+    # Only this node's chain status: a fleet of n registering must not cost n^2 chain reads.
+    return _nodes_public(orchestrator, session, experiment, only=row.address)[0]
 
 
 @router.get("/wallets/{address}", response_model=WalletPublic)
