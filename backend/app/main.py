@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,10 +78,6 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
         )
         app.state.orchestrator = running
         running.start(asyncio.get_running_loop())
-        # What start-up built (torch, web3's ABIs, the models) lives as long as the process. Frozen out of
-        # the cycle collector, it is not walked again by every full collection, which otherwise holds the
-        # GIL for half a second under load and stalls the event loop and every request with it.
-        gc.freeze()
         try:
             yield
         finally:

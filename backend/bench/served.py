@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--lag-file", type=Path, required=True)
     args = parser.parse_args(argv)
+    from backend.app.serving import freeze_start_up_heap
+
     if args.app == "orchestrator":
         from backend.app.main import create_app
         from backend.app.serving import share_cores_with_nodes
@@ -69,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app: Any = create_app(Settings())
     else:
         app = bare_app()
+    freeze_start_up_heap()  # both servers alike, as `fedshield serve` does
     samples: list[tuple[float, float]] = []
     try:
         asyncio.run(_serve(app, args.port, samples))

@@ -1,5 +1,5 @@
 """`fedshield serve`, `fedshield bench api` and `fedshield chain reconcile`: the orchestrator service, its
-latency benchmark, and the ledger's database against the chain.
+benchmark under load, and the ledger's database against the chain.
 
 `register(app, bench_app)` adds the first two to the CLI, `reconcile_command` is registered under
 `fedshield chain` (backend/cli/__init__.py wires both). `exit_on_signals()` turns SIGTERM into the same orderly exit as
@@ -59,7 +59,7 @@ def serve_command(
     import uvicorn
 
     from backend.app.main import create_app
-    from backend.app.serving import share_cores_with_nodes, uvicorn_config
+    from backend.app.serving import freeze_start_up_heap, share_cores_with_nodes, uvicorn_config
 
     if attack not in ATTACKS:
         console.print(f"[red]--attack must be one of {', '.join(ATTACKS)}[/red]")
@@ -78,6 +78,7 @@ def serve_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A fleet polls many times a second: without the access log the log stays readable.
     server = uvicorn.Server(uvicorn_config(create_app(settings), host, port, access_log=not fleet))
+    freeze_start_up_heap()
     fleet_thread: threading.Thread | None = None
     if fleet:
         options = {
