@@ -22,7 +22,8 @@ from backend.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="Admin token (FEDSHIELD_ADMIN_TOKEN)")
 
 
-def get_orchestrator(request: Request) -> Orchestrator:
+async def get_orchestrator(request: Request) -> Orchestrator:
+    """Async, so resolving it costs no hop to the threadpool (a sync dependency runs on a worker thread)."""
     orchestrator: Orchestrator = request.app.state.orchestrator
     return orchestrator
 

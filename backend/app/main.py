@@ -27,6 +27,7 @@ from backend.app.api.routes import (
 )
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
+from backend.app.read_cache import ReadCache
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
     )
     if orchestrator is not None:
         app.state.orchestrator = orchestrator
+    app.state.read_cache = ReadCache()
     install_error_handlers(app)
     # Bodies are counted as they stream in (chunked or not): 413 as soon as a router's limit is passed.
     upload_limits = {

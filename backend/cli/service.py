@@ -1,5 +1,5 @@
 """`fedshield serve`, `fedshield bench api` and `fedshield chain reconcile`: the orchestrator service, its
-latency benchmark, and the ledger's database against the chain.
+benchmark under load, and the ledger's database against the chain.
 
 `register(app, bench_app)` adds the first two to the CLI, `reconcile_command` is registered under
 `fedshield chain` (backend/cli/__init__.py wires both). `exit_on_signals()` turns SIGTERM into the same orderly exit as
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -64,10 +63,10 @@ def serve_command(
     ),
 ) -> None:
     """Run the orchestrator API (and optionally a fleet of nodes training an experiment)."""
-    import torch
     import uvicorn
 
     from backend.app.main import create_app
+    from backend.app.serving import freeze_start_up_heap, share_cores_with_nodes, uvicorn_config
     from backend.settings import LOOPBACK_HOSTS, Settings
 
     if attack not in ATTACKS:
@@ -86,19 +85,11 @@ def serve_command(
             "open to the network. Set the token (the dashboard sends it as a bearer token) or use 127.0.0.1."
         )
         raise typer.Exit(2)
-    # The server evaluates and screens on its own threads; leave the other cores to the nodes.
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    share_cores_with_nodes()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=not fleet,  # a fleet polls many times a second: keep the log readable
-            timeout_graceful_shutdown=2,
-        )
-    )
+    # A fleet polls many times a second: without the access log the log stays readable.
+    server = uvicorn.Server(uvicorn_config(create_app(settings), host, port, access_log=not fleet))
+    freeze_start_up_heap()
     fleet_thread: threading.Thread | None = None
     owns_ray = False
     if fleet and engine == "ray":  # Ray starts here, on the main thread; the fleet thread joins it
@@ -184,22 +175,27 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
 
 
 def bench_api_command(
-    json_output: bool = typer.Option(
-        False, "--json", help='Print {"idle": {p50_ms, p99_ms}, "loaded": {...}}.'
+    json_output: bool = typer.Option(False, "--json", help="Print the figures and targets as JSON."),
+    clients: int = typer.Option(100, min=1, max=1000, help="Concurrent clients reading each endpoint."),
+    updates: int = typer.Option(
+        200, min=2, max=256, help="Signed updates in the round received and screened during each phase."
     ),
-    nodes: int = typer.Option(50, help="Nodes of the experiment running during the loaded phase."),
-    requests: int = typer.Option(200, help="Requests per endpoint and phase."),
-    dataset: str = typer.Option("digits", help="Dataset of the experiment."),
+    dataset: str = typer.Option("digits", help="Built-in dataset of the experiments."),
+    ceiling_s: float = typer.Option(5.0, min=0.5, max=120, help="Seconds the bare FastAPI ceiling is read."),
 ) -> None:
-    """p50 / p99 of the attack probe and a status read, idle and while an N-node experiment trains."""
-    from backend.bench.api import measure_api_latency
+    """Throughput and p50/p99 of status, log and probe reads under N clients while a round is screened."""
+    from backend.bench.api import measure_api_load
 
     progress = Console(stderr=True)  # stdout carries only the figures
-    report = measure_api_latency(nodes=nodes, requests=requests, dataset=dataset, progress=progress.print)
+    report = measure_api_load(
+        clients=clients, updates=updates, dataset=dataset, ceiling_s=ceiling_s, progress=progress.print
+    )
     if json_output:
         typer.echo(json.dumps(report.as_json(), indent=2))
         return
     console.print(report.table())
+    for line in report.verdicts():
+        console.print(line)
 
 
 def reconcile_command(

@@ -64,6 +64,10 @@ def nodes_of(session: Session, experiment_id: int) -> Sequence[NodeRow]:
     ).all()
 
 
+def node_count(session: Session, experiment_id: int) -> int:
+    return int(session.scalar(select(func.count()).where(NodeRow.experiment_id == experiment_id)) or 0)
+
+
 def node(session: Session, experiment_id: int, address: str) -> NodeRow | None:
     return session.scalar(
         select(NodeRow).where(NodeRow.experiment_id == experiment_id, NodeRow.address == address)

@@ -21,11 +21,18 @@ class LRUCache(Generic[V]):
         self._size = size
         self._lock = threading.Lock()
 
-    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+    def get(self, key: Hashable) -> V | None:
+        """The cached value, or None without building it (for callers that build elsewhere)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
+        return None
+
+    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+        found = self.get(key)
+        if found is not None:
+            return found
         value = make()  # outside the lock: building is slow, a duplicate build is harmless
         with self._lock:
             self._items[key] = value

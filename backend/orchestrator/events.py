@@ -9,6 +9,10 @@ first insert to the commit, so events commit in id order: a reader that has seen
 new events go to an in-memory tail (so live subscribers rarely touch the database) and the event loop is
 woken. Rule that keeps this deadlock-free: never enter ``transaction()`` while holding another open write
 transaction.
+
+``version`` counts the transactions committed, events or not, and moves only after a commit: a read model
+built after reading version ``v`` stays true while the version is still ``v``, as long as every write to
+what it shows goes through ``transaction()`` (backend/app/read_cache.py relies on it).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class EventBus:
         with sessions() as session:
             self._floor = int(session.scalar(select(func.coalesce(func.max(EventRow.id), 0))) or 0)
         self.latest_id = self._floor  # every event with id > _floor is in the tail
+        self.version = 0  # transactions committed; bumped after each commit
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
         self._closed = False
@@ -99,6 +104,7 @@ class EventBus:
                 publisher = Publisher(session)
                 yield publisher
                 session.commit()
+            self.version += 1
             events = [Event.of(row) for row in publisher.rows]
             for event in events:
                 if len(self._tail) == self._tail.maxlen:

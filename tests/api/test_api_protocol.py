@@ -141,6 +141,24 @@ def test_registration_needs_a_stake_and_happens_once(
     assert nodes[0]["stake_flt"] is not None and nodes[0]["eligible"] is True
 
 
+def test_registration_answers_with_the_new_node_and_reads_only_its_chain_status(
+    client: TestClient, orchestrator: Orchestrator, pair: list[LocalAccount], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = create_experiment(client)
+    register(client, experiment["id"], pair[0])
+    read: list[str] = []
+    real = orchestrator.chain.node_status
+
+    def counted(address: str, **options: Any) -> Any:
+        read.append(address)
+        return real(address, **options)
+
+    monkeypatch.setattr(orchestrator.chain, "node_status", counted)
+    node = register(client, experiment["id"], pair[1])
+    assert node["address"] == pair[1].address and node["eligible"] is True
+    assert set(read) == {pair[1].address}  # not every registered node's: a fleet registering is not O(n^2)
+
+
 def test_update_for_another_round_is_409(
     client: TestClient, running: dict[str, Any], pair: list[LocalAccount]
 ) -> None:

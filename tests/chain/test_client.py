@@ -6,6 +6,7 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -158,6 +159,24 @@ def test_node_status_reads_stake_pending_and_eligibility(chain: LocalChain) -> N
     assert after.stake == flt(5) and after.pending == status.pending + status.stake - flt(5)
     assert after.unlock_at > 0
     assert not after.eligible, "a stake under the minimum is not eligible"
+
+
+def test_chain_id_is_asked_once_not_before_every_call(
+    chain: LocalChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = chain.client()
+    provider: Any = client.w3.provider
+    asked: list[str] = []
+    real = provider._make_request
+
+    def counted(method: str, params: Any) -> Any:
+        asked.append(method)
+        return real(method, params)
+
+    monkeypatch.setattr(provider, "_make_request", counted)
+    for i in (1, 2, 3):
+        assert client.node_status(dev_account(i).address).stake > 0
+    assert asked.count("eth_call") >= 3 and "eth_chainId" not in asked
 
 
 def test_concurrent_sends_on_one_key_never_collide(chain: LocalChain) -> None:

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from backend.app.deps import MAX_EVENT_ID, Cursor, OptionalId, OrchestratorDep
+from backend.app.read_cache import ReadCacheDep
 from backend.app.schemas.events import EventLog, StreamedEvent, event_json
 from backend.orchestrator.events import Event
 
@@ -62,8 +64,9 @@ async def stream_events(
 
 
 @router.get("/log", response_model=EventLog)
-def read_event_log(
+async def read_event_log(
     orchestrator: OrchestratorDep,
+    cache: ReadCacheDep,
     after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     kind: Annotated[str | None, Query(max_length=40, pattern=KIND_PATTERN)] = None,
@@ -71,8 +74,13 @@ def read_event_log(
     before: Annotated[
         int | None, Query(ge=1, le=MAX_EVENT_ID, description="newest first: events with id below this")
     ] = None,
-) -> EventLog:
+) -> Response:
     """A page of the event log in id order (or, with `before`, the page just below that id, newest first)."""
-    return orchestrator.queries.event_log(
-        after=after, limit=limit, kind=kind, experiment_id=experiment_id, before=before
-    )
+
+    def build() -> bytes:  # events are written only through the bus: a page holds until its version moves
+        page = orchestrator.queries.event_log(
+            after=after, limit=limit, kind=kind, experiment_id=experiment_id, before=before
+        )
+        return page.model_dump_json(by_alias=True).encode()
+
+    return await cache.response(orchestrator.bus, ("log", after, limit, kind, experiment_id, before), build)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from backend.app.deps import AdminDep, ExperimentId, OrchestratorDep, RoundNumber, SessionDep
+from backend.app.read_cache import ReadCacheDep
 from backend.app.schemas.experiments import AttackPlan, ExperimentCreate, ExperimentPublic
 from backend.app.schemas.rounds import RoundPublic, VerdictPublic
 from backend.db import repository as repo
@@ -25,7 +26,7 @@ def experiment_public(orchestrator: Orchestrator, session: Session, row: Experim
     return ExperimentPublic.of(
         row,
         repo.last_completed_round(session, row.id),
-        len(repo.nodes_of(session, row.id)),
+        repo.node_count(session, row.id),
         orchestrator.experiments.deadline_s(row),
     )
 
@@ -55,11 +56,17 @@ def create_experiment(
 
 
 @router.get("/{experiment_id}", response_model=ExperimentPublic)
-def read_experiment(
-    experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
-) -> ExperimentPublic:
+async def read_experiment(
+    experiment_id: ExperimentId, orchestrator: OrchestratorDep, cache: ReadCacheDep
+) -> Response:
     """One experiment with its latest accuracy and model."""
-    return experiment_public(orchestrator, session, _experiment(session, experiment_id))
+
+    def build() -> bytes:  # what a dashboard polls: built once per committed change (app/read_cache.py)
+        with orchestrator.sessions() as session:
+            public = experiment_public(orchestrator, session, _experiment(session, experiment_id))
+        return public.model_dump_json(by_alias=True).encode()
+
+    return await cache.response(orchestrator.bus, ("experiment", experiment_id), build)
 
 
 TRANSITIONS = {
