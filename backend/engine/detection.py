@@ -224,15 +224,6 @@ class DefenseHistory:
         return {} if node is None else {k: list(v) for k, v in node.evidence.items()}
 
 
-@dataclass(frozen=True)
-class RoundOutcome:
-    """Verdicts of a round and the aggregate of what was accepted."""
-
-    verdicts: list[UpdateVerdict]
-    aggregated_delta: FloatArray  # (d,); zeros when nothing was accepted
-    accepted_indices: list[int]
-
-
 # ----------------------------------------------------------------------------------------- feature maths
 
 
@@ -825,29 +816,3 @@ def aggregate_verdicts(
     accepted = [v.index for v in verdicts if v.accepted]
     norms = np.array([v.features["update_norm"] for v in verdicts], dtype=np.float64)
     return aggregate_accepted(updates, num_samples, accepted, config, norms=norms)
-
-
-def defend_and_aggregate(
-    updates: FloatArray,
-    num_samples: Sequence[int],
-    global_weights: FloatArray,
-    config: DefenseConfig,
-    *,
-    trusted_update: FloatArray | None = None,
-    root_evidence: RootEvidence | None = None,
-    history: DefenseHistory | None = None,
-    node_ids: Sequence[Hashable] | None = None,
-) -> RoundOutcome:
-    """Screens the round, then aggregates the accepted updates with ``config.aggregator``."""
-    verdicts = screen_round(
-        updates,
-        num_samples,
-        global_weights,
-        config,
-        trusted_update=trusted_update,
-        root_evidence=root_evidence,
-        history=history,
-        node_ids=node_ids,
-    )
-    accepted = [v.index for v in verdicts if v.accepted]
-    return RoundOutcome(verdicts, aggregate_verdicts(updates, num_samples, verdicts, config), accepted)

@@ -16,10 +16,10 @@ from backend.engine.detection import (
     RootEvidence,
     UpdateVerdict,
     aggregate_accepted,
+    aggregate_verdicts,
     bounded_weights,
     clip_to_median_norm,
     compute_features,
-    defend_and_aggregate,
     gaussianity,
     label_alignment,
     quiet_energy,
@@ -260,13 +260,14 @@ def test_a_claimed_sample_count_cannot_buy_the_aggregate() -> None:
     assert liar_share < 0.5
 
 
-def test_defend_and_aggregate_averages_only_the_accepted() -> None:
+def test_aggregate_verdicts_averages_only_the_accepted() -> None:
     updates = honest_cohort()
     updates[0] *= 1e4
     plain = DefenseConfig(clip_to_median_norm=False)
-    outcome = defend_and_aggregate(updates, [10] * 10, np.zeros(updates.shape[1], np.float32), plain)
-    assert outcome.accepted_indices == list(range(1, 10))
-    np.testing.assert_allclose(outcome.aggregated_delta, updates[1:].mean(axis=0), rtol=1e-5, atol=1e-6)
+    verdicts = screen_round(updates, [10] * 10, np.zeros(updates.shape[1], np.float32), plain)
+    assert [v.index for v in verdicts if v.accepted] == list(range(1, 10))
+    aggregated = aggregate_verdicts(updates, [10] * 10, verdicts, plain)
+    np.testing.assert_allclose(aggregated, updates[1:].mean(axis=0), rtol=1e-5, atol=1e-6)
 
 
 def test_config_is_json_validated_and_reads_older_rounds() -> None:
