@@ -301,6 +301,33 @@ def rounds_part(sizes: Sequence[int] = ROUND_SIZES) -> list[dict[str, Any]]:
     return rows
 
 
+def rounds_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue #10: a 1,000-node (or the largest measured) round on a local Ray no slower than the local engine."""
+    seconds = {(r["nodes"], r["engine"]): float(r["seconds"]) for r in rows}
+    sizes = sorted({n for n, _ in seconds if (n, "local") in seconds and (n, "ray") in seconds})
+    if not sizes:
+        return []
+    n = 1000 if 1000 in sizes else sizes[-1]
+    ratio = seconds[(n, "ray")] / seconds[(n, "local")]
+    return [{"target": f"Ray round at {n:,} nodes / local engine's", "value": ratio, "limit": 1.0,
+             "unit": "x", "met": ratio <= 1.0, "note": f" (Ray {ratio:.2f}x the local time)"}]  # fmt: skip
+
+
+def render_rounds(rows: Sequence[dict[str, Any]]) -> Table:
+    local = {r["nodes"]: float(r["seconds"]) for r in rows if r["engine"] == "local"}
+    table = Table(title="One simulated round (the steady second round): local engine against Ray")
+    for column in ("nodes", "engine", "CPUs", "round", "node side", "close_round", "set-up", "vs local"):
+        table.add_column(column, justify="left" if column == "engine" else "right")
+    for r in rows:
+        base = local.get(r["nodes"])
+        table.add_row(
+            f"{r['nodes']:,}", r["engine"], str(r["cpus"]), _ms(r["seconds"]), _ms(r["node_seconds"]),
+            _ms(r["close_seconds"]), _ms(r["setup_seconds"]),
+            f"{r['seconds'] / base:.2f}x" if base else "-",
+        )  # fmt: skip
+    return table
+
+
 def render_screening(rows: Sequence[ScreeningRow], threads: int) -> Table:
     table = Table(
         title=f"Screening + aggregation (best of 3, once for the largest; torch on {threads} thread(s); "
@@ -330,23 +357,10 @@ def render_targets(targets: Sequence[dict[str, Any]]) -> Table:
     for column in ("target", "measured", "limit", "met"):
         table.add_column(column)
     for t in targets:
-        value = f"{t['value']:.2f} s" if t["unit"] == "s" else f"{t['value']:.0f}x"
-        limit = f"{t['limit']:.2f} s" if t["unit"] == "s" else f"{t['limit']:.0f}x"
+        value = f"{t['value']:.2f} s" if t["unit"] == "s" else f"{t['value']:.2f}x"
+        limit = f"{t['limit']:.2f} s" if t["unit"] == "s" else f"{t['limit']:.2f}x"
         table.add_row(
             t["target"], value, limit, "[green]met[/]" if t["met"] else f"[red]missed[/]{t['note']}"
-        )
-    return table
-
-
-def render_generic(rows: Sequence[dict[str, Any]], title: str) -> Table:
-    """A table of whatever keys the rows carry, in the first row's order."""
-    table = Table(title=title)
-    keys = list(rows[0]) if rows else []
-    for key in keys:
-        table.add_column(str(key))
-    for row in rows:
-        table.add_row(
-            *(f"{row.get(k):.3f}" if isinstance(row.get(k), float) else str(row.get(k)) for k in keys)
         )
     return table
 
@@ -383,6 +397,9 @@ def scale_command(
         hidden=True,
         help="Models of the screening part, comma-separated keys.",
     ),
+    node_counts: str = typer.Option(
+        ",".join(map(str, ROUND_SIZES)), hidden=True, help="Node counts of the rounds part, comma-separated."
+    ),
     threads: int = typer.Option(1, min=1, help="Torch threads (1: the steadiest on two shared cores)."),
 ) -> None:
     """Screening + aggregation at 100 and 1,000 updates against Flower and the memory-bandwidth floor;
@@ -405,14 +422,18 @@ def scale_command(
             for line in skipped:
                 console.print(f"skipped: {line}")
     if part in (ScalePart.rounds, ScalePart.all):
+        counts = [int(n) for n in node_counts.split(",") if n.strip()]
         try:
-            document["rounds"] = rounds_part()
-        except ModuleNotFoundError as exc:  # the Ray part is not installed (or not merged) here
+            with console.status("simulated rounds", spinner="dots") if not json_output else nullcontext():
+                document["rounds"] = rounds_part(counts)
+        except ModuleNotFoundError as exc:  # the ray extra is not installed: say so, keep the screening part
             document["rounds"] = []
-            document["rounds_unavailable"] = str(exc)
+            document["rounds_unavailable"] = f"{exc}: pip install '.[ray]'"
+        document["rounds_targets"] = rounds_targets(document["rounds"])
         if not json_output:
             if document["rounds"]:
-                console.print(render_generic(document["rounds"], "One round's wall time"))
+                console.print(render_rounds(document["rounds"]))
+                console.print(render_targets(document["rounds_targets"]))
             else:
                 console.print(f"rounds part unavailable: {document['rounds_unavailable']}")
     if json_output:

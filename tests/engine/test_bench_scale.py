@@ -10,7 +10,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from backend.bench.scale import render_generic
+from backend.bench.scale import rounds_targets
 from backend.cli.engine import register
 
 
@@ -43,8 +43,25 @@ def test_scale_screening_prints_one_json_document(app: typer.Typer) -> None:
     assert all(isinstance(t["met"], bool) for t in document["targets"])
 
 
-def test_round_rows_render_whatever_keys_they_carry() -> None:
-    rows = [{"nodes": 100, "engine": "ray", "seconds": 1.25, "cpus": 2}]
-    table = render_generic(rows, "One round's wall time")
-    assert [c.header for c in table.columns] == ["nodes", "engine", "seconds", "cpus"]
-    assert table.row_count == 1
+def test_scale_rounds_times_the_local_engine_against_ray(app: typer.Typer) -> None:
+    args = ["bench", "scale", "--part", "rounds", "--node-counts", "8", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [(r["nodes"], r["engine"]) for r in document["rounds"]] == [(8, "local"), (8, "ray")]
+    assert all(r["seconds"] > 0 and r["node_seconds"] > 0 for r in document["rounds"])
+    (target,) = document["rounds_targets"]
+    local, ray = (r["seconds"] for r in document["rounds"])
+    assert target["value"] == pytest.approx(ray / local) and target["met"] == (ray <= local)
+
+
+def test_rounds_target_reads_the_thousand_node_round() -> None:
+    rows = [
+        {"nodes": 100, "engine": "local", "seconds": 1.0},
+        {"nodes": 100, "engine": "ray", "seconds": 2.0},
+        {"nodes": 1000, "engine": "local", "seconds": 10.0},
+        {"nodes": 1000, "engine": "ray", "seconds": 8.0},
+    ]
+    (target,) = rounds_targets(rows)
+    assert target["value"] == pytest.approx(0.8) and target["met"]
+    assert rounds_targets([]) == []
