@@ -118,6 +118,9 @@ class DefenseConfig(BaseModel):
     # Closeness to noise only tells where trained updates are sparser than noise (SGD: 0.65-0.8); Adam's
     # flat updates sit near or above noise's 1, and the signal abstains for such a cohort.
     gaussianity_sparse_below: float = Field(default=0.9, gt=0)
+    # ... and it only leaves out an update whose ratio is itself near noise's: a cohort of mixed local work
+    # (nodes of one sample beside nodes of two) spreads honest ratios far below it, never up to it.
+    gaussianity_noise_min: float = Field(default=0.85, ge=0)
     use_root_alignment: bool = True
     trusted_weight: float = Field(default=0.5, ge=0)  # weight of the root-update cosine in root_alignment
     use_cosine_trusted: bool = True
@@ -482,9 +485,9 @@ def feature_columns(
         columns["log_norm_z"] = robust_z(norm_signal, config.norm_mad_floor)
         columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor, "high")
         if np.median(columns["gaussianity"]) < config.gaussianity_sparse_below:
-            columns["noise_likeness_z"] = robust_z(
-                columns["noise_likeness"], config.gaussianity_floor, "high"
-            )
+            z = robust_z(columns["noise_likeness"], config.gaussianity_floor, "high")
+            near_noise = columns["gaussianity"] >= config.gaussianity_noise_min
+            columns["noise_likeness_z"] = np.where(near_noise, z, np.minimum(z, 0.0))
         switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
                     DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
         if root_evidence is not None and len(np.unique(root_evidence.labels)) < 3:

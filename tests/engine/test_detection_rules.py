@@ -117,6 +117,19 @@ def test_gaussianity_is_one_for_noise_and_lower_for_a_sparse_update() -> None:
     assert gaussianity(sparse)[0] < 0.2
 
 
+def test_mixed_local_work_is_not_mistaken_for_noise() -> None:
+    """Nodes of one sample beside nodes of two (1,000 nodes on digits): two honest ratio groups, far from 1."""
+    sparse = honest_cohort(n=70, d=400, seed=1)
+    denser = honest_cohort(n=30, d=400, seed=2)
+    denser[:, 80:160] = 0.6 * np.random.default_rng(3).normal(size=(30, 80))
+    cohort = np.concatenate([sparse, denser])
+    ratios = gaussianity(cohort)
+    assert ratios[70:].min() > ratios[:70].max() and ratios.max() < 0.85  # two groups, neither near noise
+    features = compute_features(cohort, np.zeros(cohort.shape[1], np.float32), DefenseConfig())
+    assert max(f["noise_likeness_z"] for f in features) <= 0.0
+    assert all(v.rule != "gaussianity" for v in verdicts_for(cohort, DefenseConfig()))
+
+
 def test_quiet_energy_is_small_for_trained_updates() -> None:
     assert quiet_energy(honest_cohort(), 0.5).max() < 0.1
 
