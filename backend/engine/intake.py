@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.engine.signer import recover_signer
-from workers.protocol import MessageError, SignatureError, UpdateMessage, checksum
+from workers.protocol import MessageError, SignatureError, UpdateMessage, checksum, recover_signer
 from workers.tensors import Layout, Weights
 from workers.wire import WireError, decode_tensors, model_hash
 
