@@ -1033,6 +1033,11 @@ export interface components {
              */
             gaussianity_sparse_below?: number;
             /**
+             * Gaussianity Noise Min
+             * @default 0.85
+             */
+            gaussianity_noise_min?: number;
+            /**
              * Use Root Alignment
              * @default true
              */
