@@ -33,6 +33,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from backend.bench.render import table_of
 from backend.engine.detection import aggregate_verdicts
 from backend.engine.rounds import EngineSetup, screen_cohort, trusted_update
 from backend.engine.simulation import ExperimentConfig, prepare
@@ -353,16 +354,15 @@ def render_screening(rows: Sequence[ScreeningRow], threads: int) -> Table:
 
 
 def render_targets(targets: Sequence[dict[str, Any]]) -> Table:
-    table = Table(title="Targets (issue #10)")
-    for column in ("target", "measured", "limit", "met"):
-        table.add_column(column)
-    for t in targets:
-        value = f"{t['value']:.2f} s" if t["unit"] == "s" else f"{t['value']:.2f}x"
-        limit = f"{t['limit']:.2f} s" if t["unit"] == "s" else f"{t['limit']:.2f}x"
-        table.add_row(
-            t["target"], value, limit, "[green]met[/]" if t["met"] else f"[red]missed[/]{t['note']}"
-        )
-    return table
+    def amount(value: float, unit: str) -> str:
+        return f"{value:.2f} s" if unit == "s" else f"{value:.2f}x"
+
+    rows = (
+        (t["target"], amount(t["value"], t["unit"]), amount(t["limit"], t["unit"]),
+         "[green]met[/]" if t["met"] else f"[red]missed[/]{t['note']}")
+        for t in targets
+    )  # fmt: skip
+    return table_of("Targets (issue #10)", ("target", "measured", "limit", "met"), rows)
 
 
 def _ms(seconds: float) -> str:

@@ -56,6 +56,7 @@ from backend.orchestrator.event_kinds import NodeDeactivated, PayoutKind, TxFail
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.messages import flt_text
 
+OUTBOX_THREAD = "settlement-outbox"  # the thread's name, as thread listings and the tests see it
 log = logging.getLogger("fedshield.outbox")
 IN_FLIGHT_POLL_S = 0.1  # how often a broadcast attempt is looked at while it waits for its receipt
 
@@ -114,7 +115,7 @@ class SettlementOutbox:
         self.last_report: ReconcileReport | None = None
         self._next_reconcile = 0.0  # monotonic time; 0: at once (start-up)
         self._in_flight = False
-        self._worker = BackgroundThread("settlement-outbox", self._loop)
+        self._worker = BackgroundThread(OUTBOX_THREAD, self._loop)
         self._delayed: set[int] = set()  # settlements whose delay was already announced
 
     def start(self) -> None:

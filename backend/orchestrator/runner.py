@@ -57,6 +57,7 @@ from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.models import ModelSpec
 
+RUNNER_THREAD = "round-runner"  # the thread's name, as thread listings and the tests see it
 log = logging.getLogger("fedshield.runner")
 
 
@@ -92,7 +93,7 @@ class RoundRunner:
         self._tick_s = tick_s
         self._on_round_recorded = on_round_recorded
         self._hold = threading.Lock()  # held by `suspended()`; the loop takes it for every tick
-        self._worker = BackgroundThread("round-runner", self._loop)
+        self._worker = BackgroundThread(RUNNER_THREAD, self._loop)
 
     # -- thread -----------------------------------------------------------------------------------------
 

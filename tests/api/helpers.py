@@ -155,3 +155,20 @@ def submit_honest(client: httpx.Client, experiment_id: int, account: LocalAccoun
     task = open_task(client, experiment_id, account)
     delta, num_samples = honest_delta(client, task)
     return post(client, experiment_id, sign(task, account, delta, num_samples))
+
+
+def settle_one_round(client: httpx.Client, account: LocalAccount, timeout_s: float = 60) -> dict[str, Any]:
+    """A one-node, one-round experiment whose node posts an honest update; returns it once the round's
+    settlement is confirmed on chain."""
+    experiment = create_experiment(client, num_nodes=1, rounds=1)
+    register(client, experiment["id"], account)
+    start(client, experiment["id"])
+    response = submit_honest(client, experiment["id"], account)
+    assert response.status_code == 202, response.text
+
+    def settled() -> bool:
+        rounds = client.get(f"/api/experiments/{experiment['id']}/rounds").json()
+        return bool(rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed")
+
+    wait_for(settled, timeout_s, "the round to settle on chain")
+    return experiment

@@ -18,8 +18,15 @@ from backend.db.models import SettlementRow
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.api.conftest import ApiChain, make_settings
-from tests.api.helpers import create_experiment, experiment_body, register, start, submit_honest
-from tests.support.server import live_server, wait_for
+from tests.api.helpers import (
+    create_experiment,
+    experiment_body,
+    register,
+    settle_one_round,
+    start,
+    submit_honest,
+)
+from tests.support.server import live_server
 
 DASHBOARD = "http://localhost:5173"
 
@@ -107,18 +114,7 @@ def test_orchestrator_key_never_appears_in_responses_or_logs(
         live_server(create_app(orchestrator=orchestrator)) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
-        experiment = http.post("/api/experiments", json=experiment_body(num_nodes=1, rounds=1)).json()
-        http.post(f"/api/experiments/{experiment['id']}/nodes", json={"address": wallet.address})
-        http.post(f"/api/experiments/{experiment['id']}/start")
-        assert submit_honest(http, experiment["id"], wallet).status_code == 202
-
-        def settled() -> bool:  # the round settled on chain (a transaction signed with the key)
-            rounds = http.get(f"/api/experiments/{experiment['id']}/rounds").json()
-            return bool(
-                rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed"
-            )
-
-        wait_for(settled, 20, "the round to settle on chain")
+        experiment = settle_one_round(http, wallet, timeout_s=20)  # a transaction signed with the key
         for path in ("/api/health", "/api/config", "/api/chain/deployment", "/api/chain/rounds", "/openapi.json",
                      "/api/chain/transactions", "/api/events/log?limit=1000", f"/api/experiments/{experiment['id']}/export",
                      f"/api/experiments/{experiment['id']}/export?format=csv", f"/api/wallets/{wallet.address}"):  # fmt: skip
@@ -219,18 +215,7 @@ def test_health_is_degraded_while_the_chain_is_behind_the_database_until_reconci
             live_server(create_app(orchestrator=orchestrator)) as url,
             httpx.Client(base_url=url, timeout=30) as http,
         ):
-            experiment = http.post("/api/experiments", json=experiment_body(num_nodes=1, rounds=1)).json()
-            http.post(f"/api/experiments/{experiment['id']}/nodes", json={"address": wallet.address})
-            http.post(f"/api/experiments/{experiment['id']}/start")
-            assert submit_honest(http, experiment["id"], wallet).status_code == 202
-
-            def settled() -> bool:
-                rounds = http.get(f"/api/experiments/{experiment['id']}/rounds").json()
-                return bool(
-                    rounds and rounds[0]["settlement"] and rounds[0]["settlement"]["status"] == "confirmed"
-                )
-
-            wait_for(settled, 60, "round 1 settled")
+            experiment = settle_one_round(http, wallet)
             assert http.get("/api/health").json()["status"] == "ok"
             # The database claims a chain round the chain never reached, in a transaction it never saw.
             with orchestrator.sessions() as session:

@@ -20,7 +20,9 @@ from backend.app.api.routes.attack import PROBE_CONCURRENCY
 from backend.app.main import create_app
 from backend.app.read_cache import ReadCache
 from backend.app.serving import freeze_start_up_heap
+from backend.ledger.outbox import OUTBOX_THREAD
 from backend.orchestrator.event_kinds import AttackUpdated
+from backend.orchestrator.runner import RUNNER_THREAD
 from backend.orchestrator.service import Orchestrator
 from backend.orchestrator.specs import AttackPlan
 from tests.api.helpers import create_experiment
@@ -29,7 +31,7 @@ from tests.support.server import live_server
 ANYIO_THREADS = 40  # anyio's default limit on threads running sync routes
 
 
-BACKGROUND_THREADS = {"round-runner", "settlement-outbox"}
+BACKGROUND_THREADS = {RUNNER_THREAD, OUTBOX_THREAD}
 
 
 @contextmanager

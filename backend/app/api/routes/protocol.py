@@ -10,9 +10,9 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
 from backend.app.deps import ExperimentId, OrchestratorDep, WalletQuery
-from backend.app.schemas.protocol import TaskDocument, UpdateAccepted
 from backend.engine.intake import SubmissionRejected
 from backend.orchestrator.specs import ExperimentCreate
+from workers.task_document import TaskDocument, UpdateAccepted
 
 router = APIRouter(prefix="/api/experiments", tags=["node protocol"])
 

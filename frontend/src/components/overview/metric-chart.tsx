@@ -5,6 +5,7 @@ import { overlayRuns, type Run } from '../../lib/chart-data'
 import { usePrefersReducedMotion } from '../../lib/hooks'
 import { formatMetric, formatPercent } from '../../lib/numbers'
 import { Card, CardBody, CardHeader } from '../ui/card'
+import { GRID_PROPS, ROUND_AXIS_PROPS, VALUE_AXIS_PROPS } from './chart-axes'
 import { EmptyState, ErrorState, LoadingState } from '../ui/states'
 
 const META = {
@@ -101,20 +102,10 @@ export function MetricChart({
               margin={{ top: 8, right: 12, bottom: 0, left: -8 }}
               accessibilityLayer
             >
-              <CartesianGrid stroke="var(--chart-grid)" strokeDasharray="3 3" vertical={false} />
-              <XAxis
-                dataKey="round"
-                stroke="var(--chart-axis)"
-                tick={{ fill: 'var(--chart-axis)', fontSize: 12 }}
-                tickLine={false}
-                axisLine={{ stroke: 'var(--chart-grid)' }}
-                allowDecimals={false}
-              />
+              <CartesianGrid {...GRID_PROPS} />
+              <XAxis {...ROUND_AXIS_PROPS} />
               <YAxis
-                stroke="var(--chart-axis)"
-                tick={{ fill: 'var(--chart-axis)', fontSize: 12 }}
-                tickLine={false}
-                axisLine={false}
+                {...VALUE_AXIS_PROPS}
                 width={48}
                 domain={metric === 'accuracy' ? [0, 1] : ['auto', 'auto']}
                 tickFormatter={meta.axis}

@@ -8,6 +8,7 @@ import { OUTCOME_META, OUTCOMES, sumOutcomes } from '../../lib/outcomes'
 import type { Node, Round } from '../../lib/types'
 import { Card, CardBody, CardHeader } from '../ui/card'
 import { OUTCOME_ICON, OUTCOME_TEXT, OutcomeCountList } from '../ui/outcome-badge'
+import { GRID_PROPS, ROUND_AXIS_PROPS, VALUE_AXIS_PROPS } from './chart-axes'
 import { EmptyState, ErrorState, LoadingState } from '../ui/states'
 
 interface TooltipPayload {
@@ -144,20 +145,10 @@ export function OutcomeChart({
                 margin={{ top: 8, right: 12, bottom: 0, left: -16 }}
                 accessibilityLayer
               >
-                <CartesianGrid stroke="var(--chart-grid)" strokeDasharray="3 3" vertical={false} />
-                <XAxis
-                  dataKey="round"
-                  stroke="var(--chart-axis)"
-                  tick={{ fill: 'var(--chart-axis)', fontSize: 12 }}
-                  tickLine={false}
-                  axisLine={{ stroke: 'var(--chart-grid)' }}
-                  allowDecimals={false}
-                />
+                <CartesianGrid {...GRID_PROPS} />
+                <XAxis {...ROUND_AXIS_PROPS} />
                 <YAxis
-                  stroke="var(--chart-axis)"
-                  tick={{ fill: 'var(--chart-axis)', fontSize: 12 }}
-                  tickLine={false}
-                  axisLine={false}
+                  {...VALUE_AXIS_PROPS}
                   width={40}
                   allowDecimals={false}
                 />
