@@ -25,6 +25,7 @@ from backend.chain.errors import (
 )
 from backend.chain.local import free_port, stake_impersonated, stop_process, top_up_gas
 from tests.support.chain import LocalChain, launch_chain
+from tests.support.server import wait_for
 
 
 def _hash() -> str:
@@ -112,9 +113,12 @@ def test_transaction_of_a_reverted_settlement_says_it_failed(chain: LocalChain) 
     call = client.settle_call(RoundSettlement(taken, _hash(), _hash(), chain.deployment.demo_nodes, []))
     signed = sender.resign(call, nonce=sender.pending_nonce(), gas=300_000, fees=sender.market_fees())
 
-    mined = client.transaction(sender.broadcast(signed.raw))  # anvil mines it at once
+    tx_hash = sender.broadcast(signed.raw)
+    # Anvil answers the send before its miner has written the receipt: wait on the receipt, not on a guess.
+    mined = wait_for(
+        lambda: client.transaction(tx_hash), timeout_s=30.0, what="the reverted settlement's receipt"
+    )
 
-    assert mined is not None
     assert not mined.succeeded and mined.events == []
     assert mined.block_number == client.head()
 
