@@ -62,7 +62,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -591,44 +591,81 @@ def exclusion_score(checks: Sequence[SignalCheck]) -> float:
 _ABSOLUTE = ("norm_threshold", "distance_threshold")
 
 
+class ScreeningInputs(TypedDict, total=False):
+    """The optional inputs of a screening, beside the updates themselves."""
+
+    trusted_update: FloatArray | None  # the orchestrator's own update on its root set
+    root_evidence: RootEvidence | None  # root-set logits of w and of every w + Δ_i
+    local_steps: Sequence[float] | None  # each node's optimizer steps this round
+
+
 def screen_round(
     updates: FloatArray,
     num_samples: Sequence[int],
     global_weights: FloatArray,
     config: DefenseConfig,
     *,
-    trusted_update: FloatArray | None = None,
-    root_evidence: RootEvidence | None = None,
     history: DefenseHistory | None = None,
     node_ids: Sequence[Hashable] | None = None,
-    local_steps: Sequence[float] | None = None,
+    **inputs: Unpack[ScreeningInputs],
 ) -> list[UpdateVerdict]:
     """One verdict per update of the round, in order. Pure: reads ``history``, never writes it.
 
-    ``updates`` is the ``(n, d)`` stack of flattened ``Δ``; ``trusted_update`` the orchestrator's own
-    update on its root set; ``node_ids`` name the rows for ``history`` (default: the row indices).
+    ``updates`` is the ``(n, d)`` stack of flattened ``Δ``; ``node_ids`` name the rows for ``history``
+    (default: the row indices).
     """
+    screened = screen_cohort_features(updates, num_samples, global_weights, config, **inputs)
+    return judge_round(screened, history, node_ids)
+
+
+@dataclass(frozen=True)
+class ScreenedCohort:
+    """Everything a round's verdicts need that does not depend on the nodes' history: each update's
+    features, its cohort checks and the set left out of the aggregate. ``judge_round`` turns it into
+    verdicts against a history, so a caller judging one cohort against several histories (the Attack
+    Lab's probe: a first attacking round, then a sustained one) computes the cohort statistics once."""
+
+    config: DefenseConfig
+    features: list[dict[str, float]]
+    cohort: CohortChecks | None  # None with the defense disabled
+    excluded: frozenset[int]
+
+
+def screen_cohort_features(
+    updates: FloatArray,
+    num_samples: Sequence[int],
+    global_weights: FloatArray,
+    config: DefenseConfig,
+    **inputs: Unpack[ScreeningInputs],
+) -> ScreenedCohort:
+    """The history-free half of ``screen_round``: the cohort's features, checks and exclusions."""
     n = updates.shape[0]
     if updates.ndim != 2 or global_weights.shape != (updates.shape[1],):
         raise ValueError(f"updates {updates.shape} and global weights {global_weights.shape} disagree")
     if len(num_samples) != n:
         raise ValueError(f"{len(num_samples)} sample counts for {n} updates")
-    ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
-    columns = feature_columns(
-        updates,
-        global_weights,
-        config,
-        trusted_update=trusted_update,
-        root_evidence=root_evidence,
-        local_steps=local_steps,
-    )
+    columns = feature_columns(updates, global_weights, config, **inputs)
     if not config.enabled:
-        features = _rows(columns)
-        return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
+        return ScreenedCohort(config, _rows(columns), None, frozenset())
     cohort = cohort_checks(columns, config)
     features = _rows(columns | {f"evidence_{k}": v for k, v in cohort.evidence.items()}
                      | {"evidence": cohort.strongest_evidence, "exclusion": cohort.exclusion})  # fmt: skip
-    excluded = _excluded(cohort, config)
+    return ScreenedCohort(config, features, cohort, frozenset(_excluded(cohort, config)))
+
+
+def judge_round(
+    screened: ScreenedCohort,
+    history: DefenseHistory | None = None,
+    node_ids: Sequence[Hashable] | None = None,
+) -> list[UpdateVerdict]:
+    """One verdict per screened update, in order, against ``history`` (read, never written);
+    ``node_ids`` name the rows for ``history`` (default: the row indices)."""
+    config, features, cohort = screened.config, screened.features, screened.cohort
+    n = len(features)
+    if cohort is None:
+        return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
+    ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
+    excluded = screened.excluded
     verdicts = []
     for i in range(n):
         past = history.evidence_of(ids[i]) if history is not None else {}

@@ -16,6 +16,7 @@ the root-set forward passes, and the cohort statistics.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,11 +28,19 @@ from backend.engine.detection import (
     DefenseConfig,
     DefenseHistory,
     Outcome,
+    RootEvidence,
     SignalCheck,
-    UpdateVerdict,
+    judge_round,
     signal_checks,
 )
-from backend.engine.rounds import EngineSetup, RootSignals, root_signals, screen_cohort
+from backend.engine.rounds import (
+    EngineSetup,
+    RootSignals,
+    model_logits,
+    root_evidence,
+    screened_cohort,
+    trusted_update,
+)
 from workers.attacks import (
     AttackConfig,
     CohortKnowledge,
@@ -70,6 +79,11 @@ class ProbeReference:
     @property
     def num_nodes(self) -> int:
         return len(self.nodes)
+
+    @functools.cached_property
+    def honest_evidence(self) -> RootEvidence:
+        """Root-set logits of every honest ``w + Δ_i``: a probe recomputes only its attackers' rows."""
+        return root_evidence(self.setup, self.global_weights, self.honest)
 
 
 @dataclass(frozen=True)
@@ -232,14 +246,17 @@ def probe_attack(
     if active and attack.kind != "none":
         updates[attackers] = attacked_updates(reference, attack, attackers, omniscient=omniscient)
     counts = [len(y) for _, y in reference.nodes]
-    ids = list(range(n))
-    signals = root_signals(setup, reference.global_weights, reference.round, updates, reference.base_hash)
-    first = _screen(setup, reference, updates, counts, ids, None, signals)
+    changed = attackers if active and attack.kind != "none" else []
+    screened = screened_cohort(
+        setup, reference.global_weights, reference.round, updates, counts,
+        base_hash=reference.base_hash, signals=_probe_signals(setup, reference, updates, changed),
+    )  # fmt: skip
+    first = judge_round(screened)
     history = DefenseHistory()
     for _ in range(setup.defense.slash_window - 1):  # a sustained attack: the same evidence each round
         for verdict in first:
             history.record_one(verdict.index, verdict.outcome, verdict.features)
-    verdict = _screen(setup, reference, updates, counts, ids, history, signals)[attackers[0]]
+    verdict = judge_round(screened, history)[attackers[0]]
     return ProbeResult(
         outcome=verdict.outcome,
         rule=verdict.rule,
@@ -252,19 +269,23 @@ def probe_attack(
     )
 
 
-def _screen(
-    setup: EngineSetup,
-    reference: ProbeReference,
-    updates: np.ndarray,
-    counts: list[int],
-    ids: list[int],
-    history: DefenseHistory | None,
-    signals: RootSignals | None,
-) -> list[UpdateVerdict]:
-    return screen_cohort(
-        setup, reference.global_weights, reference.round, updates, counts, ids, history,
-        base_hash=reference.base_hash, signals=signals,
-    )  # fmt: skip
+def _probe_signals(
+    setup: EngineSetup, reference: ProbeReference, updates: np.ndarray, changed: Sequence[int]
+) -> RootSignals | None:
+    """``root_signals`` of the probed cohort, from the honest rows' root-set logits (computed once per
+    reference) and fresh logits for the ``changed`` (attacking) rows only."""
+    if setup.root is None or not setup.defense.enabled:
+        return None
+    honest = reference.honest_evidence
+    logits = honest.update_logits
+    if len(changed):
+        logits = logits.copy()
+        logits[changed] = model_logits(
+            setup.spec, reference.global_weights, updates[changed], setup.root[0],
+            base=flatten(reference.global_weights),
+        )  # fmt: skip
+    trusted = trusted_update(setup, reference.global_weights, reference.round, reference.base_hash)
+    return RootSignals(trusted, replace(honest, update_logits=logits))
 
 
 def probe_dataset(

@@ -39,9 +39,11 @@ from backend.engine.detection import (
     DefenseHistory,
     Outcome,
     RootEvidence,
+    ScreenedCohort,
     UpdateVerdict,
     aggregate_verdicts,
-    screen_round,
+    judge_round,
+    screen_cohort_features,
 )
 from workers.models import ModelSpec, build_model
 from workers.task import ROOT_SLOT, round_seed
@@ -233,18 +235,34 @@ def screen_cohort(
     signals: RootSignals | None = None,
 ) -> list[UpdateVerdict]:
     """Steps 2 and 3: root signals (unless given, for these very updates), then the shield's verdicts."""
+    screened = screened_cohort(
+        setup, global_weights, round_, updates, num_samples, base_hash=base_hash, signals=signals
+    )
+    return judge_round(screened, history, node_ids)
+
+
+def screened_cohort(
+    setup: EngineSetup,
+    global_weights: Weights,
+    round_: int,
+    updates: np.ndarray,
+    num_samples: Sequence[int],
+    *,
+    base_hash: str | None = None,
+    signals: RootSignals | None = None,
+) -> ScreenedCohort:
+    """``screen_cohort`` up to the verdicts: the cohort's features, checks and exclusions, which no
+    history changes (``judge_round`` gives the verdicts against one)."""
     if signals is None:
         signals = root_signals(setup, global_weights, round_, updates, base_hash)
     steps = [setup.train.epochs * math.ceil(max(int(n), 1) / setup.train.batch_size) for n in num_samples]
-    return screen_round(
+    return screen_cohort_features(
         updates,
         list(num_samples),
         flatten(global_weights),
         setup.defense,
         trusted_update=signals.trusted if signals is not None else None,
         root_evidence=signals.evidence if signals is not None else None,
-        history=history,
-        node_ids=node_ids,
         local_steps=steps,
     )
 

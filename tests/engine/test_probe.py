@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backend.engine.detection import DefenseConfig, Outcome
-from backend.engine.probe import measure_probe_latency, probe_attack, probe_dataset, probe_setup
+from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
+from backend.engine.probe import (
+    attacked_updates,
+    measure_probe_latency,
+    probe_attack,
+    probe_dataset,
+    probe_setup,
+)
+from backend.engine.rounds import screen_cohort
 from workers.attacks import AttackConfig
 
 
@@ -58,6 +65,42 @@ def test_probe_respects_the_attack_start_round_and_the_config() -> None:
 def test_a_sustained_gross_attack_is_predicted_slashed() -> None:
     result = probe_dataset("digits", AttackConfig(kind="gaussian", sigma=1.0))
     assert result.outcome is Outcome.SLASHED
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [AttackConfig(kind="sign_flip", scale=2.0), AttackConfig(kind="label_flip"), AttackConfig(kind="alie")],
+)
+def test_probe_gives_the_verdicts_of_the_cohort_screened_whole(attack: AttackConfig) -> None:
+    """The probe reuses the honest rows' root-set logits and screens the cohort once for two histories;
+    the round it predicts must be the one the engine closes on the same updates, float for float."""
+    reference = probe_setup("digits")
+    attackers = [reference.num_nodes - 2, reference.num_nodes - 1]
+    updates = reference.honest.copy()
+    updates[attackers] = attacked_updates(reference, attack, attackers, omniscient=False)
+    counts = [len(y) for _, y in reference.nodes]
+    ids = list(range(reference.num_nodes))
+
+    def screened(history: DefenseHistory | None) -> list[UpdateVerdict]:
+        return screen_cohort(
+            reference.setup, reference.global_weights, reference.round, updates, counts, ids, history
+        )
+
+    first = screened(None)
+    history = DefenseHistory()
+    for _ in range(reference.setup.defense.slash_window - 1):
+        for verdict in first:
+            history.record_one(verdict.index, verdict.outcome, verdict.features)
+    sustained = screened(history)[attackers[0]]
+
+    result = probe_attack(reference, attack, num_attackers=len(attackers))
+
+    assert result.first_round is first[attackers[0]].outcome
+    assert (result.outcome, result.rule, result.features) == (
+        sustained.outcome,
+        sustained.rule,
+        sustained.features,
+    )
 
 
 def test_probe_latency_is_well_under_100_ms_on_digits() -> None:
