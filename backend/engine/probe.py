@@ -1,17 +1,19 @@
 """Attack probe: the outcome the shield will give an attack, before it is launched, fast enough for a gauge.
 
 The probe closes the same round the launched attack would produce, through the one engine
-(``backend.engine.rounds.screen_cohort``): the experiment's nodes train honestly from the current global
+(``backend.engine.rounds.screened_cohort``, then ``backend.engine.detection.judge_round``, which is what
+``screen_cohort`` runs): the experiment's nodes train honestly from the current global
 model with the experiment's own local training, the last ``num_attackers`` of them attack as the launch
 would make them (colluding on their own honest updates in the service, omniscient in simulation), and the
 cohort is screened together with the experiment's root set and defense. The outcome it predicts is the
-steady state of a sustained attack: a second screening carries each attacker's evidence as if it had
-already attacked for ``slash_window - 1`` rounds, which is what decides a slash.
+steady state of a sustained attack: the same screening judged a second time carries each attacker's
+evidence as if it had already attacked for ``slash_window - 1`` rounds, which is what decides a slash.
 
 Everything that does not depend on the attack is built once per (global-model hash, dataset) and cached:
 the honest updates of every node and the trusted root update. What is left per call is the attack itself
 (a transform of the cached honest updates, or for label flipping and backdoors the poisoned training),
-the root-set forward passes, and the cohort statistics.
+the attacking rows' root-set forward passes (the honest rows' are computed once per reference), and one
+screening of the cohort statistics, judged against the first and the sustained round's history.
 """
 
 from __future__ import annotations
@@ -242,11 +244,11 @@ def probe_attack(
     f = max(1, min(num_attackers, n))
     attackers = list(range(n - f, n))
     active = True if round_idx is None else is_active(attack, round_idx)
-    updates = reference.honest.copy()
-    if active and attack.kind != "none":
-        updates[attackers] = attacked_updates(reference, attack, attackers, omniscient=omniscient)
-    counts = [len(y) for _, y in reference.nodes]
     changed = attackers if active and attack.kind != "none" else []
+    updates = reference.honest.copy()
+    if changed:
+        updates[changed] = attacked_updates(reference, attack, changed, omniscient=omniscient)
+    counts = [len(y) for _, y in reference.nodes]
     screened = screened_cohort(
         setup, reference.global_weights, reference.round, updates, counts,
         base_hash=reference.base_hash, signals=_probe_signals(setup, reference, updates, changed),
@@ -278,7 +280,7 @@ def _probe_signals(
         return None
     honest = reference.honest_evidence
     logits = honest.update_logits
-    if len(changed):
+    if changed:
         logits = logits.copy()
         logits[changed] = model_logits(
             setup.spec, reference.global_weights, updates[changed], setup.root[0],

@@ -185,7 +185,8 @@ class ProbeService:
             train_config=config.train_config(),
         )
         inputs = ProbeInputs(model_key, self._compute.run(probe_reference_job, job))
-        probe_attack(inputs.reference, AttackConfig(kind="sign_flip"))  # caches the trusted root update
+        # a first probe caches the trusted root update and the honest rows' root-set logits
+        probe_attack(inputs.reference, AttackConfig(kind="sign_flip"))
         return inputs
 
     def _for_dataset(self, dataset_id: str) -> ProbeInputs:
