@@ -1,6 +1,6 @@
 """`fedshield worker`: run one node on this machine, with this machine's data, against an orchestrator.
 
-The lead wires `worker_command` into the `fedshield` typer app (`app.command("worker")(worker_command)`).
+`backend.cli` registers `worker_command` as `fedshield worker` (`app.command("worker")(worker_command)`).
 The wallet key is read from FEDSHIELD_NODE_KEY; `--key` works too but any user can read it in `ps`.
 """
 

@@ -45,6 +45,8 @@ EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+# The `types` of the full EIP-712 document: the domain's and the one struct a node signs.
+TYPED_DATA_TYPES: dict[str, list[dict[str, str]]] = {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES}
 
 UINT256_MAX = 2**256 - 1
 # secp256k1 group order; OpenZeppelin's ECDSA refuses s above half of it (malleable signatures).
@@ -127,7 +129,7 @@ def eip712_domain_from_dict(data: object) -> dict[str, Any]:
 def typed_data(domain: dict[str, Any], message: UpdateMessage) -> dict[str, Any]:
     """The full EIP-712 document (what `eth_signTypedData_v4` takes) for `message` under `domain`."""
     return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES},
+        "types": dict(TYPED_DATA_TYPES),
         "primaryType": PRIMARY_TYPE,
         "domain": domain,
         "message": message.to_eip712(),

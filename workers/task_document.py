@@ -32,7 +32,7 @@ from workers.attacks import AttackConfig
 from workers.datasets import BUILTIN_DATASETS, DatasetSpec, Standardizer
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme
-from workers.protocol import EIP712_DOMAIN_TYPE, PRIMARY_TYPE, UPDATE_TYPES, Bytes32, eip712_domain_from_dict
+from workers.protocol import PRIMARY_TYPE, TYPED_DATA_TYPES, Bytes32, eip712_domain_from_dict
 from workers.statuses import ExperimentStatus
 from workers.training import TrainConfig
 
@@ -91,9 +91,7 @@ class Eip712Block(BaseModel):
     model_config = ConfigDict(frozen=True, strict=True)
 
     domain: Annotated[dict[str, Any], AfterValidator(_fedshield_domain)]
-    types: dict[str, list[dict[str, str]]] = Field(
-        default_factory=lambda: {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES}
-    )
+    types: dict[str, list[dict[str, str]]] = Field(default_factory=TYPED_DATA_TYPES.copy)
     primaryType: Literal["Update"] = PRIMARY_TYPE
 
 

@@ -131,7 +131,10 @@ class RunMetrics:
 # ------------------------------------------------------------------------------------ Flower's aggregators
 
 
-def _flower_results(updates: np.ndarray, counts: np.ndarray) -> list[tuple[list[np.ndarray], int]]:
+def flower_results(
+    updates: np.ndarray, counts: Sequence[int] | np.ndarray
+) -> list[tuple[list[np.ndarray], int]]:
+    """Flattened updates as Flower's aggregation functions take them: one (one-layer weights, count) each."""
     return [([row], int(n)) for row, n in zip(updates, counts, strict=True)]
 
 
@@ -146,7 +149,7 @@ def flower_peer(name: str, num_malicious: int) -> Callable[[np.ndarray, np.ndarr
     )
 
     def peer(updates: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        results = _flower_results(updates, counts)
+        results = flower_results(updates, counts)
         n = len(results)
         if name == "fedavg":
             return aggregate(results)[0]
@@ -530,21 +533,18 @@ def check_targets(rows: Sequence[BenchRow], gauge: Sequence[GaugePoint] = ()) ->
 
 def render_rows(rows: Sequence[BenchRow], title: str) -> Any:
     """A rich table of the grid's cells."""
-    from rich.table import Table
+    from backend.bench.render import table_of
 
-    table = Table(title=title)
     columns = ("part", "dataset", "partition", "train", "attack", "mal", "defense", "acc", "honest slashed",
                "honest excl", "atk excl", "atk slash", "slashed by 3", "slash after 3", "backdoor")  # fmt: skip
-    for name in columns:
-        table.add_column(name)
-    for r in rows:
-        table.add_row(
-            r.part, r.dataset, r.partition, r.train, r.attack, f"{r.malicious_fraction:.0%}", r.defense,
-            f"{r.final_accuracy:.3f}", str(r.honest_slashes), _rate(r.honest_exclusion_rate),
-            _rate(r.attacker_exclusion_rate), _rate(r.attacker_slash_rate), _rate(r.slashed_by_3),
-            _rate(r.slash_after_3), _rate(r.backdoor_success),
-        )  # fmt: skip
-    return table
+    cells = (
+        (r.part, r.dataset, r.partition, r.train, r.attack, f"{r.malicious_fraction:.0%}", r.defense,
+         f"{r.final_accuracy:.3f}", str(r.honest_slashes), _rate(r.honest_exclusion_rate),
+         _rate(r.attacker_exclusion_rate), _rate(r.attacker_slash_rate), _rate(r.slashed_by_3),
+         _rate(r.slash_after_3), _rate(r.backdoor_success))
+        for r in rows
+    )  # fmt: skip
+    return table_of(title, columns, cells)
 
 
 def render_targets(checks: Sequence[TargetCheck]) -> Any:

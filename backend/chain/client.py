@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -21,6 +22,8 @@ from backend.chain.deployment import Deployment, load_deployment
 from backend.chain.errors import ChainError, ChainUnreachable, NoContractAtAddress, WrongChain
 from backend.chain.reverts import RevertDecoder
 from backend.chain.sender import TransactionSender, translate_errors
+
+T = TypeVar("T")
 
 WEI_PER_FLT = 10**18
 RPC_TIMEOUT_S = 10
@@ -194,8 +197,11 @@ class ChainClient:
                 self._senders[account.address] = sender
             return sender
 
+    def _call(self, action: Callable[[], T]) -> T:
+        return translate_errors(self.rpc_url, self.decoder, action)
+
     def _read(self, fn: Any) -> Any:
-        return translate_errors(self.rpc_url, self.decoder, fn.call)
+        return self._call(fn.call)
 
     def _result(self, receipt: TxReceipt) -> TransactionResult:
         return TransactionResult(
@@ -210,11 +216,7 @@ class ChainClient:
 
     def rpc(self, method: str, *params: Any) -> Any:
         """A raw JSON-RPC call (a dev chain's ``anvil_setBalance``, ``evm_snapshot``, ...); ChainError if refused."""
-        answer = translate_errors(
-            self.rpc_url,
-            self.decoder,
-            lambda: self.w3.provider.make_request(RPCEndpoint(method), list(params)),
-        )
+        answer = self._call(lambda: self.w3.provider.make_request(RPCEndpoint(method), list(params)))
         if "error" in answer:
             raise ChainError(f"{method} refused by {self.rpc_url}: {answer['error']}")
         return answer.get("result")
@@ -251,7 +253,7 @@ class ChainClient:
     def eth_balance(self, address: str) -> int:
         """Wei of ETH (for gas) that ``address`` holds."""
         checksum = Web3.to_checksum_address(address)
-        return int(translate_errors(self.rpc_url, self.decoder, lambda: self.w3.eth.get_balance(checksum)))
+        return int(self._call(lambda: self.w3.eth.get_balance(checksum)))
 
     def transaction(self, tx_hash: str) -> TransactionResult | None:
         """The mined transaction ``tx_hash`` (status, block, gas, decoded events); None while the chain, as it
@@ -263,7 +265,7 @@ class ChainClient:
             except TransactionNotFound:
                 return None
 
-        receipt = translate_errors(self.rpc_url, self.decoder, fetch)
+        receipt = self._call(fetch)
         return None if receipt is None else self._result(receipt)
 
     def node_status(self, address: str) -> NodeStatus:
@@ -335,7 +337,7 @@ class ChainClient:
 
     def head(self) -> int:
         """The newest block number."""
-        return int(translate_errors(self.rpc_url, self.decoder, lambda: self.w3.eth.block_number))
+        return int(self._call(lambda: self.w3.eth.block_number))
 
     def settle_round(
         self,
@@ -365,10 +367,7 @@ class ChainClient:
             def fetch(event: Any = event) -> Any:
                 return event.get_logs(from_block=start, argument_filters=filters or None)
 
-            found.extend(
-                self._decoded(log, "FedShieldStaking")
-                for log in translate_errors(self.rpc_url, self.decoder, fetch)
-            )
+            found.extend(self._decoded(log, "FedShieldStaking") for log in self._call(fetch))
         found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 

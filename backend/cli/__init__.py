@@ -192,7 +192,3 @@ def bench_chain_command(
         typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:
         console.print(render_table(rows))
-
-
-if __name__ == "__main__":
-    app()

@@ -1,7 +1,9 @@
-"""The defense engine's commands: ``fedshield run``, ``fedshield attack probe``, ``fedshield bench defense``.
+"""The defense engine's commands: ``fedshield run``, ``fedshield attack probe``, ``fedshield bench defense``
+and ``fedshield bench scale``.
 
-``register`` adds them to the CLI's Typer apps; the heavy imports (torch, the simulation) happen inside
-the commands, so ``fedshield --help`` stays fast.
+``register`` adds them to the CLI's Typer apps. The options' types come from ``workers`` (attack kinds,
+partitions, optimizers), so torch loads with the CLI; the defense grid, the probe and Ray are imported
+inside the commands that use them.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import inspect
 import json
 import time
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from backend.bench.scale import scale_command
+from backend.engine.executors import Engine
 from backend.orchestrator.specs import AttackPlan
 from workers.attacks import AttackKind, Perturbation
 from workers.partition import PartitionScheme
@@ -31,29 +35,11 @@ if TYPE_CHECKING:
     from backend.engine.detection import DefenseConfig
     from backend.engine.simulation import RoundResult, SimulationResult
 
-from backend.bench.scale import scale_command
-
 console = Console()
 
 
-class Engine(StrEnum):
-    local = "local"
-    ray = "ray"
-
-
-class BenchPart(StrEnum):
-    all = "all"
-    honest = "honest"
-    attacks = "attacks"
-    gauge = "gauge"
-
-
-class Defense(StrEnum):
-    fedshield = "fedshield"
-    none = "none"
-    multi_krum = "multi_krum"
-    median = "median"
-    trimmed_mean = "trimmed_mean"
+BenchPart = Literal["all", "honest", "attacks", "gauge"]
+Defense = Literal["fedshield", "none", "multi_krum", "median", "trimmed_mean"]  # "none": plain FedAvg
 
 
 def set_torch_threads(threads: int) -> None:
@@ -108,9 +94,9 @@ def defense_config(defense: Defense, malicious_fraction: float) -> DefenseConfig
     """FedShield's screening, or a baseline: no screening and the named aggregation rule."""
     from backend.engine.detection import DefenseConfig
 
-    if defense is Defense.fedshield:
+    if defense == "fedshield":
         return DefenseConfig()
-    aggregator = "fedavg" if defense is Defense.none else defense.value
+    aggregator = "fedavg" if defense == "none" else defense
     return DefenseConfig(
         enabled=False, aggregator=aggregator, aggregator_malicious_fraction=min(malicious_fraction, 0.49)
     )
@@ -139,12 +125,9 @@ def rounds_table(result: SimulationResult) -> Table:
 
 
 def write_result(result: SimulationResult, out: Path) -> None:
-    """JSON (every verdict) or CSV (one row per round), by the file's suffix."""
-    suffix = out.suffix.lower()
-    if suffix not in (".json", ".csv"):
-        raise typer.BadParameter(f"--out must end in .json or .csv, found {out.name!r}")
+    """JSON (every verdict) or CSV (one row per round), by the file's suffix (`run` checked it before the run)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.to_json() if suffix == ".json" else result.to_csv())
+    out.write_text(result.to_json() if out.suffix.lower() == ".json" else result.to_csv())
 
 
 def run_command(
@@ -168,9 +151,7 @@ def run_command(
     optimizer: OptimizerName = typer.Option(DEFAULT_TRAIN.optimizer, help="Local optimizer."),
     malicious: int = typer.Option(0, min=0, help="How many nodes attack (chosen by the seed)."),
     attack: AttackPlan | None = None,  # the attack flags, added by ``with_attack_options``
-    defense: Defense = typer.Option(
-        Defense.fedshield, help="FedShield's screening, or a baseline aggregator."
-    ),
+    defense: Defense = typer.Option("fedshield", help="FedShield's screening, or a baseline aggregator."),
     root_set: int = typer.Option(
         ROOT_SET_SIZE, min=0, help="Clean root samples the orchestrator keeps (0: none)."
     ),
@@ -178,7 +159,7 @@ def run_command(
     out: Path | None = typer.Option(None, help="Write the result to a .json or .csv file."),
     threads: int = typer.Option(1, min=1, help="Torch CPU threads."),
     engine: Engine = typer.Option(
-        Engine.local, help="Where the nodes train: this process, or Ray actors (pip install '.[ray]')."
+        "local", help="Where the nodes train: this process, or Ray actors (pip install '.\\[ray]')."
     ),
     address: str | None = typer.Option(
         None, help="--engine ray: join this cluster (auto, or ray://HEAD:10001); default: a local Ray."
@@ -201,14 +182,14 @@ def run_command(
         raise typer.BadParameter(f"--out must end in .json or .csv, found {out.name!r}")
     if malicious > nodes:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --nodes {nodes}")
-    if engine is Engine.local and (address is not None or num_cpus is not None):
+    if engine == "local" and (address is not None or num_cpus is not None):
         raise typer.BadParameter("--address and --num-cpus apply to --engine ray only")
     if address is not None and num_cpus is not None:
         raise typer.BadParameter("--num-cpus sizes a local Ray; a cluster joined with --address has its own")
     try:
-        executor = executor_factory(engine.value, address=address, num_cpus=num_cpus)
+        executor = executor_factory(engine, address=address, num_cpus=num_cpus)
     except EngineUnavailable as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")  # its '.[ray]' is text, not a style tag
         raise typer.Exit(2) from None
     config = ExperimentConfig(
         dataset=str(data) if data is not None else dataset, label_column=label_column, image_size=image_size,
@@ -272,7 +253,7 @@ def probe_command(
 
 def bench_defense_command(
     quick: bool = typer.Option(False, help="A small grid on digits (about 3 minutes on 2 cores)."),
-    part: BenchPart = typer.Option(BenchPart.all, help="Run one part of the grid only (they add up to all)."),
+    part: BenchPart = typer.Option("all", help="Run one part of the grid only (they add up to all)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON rows instead of tables."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per CPU core)."),
 ) -> None:
@@ -297,9 +278,7 @@ def bench_defense_command(
 
     set_torch_threads(1)
     runs = quick_grid() if quick else full_grid()
-    runs = (
-        [r for r in runs if part in (BenchPart.all, BenchPart(r.part))] if part is not BenchPart.gauge else []
-    )
+    runs = [r for r in runs if part in ("all", r.part)] if part != "gauge" else []
     started = time.perf_counter()
     with Progress(console=console, transient=True, disable=json_output) as progress:
         task = progress.add_task("simulations", total=len(runs))
@@ -307,7 +286,7 @@ def bench_defense_command(
             runs, workers=workers or default_workers(), on_done=lambda _: progress.update(task, advance=1)
         )
     sweep = {k: v[:1] + v[-1:] if quick else v for k, v in GAUGE_SWEEP.items()}
-    gauge = gauge_sweep(sweep) if part in (BenchPart.all, BenchPart.gauge) else []
+    gauge = gauge_sweep(sweep) if part in ("all", "gauge") else []
     elapsed = time.perf_counter() - started
     rows = summarize(metrics)
     checks = check_targets(rows, gauge)

@@ -56,7 +56,8 @@ def serve_command(
     dataset: str = typer.Option("digits", help="Dataset of the experiment created for the fleet."),
     rounds: int = typer.Option(10, help="Rounds of the experiment created for the fleet."),
     engine: str = typer.Option(
-        "local", help="Where the fleet's nodes run: local (processes) or ray (actors, pip install '.[ray]')."
+        "local",
+        help="Where the fleet's nodes run: local (processes) or ray (actors, pip install '.\\[ray]').",
     ),
     address: str | None = typer.Option(
         None, help="--engine ray: join this Ray cluster (default: a local Ray)."
@@ -96,7 +97,7 @@ def serve_command(
         try:
             from backend.engine.ray_executor import connect
         except ImportError:
-            console.print("[red]--engine ray needs Ray: pip install '.[ray]'[/red]")
+            console.print("[red]--engine ray needs Ray: pip install '.\\[ray]'[/red]")
             raise typer.Exit(2) from None
         owns_ray = connect(address)
     if fleet:

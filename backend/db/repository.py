@@ -104,10 +104,14 @@ def has_submitted(session: Session, experiment_id: int, round_: int, address: st
     return found is not None
 
 
-def verdicts(session: Session, experiment_id: int, round_: int | None = None) -> Sequence[VerdictRow]:
+def verdicts(
+    session: Session, experiment_id: int, round_: int | None = None, *, node_address: str | None = None
+) -> Sequence[VerdictRow]:
     query = select(VerdictRow).where(VerdictRow.experiment_id == experiment_id)
     if round_ is not None:
         query = query.where(VerdictRow.round == round_)
+    if node_address is not None:
+        query = query.where(VerdictRow.node_address == node_address)
     return session.scalars(query.order_by(VerdictRow.round, VerdictRow.id)).all()
 
 

@@ -201,7 +201,7 @@ class NodeRecord:
 
 @dataclass
 class DefenseHistory:
-    """Cross-round memory, keyed by node id; ``screen_round`` reads it, the caller ``record``s a round."""
+    """Cross-round memory, keyed by node id; ``judge_round`` reads it, the caller ``record``s a round."""
 
     nodes: dict[Hashable, NodeRecord] = field(default_factory=dict)
     keep: int = 50  # evidence values kept per node (the window never needs more)
@@ -230,15 +230,10 @@ class DefenseHistory:
 # ----------------------------------------------------------------------------------------- feature maths
 
 
-def cosine_rows(rows: FloatArray, reference: FloatArray) -> NDArray[np.float64]:
-    """Cosine of each row with ``reference``; 0 where either is the zero vector."""
-    stats = row_statistics(rows, references=[reference])
-    return _cosines(stats.dots[0], stats.norm, reference)
-
-
 def _cosines(
     dots: NDArray[np.float64], norms: NDArray[np.float64], reference: FloatArray
 ) -> NDArray[np.float64]:
+    """Cosine of each row with ``reference`` from their dot products and norms; 0 where either is zero."""
     denom = norms * np.linalg.norm(reference.astype(np.float64))
     return np.divide(dots, denom, out=np.zeros_like(dots), where=denom > 0)
 
@@ -417,12 +412,20 @@ def _suspicion(z: float, side: str) -> float:
 # -------------------------------------------------------------------------------------------- screening
 
 
+class ScreeningInputs(TypedDict, total=False):
+    """The optional inputs of a screening, beside the updates themselves."""
+
+    trusted_update: FloatArray | None  # the orchestrator's own update on its root set
+    root_evidence: RootEvidence | None  # root-set logits of w and of every w + Δ_i
+    local_steps: Sequence[float] | None  # each node's optimizer steps this round
+
+
 def compute_features(
-    updates: FloatArray, global_weights: FloatArray, config: DefenseConfig, **signals: Any
+    updates: FloatArray, global_weights: FloatArray, config: DefenseConfig, **inputs: Unpack[ScreeningInputs]
 ) -> list[dict[str, float]]:
     """Every raw feature of every update of the round and, for a cohort large enough, its robust z: one
-    dict per update (``feature_columns`` names the keyword arguments)."""
-    return _rows(feature_columns(updates, global_weights, config, **signals))
+    dict per update."""
+    return _rows(feature_columns(updates, global_weights, config, **inputs))
 
 
 def _rows(columns: dict[str, NDArray[np.float64]]) -> list[dict[str, float]]:
@@ -436,10 +439,7 @@ def feature_columns(
     updates: FloatArray,
     global_weights: FloatArray,
     config: DefenseConfig,
-    *,
-    trusted_update: FloatArray | None = None,
-    root_evidence: RootEvidence | None = None,
-    local_steps: Sequence[float] | None = None,
+    **inputs: Unpack[ScreeningInputs],
 ) -> dict[str, NDArray[np.float64]]:
     """Every feature of the round's updates, one ``(n,)`` column each (``compute_features`` per update).
 
@@ -447,6 +447,9 @@ def feature_columns(
     norm signal judge ``log ‖Δ‖`` against what that much local work predicts: a node with five times the
     data takes five times the steps and moves further, honestly.
     """
+    trusted_update = inputs.get("trusted_update")
+    root_evidence = inputs.get("root_evidence")
+    local_steps = inputs.get("local_steps")
     n, d = updates.shape
     cohort = n >= config.min_cohort
     quiet = quiet_coordinates(updates, config.quiet_fraction) if cohort else None
@@ -476,7 +479,7 @@ def feature_columns(
         columns["root_alignment"] = root_alignment(
             columns["label_alignment"], columns.get("cosine_trusted"), config.trusted_weight
         )
-    if n >= config.min_cohort:
+    if cohort:
         norm_signal = columns["log_norm"]
         if local_steps is not None:
             steps = np.log(np.maximum(np.asarray(local_steps, dtype=np.float64), 1.0))
@@ -591,14 +594,6 @@ def exclusion_score(checks: Sequence[SignalCheck]) -> float:
 _ABSOLUTE = ("norm_threshold", "distance_threshold")
 
 
-class ScreeningInputs(TypedDict, total=False):
-    """The optional inputs of a screening, beside the updates themselves."""
-
-    trusted_update: FloatArray | None  # the orchestrator's own update on its root set
-    root_evidence: RootEvidence | None  # root-set logits of w and of every w + Δ_i
-    local_steps: Sequence[float] | None  # each node's optimizer steps this round
-
-
 def screen_round(
     updates: FloatArray,
     num_samples: Sequence[int],
@@ -670,7 +665,9 @@ def judge_round(
     for i in range(n):
         past = history.evidence_of(ids[i]) if history is not None else {}
         checks = signal_checks(features[i], config) if cohort.tripped[i] else []  # the reasons, where any
-        verdicts.append(_verdict(i, features[i], checks, i in excluded, past, config, n, len(excluded)))
+        # A copy: the verdict adds this history's evidence means, and the cohort may be judged again.
+        row = dict(features[i])
+        verdicts.append(_verdict(i, row, checks, i in excluded, past, config, n, len(excluded)))
     return verdicts
 
 

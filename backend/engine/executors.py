@@ -22,7 +22,7 @@ import numpy as np
 from workers.attacks import AttackConfig, CohortKnowledge, is_active, malicious_local_update
 from workers.models import ModelSpec
 from workers.task import round_seed
-from workers.tensors import Weights, flatten, unflatten
+from workers.tensors import Weights, flatten, layout_size, tensor_layout, unflatten
 from workers.training import TrainConfig, train_local
 
 NodeArrays = tuple[np.ndarray, np.ndarray]  # one node's (x, y)
@@ -106,7 +106,7 @@ class NodeGroup:
 
     def _pack(self, nodes: list[int], deltas: list[np.ndarray], counts: list[int]) -> NodeUpdates:
         if not nodes:
-            return NodeUpdates.empty(len(flatten(self.task.template)))
+            return NodeUpdates.empty(layout_size(tensor_layout(self.task.template)))
         return NodeUpdates(np.array(nodes, np.int64), np.stack(deltas), np.array(counts, np.int64))
 
 

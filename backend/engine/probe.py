@@ -256,8 +256,7 @@ def probe_attack(
     first = judge_round(screened)
     history = DefenseHistory()
     for _ in range(setup.defense.slash_window - 1):  # a sustained attack: the same evidence each round
-        for verdict in first:
-            history.record_one(verdict.index, verdict.outcome, verdict.features)
+        history.record(range(n), first)
     verdict = judge_round(screened, history)[attackers[0]]
     return ProbeResult(
         outcome=verdict.outcome,

@@ -22,6 +22,7 @@ import ray
 
 from backend.engine.executors import NodeArrays, NodeGroup, NodeTask, NodeUpdates, split_nodes
 from workers.attacks import CohortKnowledge
+from workers.tensors import layout_size, tensor_layout
 
 OBJECT_STORE_BYTES = 2 * 1024**3  # a local Ray's shared memory: rounds of 5,000 small updates fit
 
@@ -76,7 +77,7 @@ class RayExecutor:
     ) -> None:
         self._owns_ray = connect(address, num_cpus)
         self.task = task
-        self.dim = int(sum(t.numel() for t in task.template.values()))
+        self.dim = layout_size(tensor_layout(task.template))
         remote = ray.remote(NodeGroupActor).options(num_cpus=1)
         self.groups = split_nodes(len(node_data), actors or cluster_cpus())
         self.actors: list[Any] = []

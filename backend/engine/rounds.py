@@ -1,13 +1,15 @@
 """The one round engine: closes a round from the cohort's signed bytes to the next global model.
 
-Every caller closes rounds through ``close_round``: the orchestrator's round runner, ``fedshield run``,
-the Attack Lab's probe and every bench. One round, in order [FedAvg: McMahan et al., 2017]:
+Every round is closed through ``close_round``: the orchestrator's round runner, ``fedshield run`` and the
+benches that simulate rounds; the Attack Lab's probe and ``fedshield bench scale`` run its screening steps
+alone (``screened_cohort``, ``screen_cohort``). One round, in order [FedAvg: McMahan et al., 2017]:
 
 1. decode and validate each update against the model's layout (shapes, dtypes, finiteness, size);
 2. build the root evidence: the orchestrator's own *trusted update*, trained with the experiment's own
    local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
    NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
-3. screen the cohort together (``backend.engine.detection.screen_round``): accepted, excluded or slashed;
+3. screen the cohort together (``screen_cohort``: ``detection.screen_cohort_features``, then
+   ``detection.judge_round`` against the nodes' history): accepted, excluded or slashed;
 4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_verdicts``);
 5. evaluate the new global model on the held-out test split;
 6. count the outcomes against the ground truth where it is known (simulated attackers).

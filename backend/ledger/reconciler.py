@@ -31,11 +31,13 @@ from backend.db.statuses import OPEN_SETTLEMENTS, SettlementStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.settlements import (
     Confirmation,
+    chain_payouts,
     confirmation_of,
     confirmed_event,
     confirmed_last_round_id,
     payouts_wei,
     record_confirmation,
+    recorded_payouts,
     requeue,
 )
 from backend.orchestrator.events import EventBus
@@ -251,22 +253,14 @@ class Reconciler:
 def _agrees(row: SettlementRow, hit: SettledRound) -> bool:
     if row.chain_round_id != hit.round_id or (row.tx_hash or "").lower() != hit.tx_hash.lower():
         return False
-    paid = {a: (hit.rewards.get(a, 0), hit.slashes.get(a, 0)) for a in set(hit.rewards) | set(hit.slashes)}
-    return payouts_wei(row.payouts) == paid
+    return payouts_wei(row.payouts) == chain_payouts([hit])
 
 
 def _node_totals(rows: list[SettlementRow], chain_rounds: list[SettledRound]) -> list[NodeTotals]:
-    db: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        if row.status != SettlementStatus.CONFIRMED:
-            continue
-        for address, (rewarded, slashed) in payouts_wei(row.payouts).items():
-            db[address][0] += rewarded
-            db[address][1] += slashed
-    chain: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in chain_rounds:
-        for address, wei in r.rewards.items():
-            chain[address][0] += wei
-        for address, wei in r.slashes.items():
-            chain[address][1] += wei
-    return [NodeTotals(a, db[a][0], chain[a][0], db[a][1], chain[a][1]) for a in sorted(set(db) | set(chain))]
+    db, chain = recorded_payouts(rows), chain_payouts(chain_rounds)
+    totals = []
+    for address in sorted(db.keys() | chain.keys()):
+        db_rewarded, db_slashed = db.get(address, (0, 0))
+        chain_rewarded, chain_slashed = chain.get(address, (0, 0))
+        totals.append(NodeTotals(address, db_rewarded, chain_rewarded, db_slashed, chain_slashed))
+    return totals

@@ -5,20 +5,22 @@ Its statuses (pending, sending, confirmed, failed) are `backend.db.statuses.Sett
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.chain.client import TransactionResult, flt, to_flt
+from backend.chain.client import SettledRound, TransactionResult, flt, to_flt
 from backend.db.base import utcnow
 from backend.db.models import SettlementAttemptRow, SettlementRow
 from backend.db.statuses import LIVE_ATTEMPTS, AttemptState, SettlementStatus
 from backend.orchestrator.event_kinds import TxConfirmed, TxRequeued
 from backend.orchestrator.events import Publisher
 from backend.orchestrator.messages import flt_text
+
+Payouts = dict[str, tuple[int, int]]  # address -> (wei rewarded, wei slashed)
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,36 @@ def payouts_text(rewards: dict[str, int], slashes: dict[str, int]) -> dict[str, 
     return payouts
 
 
-def payouts_wei(payouts: dict[str, dict[str, str]] | None) -> dict[str, tuple[int, int]]:
+def payouts_wei(payouts: dict[str, dict[str, str]] | None) -> Payouts:
     """A row's ``payouts`` back in wei: address -> (rewarded, slashed)."""
     return {
         address: (flt(Decimal(paid.get("rewarded", "0"))), flt(Decimal(paid.get("slashed", "0"))))
         for address, paid in (payouts or {}).items()
     }
+
+
+def recorded_payouts(rows: Iterable[SettlementRow]) -> Payouts:
+    """Wei rewarded and slashed per node, summed over the confirmed ones of ``rows`` as the database records them."""
+    totals: Payouts = {}
+    for row in rows:
+        if row.status == SettlementStatus.CONFIRMED:
+            for address, paid in payouts_wei(row.payouts).items():
+                _add(totals, address, paid)
+    return totals
+
+
+def chain_payouts(rounds: Iterable[SettledRound]) -> Payouts:
+    """Wei rewarded and slashed per node, summed over ``rounds`` as the chain paid them."""
+    totals: Payouts = {}
+    for settled in rounds:
+        for address in settled.rewards.keys() | settled.slashes.keys():
+            _add(totals, address, (settled.rewards.get(address, 0), settled.slashes.get(address, 0)))
+    return totals
+
+
+def _add(totals: Payouts, address: str, paid: tuple[int, int]) -> None:
+    rewarded, slashed = totals.get(address, (0, 0))
+    totals[address] = (rewarded + paid[0], slashed + paid[1])
 
 
 def confirmed_last_round_id(session: Session) -> int:

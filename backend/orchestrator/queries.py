@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import cast
 
@@ -33,12 +34,11 @@ from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, NodeRow, SettlementRow, VerdictRow
-from backend.db.statuses import SettlementStatus
 from backend.engine.detection import Outcome
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.inspection import ChainInspector, checked_address
 from backend.ledger.outbox import SettlementOutbox
-from backend.ledger.settlements import confirmed_last_round_id, payouts_wei
+from backend.ledger.settlements import Payouts, chain_payouts, confirmed_last_round_id, recorded_payouts
 from backend.orchestrator.errors import ChainUnavailable, NotFound
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import attacks
@@ -48,21 +48,13 @@ from backend.settings import Settings
 
 STATUS_READERS = 8  # node statuses read from the chain at once for one page of nodes
 
-Payouts = dict[str, tuple[int, int]]  # address -> (wei rewarded, wei slashed)
 
-
+@cache  # read once: the installed package does not change under a running server, and health is polled
 def _version() -> str:
     try:
         return version("fedshield")
     except PackageNotFoundError:
         return "0.0.0"
-
-
-def add_payouts(totals: Payouts, rewards: dict[str, int], slashes: dict[str, int]) -> None:
-    """Adds one round's rewards and slashes (wei by address) to ``totals``."""
-    for address in rewards.keys() | slashes.keys():
-        rewarded, slashed = totals.get(address, (0, 0))
-        totals[address] = (rewarded + rewards.get(address, 0), slashed + slashes.get(address, 0))
 
 
 def chain_round_public(settled: SettledRound, ours: SettlementRow | None) -> ChainRoundPublic:
@@ -166,7 +158,7 @@ class ReadModels:
                 raise NotFound(f"no experiment {experiment_id}")
             nodes = [n for n in repo.nodes_of(session, experiment_id) if address in (None, n.address)]
             by_node: dict[str, list[VerdictRow]] = defaultdict(list)
-            for verdict in repo.verdicts(session, experiment_id):
+            for verdict in repo.verdicts(session, experiment_id, node_address=address):
                 by_node[verdict.node_address].append(verdict)
             recorded = repo.settlements_of(session, experiment_id)
             plan = AttackPlan.model_validate(experiment.attack) if experiment.attack else None
@@ -199,20 +191,12 @@ class ReadModels:
     def _payouts(self, settlements: Sequence[SettlementRow]) -> Payouts:
         """Wei rewarded and slashed per node in these settlements' rounds, as the chain holds them; while the
         chain is unreachable, as the confirmed settlements recorded them (the reconciler keeps the two equal)."""
-        totals: Payouts = {}
+        roots = {s.results_root.lower() for s in settlements}
         try:
-            roots = {s.results_root.lower() for s in settlements}
-            for settled in self.inspector.settled_rounds():
-                if settled.results_root.lower() in roots:
-                    add_payouts(totals, settled.rewards, settled.slashes)
-            return totals
+            settled = self.inspector.settled_rounds()
         except (ChainUnavailable, ChainError):
-            totals.clear()
-        for settlement in settlements:
-            if settlement.status == SettlementStatus.CONFIRMED:
-                wei = payouts_wei(settlement.payouts)
-                add_payouts(totals, {a: r for a, (r, _) in wei.items()}, {a: s for a, (_, s) in wei.items()})
-        return totals
+            return recorded_payouts(settlements)
+        return chain_payouts(r for r in settled if r.results_root.lower() in roots)
 
     def wallet(self, address: str) -> WalletPublic:
         """A wallet's balance, stake and eligibility, and its staking history on chain."""

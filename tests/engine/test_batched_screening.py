@@ -30,6 +30,7 @@ from backend.engine.detection import (
 )
 from backend.engine.rounds import Candidate, RootSignals, decode_cohort, model_logits, root_signals
 from backend.engine.simulation import ExperimentConfig, SimulationState, collect_submissions, prepare
+from tests.support.torch_threads import one_torch_thread
 from workers.attacks import AttackConfig
 from workers.models import ModelSpec, build_model
 from workers.tensors import Weights, flatten, state_of
@@ -50,12 +51,8 @@ class RealCohort:
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
     """Torch on one thread: on two shared cores, two threads wait on each other far longer than they gain."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -89,8 +89,7 @@ def test_probe_gives_the_verdicts_of_the_cohort_screened_whole(attack: AttackCon
     first = screened(None)
     history = DefenseHistory()
     for _ in range(reference.setup.defense.slash_window - 1):
-        for verdict in first:
-            history.record_one(verdict.index, verdict.outcome, verdict.features)
+        history.record(ids, first)
     sustained = screened(history)[attackers[0]]
 
     result = probe_attack(reference, attack, num_attackers=len(attackers))

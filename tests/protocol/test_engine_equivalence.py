@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from backend.engine.simulation import ExperimentConfig, SimulationResult, run_simulation
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
+from tests.support import torch_threads
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment
 from workers.training import DEFAULT_TRAIN
@@ -37,12 +37,8 @@ BODY: dict[str, Any] = {
 @pytest.fixture
 def one_torch_thread() -> Iterator[None]:
     """`fedshield run`'s default (--threads 1), as the fleet's nodes and the compute worker run."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads.one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def in_process() -> SimulationResult:

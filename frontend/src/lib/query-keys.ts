@@ -19,37 +19,38 @@ export const keys = {
 
 export type QueryKey = readonly unknown[]
 
-/** What an event changes, each standing for the queries that show it. */
+/** What an event changes, standing for the queries that show it; each kind changes one of these, or nothing. */
 type Change = 'experiment' | 'verdicts' | 'nodes' | 'chain'
 
 // Every kind the orchestrator publishes (generated from its event registry) says what it changes: a new kind is a
 // type error here until it does.
 const CHANGES = {
-  'experiment.created': ['experiment'],
-  'experiment.started': ['experiment'],
-  'experiment.paused': ['experiment'],
-  'experiment.resumed': ['experiment'],
-  'experiment.stopped': ['experiment'],
-  'experiment.completed': ['experiment'],
-  'experiment.failed': ['experiment'],
-  'attack.updated': ['experiment'],
-  'round.opened': ['experiment'],
-  'model.aggregated': ['experiment'],
-  'node.registered': ['nodes'],
-  'node.deactivated': ['nodes'],
-  'update.received': [],
-  'update.accepted': ['verdicts'],
-  'update.excluded': ['verdicts'],
-  'update.slashed': ['verdicts'],
-  'update.rejected': ['verdicts'],
-  'wallet.rewarded': ['chain'],
-  'wallet.slashed': ['chain'],
-  'tx.sent': ['chain'],
-  'tx.confirmed': ['chain'],
-  'tx.failed': ['chain'],
-  'tx.requeued': ['chain'],
-} satisfies Record<EventKind | LegacyEventKind, readonly Change[]>
+  'experiment.created': 'experiment',
+  'experiment.started': 'experiment',
+  'experiment.paused': 'experiment',
+  'experiment.resumed': 'experiment',
+  'experiment.stopped': 'experiment',
+  'experiment.completed': 'experiment',
+  'experiment.failed': 'experiment',
+  'attack.updated': 'experiment',
+  'round.opened': 'experiment',
+  'model.aggregated': 'experiment',
+  'node.registered': 'nodes',
+  'node.deactivated': 'nodes',
+  'update.received': null,
+  'update.accepted': 'verdicts',
+  'update.excluded': 'verdicts',
+  'update.slashed': 'verdicts',
+  'update.rejected': 'verdicts',
+  'wallet.rewarded': 'chain',
+  'wallet.slashed': 'chain',
+  'tx.sent': 'chain',
+  'tx.confirmed': 'chain',
+  'tx.failed': 'chain',
+  'tx.requeued': 'chain',
+} satisfies Record<EventKind | LegacyEventKind, Change | null>
 
+/** The queries that show `change`, each once. */
 function queriesOf(change: Change, exp: number | null): QueryKey[] {
   switch (change) {
     case 'experiment':
@@ -68,14 +69,6 @@ function queriesOf(change: Change, exp: number | null): QueryKey[] {
 /** The queries an event makes stale (prefix keys: ['rounds', 3] also covers nothing deeper); none for a kind
  * this dashboard does not know. */
 export function staleQueriesFor(kind: string, experimentId: number | null): QueryKey[] {
-  const changes: readonly Change[] = Object.hasOwn(CHANGES, kind) ? CHANGES[kind as keyof typeof CHANGES] : []
-  const seen = new Set<string>()
-  return changes
-    .flatMap((change) => queriesOf(change, experimentId))
-    .filter((k) => {
-      const id = JSON.stringify(k)
-      if (seen.has(id)) return false
-      seen.add(id)
-      return true
-    })
+  const change: Change | null = Object.hasOwn(CHANGES, kind) ? CHANGES[kind as keyof typeof CHANGES] : null
+  return change === null ? [] : queriesOf(change, experimentId)
 }

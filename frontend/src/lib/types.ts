@@ -74,8 +74,6 @@ export type EventLogPage = Schemas['EventLog']
 /** Every kind of event the orchestrator publishes, each with its own `data`. */
 export type StreamedEvent = Schemas['StreamedEvent']
 export type EventKind = StreamedEvent['kind']
-/** The `data` of events of kind `K`. */
-export type EventData<K extends EventKind> = Extract<StreamedEvent, { kind: K }>['data']
 
 /** A bring-your-own-data preview (`POST /api/dataset-previews`): what an upload would become, stored nowhere. */
 export type DatasetPreview = Schemas['DatasetPreview']

@@ -12,8 +12,8 @@ const KIND_TONE: Record<ColumnKind, 'info' | 'violet' | 'accent' | 'ok' | 'neutr
 function describe(column: ColumnProfile): string {
   if (column.kind === 'dropped') return column.reason ?? 'not used'
   if (column.kind === 'numeric') {
-    const round = (v: number | null) => (v === null ? '–' : Number(v.toPrecision(4)).toString())
-    return `${round(column.minimum ?? null)} to ${round(column.maximum ?? null)}, mean ${round(column.mean ?? null)}`
+    const round = (v: number | null | undefined) => (v == null ? '–' : Number(v.toPrecision(4)).toString())
+    return `${round(column.minimum)} to ${round(column.maximum)}, mean ${round(column.mean)}`
   }
   const shown = (column.top ?? []).slice(0, 4).map((t) => `${t.value} (${t.count})`).join(', ')
   const more = column.distinct > 4 ? `, … ${column.distinct} in all` : ''
