@@ -47,12 +47,23 @@ from workers.tensors import Weights, flatten, l2_norm, unflatten
 from workers.training import LocalUpdate, TrainConfig, evaluate, train_local
 
 AttackKind = Literal[
-    "none", "gaussian", "label_flip", "sign_flip", "alie", "ipm", "min_max", "backdoor", "free_rider"
+    "none",
+    "gaussian",
+    "label_flip",
+    "sign_flip",
+    "alie",
+    "ipm",
+    "min_max",
+    "min_sum",
+    "fang_trim",
+    "backdoor",
+    "free_rider",
 ]
 ATTACK_KINDS: tuple[AttackKind, ...] = get_args(AttackKind)
 Perturbation = Literal["unit", "std", "sign"]
 PERTURBATIONS: tuple[Perturbation, ...] = get_args(Perturbation)
-COHORT_KINDS: frozenset[str] = frozenset({"alie", "ipm", "min_max"})  # they need the round's benign updates
+# They need the round's benign updates.
+COHORT_KINDS: frozenset[str] = frozenset({"alie", "ipm", "min_max", "min_sum", "fang_trim"})
 
 # Trigger: images get a square of maximal brightness (pixels lie in [0, 1]) in the bottom-right corner,
 # where digits and most photos hold background. Tabular samples (standardized) get three features spread
@@ -85,6 +96,9 @@ class AttackConfig:
     z: float | None = None  # alie: Δ_sent = μ - z·sigma; None: the paper's z_max for the round's n and f
     perturbation: Perturbation = "std"  # min_max: direction p is -unit(μ), -sigma or -sign(μ)
     boost: float | None = None  # backdoor: Δ_sent = boost·Δ_poisoned; None: the round's number of nodes
+    # backdoor: instead of a boost, scale Δ_poisoned to norm_cap times the round's median benign norm, an
+    # adaptive attacker staying inside the norm an honest node shows (needs the cohort's updates)
+    norm_cap: float | None = None
     target_label: int = 0  # backdoor: the class triggered samples are relabelled to
     poison_fraction: float = 0.5  # backdoor: share of the node's samples that carry the trigger
 
@@ -93,7 +107,7 @@ class AttackConfig:
             raise AttackConfigError(f"kind must be one of {list(ATTACK_KINDS)}, found {self.kind!r}")
         for name in ("sigma", "flip_fraction", "scale", "start_round", "epsilon", "poison_fraction"):
             _require_number(name, getattr(self, name))
-        for name in ("z", "boost"):
+        for name in ("z", "boost", "norm_cap"):
             if getattr(self, name) is not None:
                 _require_number(name, getattr(self, name))
         if not isinstance(self.norm_matched, bool) or not isinstance(self.start_round, int):
@@ -123,6 +137,8 @@ class AttackConfig:
             )
         if self.boost is not None and not (math.isfinite(self.boost) and self.boost > 0):
             raise AttackConfigError(f"boost must be a finite number > 0 or None, found {self.boost}")
+        if self.norm_cap is not None and not (math.isfinite(self.norm_cap) and self.norm_cap > 0):
+            raise AttackConfigError(f"norm_cap must be a finite number > 0 or None, found {self.norm_cap}")
         if (
             isinstance(self.target_label, bool)
             or not isinstance(self.target_label, int)
@@ -146,6 +162,7 @@ class AttackConfig:
             "z": self.z,
             "perturbation": self.perturbation,
             "boost": self.boost,
+            "norm_cap": self.norm_cap,
             "target_label": self.target_label,
             "poison_fraction": self.poison_fraction,
         }
@@ -369,8 +386,48 @@ def min_max_gamma(benign: np.ndarray, direction: np.ndarray) -> float:
     return found
 
 
-def _cohort_vector(cfg: AttackConfig, knowledge: CohortKnowledge) -> np.ndarray:
-    """The (d,) float64 update an ALIE, IPM or Min-Max attacker sends."""
+def min_sum_gamma(benign: np.ndarray, direction: np.ndarray) -> float:
+    """The largest gamma >= 0 such that ``Σ_i ‖μ + gamma·p - b_i‖² <= max_i Σ_j ‖b_i - b_j‖²``: Min-Sum
+    [Shejwalkar & Houmansadr, NDSS 2021], the sum of squared distances to the benign updates no larger than
+    any benign update's own. Closed form: the left side is a quadratic in gamma."""
+    rows = np.asarray(benign, dtype=np.float64)  # (k, d)
+    p = np.asarray(direction, dtype=np.float64)
+    p_sq = float(p @ p)
+    if len(rows) < 2 or p_sq == 0:
+        return 0.0
+    gram = rows @ rows.T
+    norms_sq = np.diag(gram)
+    pair_sq = norms_sq[:, None] + norms_sq[None, :] - 2 * gram  # (k, k)
+    limit = float(np.max(pair_sq.sum(axis=1)))
+    offsets = rows.mean(axis=0) - rows  # a_i = μ - b_i
+    a = len(rows) * p_sq
+    b = 2 * float((offsets @ p).sum())
+    c = float(np.einsum("kd,kd->", offsets, offsets)) - limit
+    disc = b * b - 4 * a * c
+    return max(0.0, (-b + math.sqrt(disc)) / (2 * a)) if disc >= 0 else 0.0
+
+
+def fang_trimmed_mean(benign: np.ndarray, rng: np.random.Generator, spread: float = 2.0) -> np.ndarray:
+    """Fang et al.'s full-knowledge attack on the trimmed mean and the median [Fang et al., USENIX Security
+    2020]: on each coordinate, a value beyond the benign extreme on the side opposite to where the benign
+    mean moves the model, drawn between that extreme and ``spread`` times (or over) it."""
+    rows = np.asarray(benign, dtype=np.float64)
+    direction = np.sign(rows.mean(axis=0))  # s_j: where the model would move without attack
+    low, high = rows.min(axis=0), rows.max(axis=0)
+    u = rng.random(rows.shape[1])
+    # s_j > 0: push below the minimum; s_j <= 0: push above the maximum
+    below = np.where(
+        low > 0, low / spread + u * (low - low / spread), spread * low + u * (low - spread * low)
+    )
+    above = np.where(high > 0, high + u * (spread * high - high), high + u * (high / spread - high))
+    crafted: np.ndarray = np.where(direction > 0, below, above)
+    return crafted
+
+
+def _cohort_vector(cfg: AttackConfig, knowledge: CohortKnowledge, rng: np.random.Generator) -> np.ndarray:
+    """The (d,) float64 update an ALIE, IPM, Min-Max, Min-Sum or Fang attacker sends."""
+    if cfg.kind == "fang_trim":
+        return fang_trimmed_mean(knowledge.benign, rng)
     mean, std = cohort_mean_std(knowledge.benign)
     if cfg.kind == "ipm":
         return -cfg.epsilon * mean
@@ -380,6 +437,8 @@ def _cohort_vector(cfg: AttackConfig, knowledge: CohortKnowledge) -> np.ndarray:
         z = cfg.z if cfg.z is not None else alie_z_max(knowledge.num_nodes, knowledge.num_malicious)
         return mean - z * std
     direction = min_max_direction(knowledge.benign, cfg.perturbation)
+    if cfg.kind == "min_sum":
+        return mean + min_sum_gamma(knowledge.benign, direction) * direction
     return mean + min_max_gamma(knowledge.benign, direction) * direction
 
 
@@ -392,8 +451,9 @@ def crafted_update(
     """What a node of this kind sends, given its own honest- (or poison-) trained Δ (a new dict; Δ is kept).
 
     Cohort kinds send what `knowledge.benign` dictates and take only Δ's layout from Δ (with no knowledge,
-    Δ is the only benign row they know: ALIE and Min-Max then send Δ, IPM -ε·Δ). The backdoor's default
-    boost is `knowledge.num_nodes`, so it needs knowledge or an explicit boost.
+    Δ is the only benign row they know: ALIE, Min-Max and Min-Sum then send Δ, IPM -ε·Δ). The backdoor's
+    default boost is `knowledge.num_nodes`, so it needs knowledge or an explicit boost; with a `norm_cap`
+    its update is scaled to that multiple of the benign updates' median norm.
     """
     names = sorted(benign_delta)
     if cfg.kind == "sign_flip":
@@ -401,7 +461,13 @@ def crafted_update(
     if cfg.kind == "free_rider":
         return {name: torch.zeros_like(benign_delta[name]) for name in names}
     if cfg.kind == "backdoor":
-        if cfg.boost is not None:
+        if cfg.norm_cap is not None:
+            if knowledge is None:
+                raise AttackConfigError("backdoor: norm_cap needs the round's benign updates")
+            median = float(np.median(np.linalg.norm(knowledge.benign.astype(np.float64), axis=1)))
+            own_norm = l2_norm(benign_delta)
+            boost = cfg.norm_cap * median / own_norm if own_norm > 0 else 0.0
+        elif cfg.boost is not None:
             boost = cfg.boost
         elif knowledge is not None:
             boost = float(knowledge.num_nodes)
@@ -416,7 +482,7 @@ def crafted_update(
             raise ValueError(
                 f"CohortKnowledge.benign rows hold {knowledge.benign.shape[1]} values, the update {own.size}"
             )
-        return unflatten(_cohort_vector(cfg, knowledge).astype(np.float32), benign_delta)
+        return unflatten(_cohort_vector(cfg, knowledge, rng).astype(np.float32), benign_delta)
     if cfg.kind != "gaussian":
         return {name: benign_delta[name].clone() for name in names}
     noise = {

@@ -38,9 +38,11 @@ import numpy as np
 from workers.data_limits import DataLimits, checked_file_size
 from workers.dataset_errors import ZIP_ERRORS, DatasetError, DatasetTooLarge
 from workers.images import DEFAULT_IMAGE_SIZE, ImageFolder, load_image_zip
+from workers.packaged_data import PACKAGED_TABLES, read_mnist, read_packaged_table
 from workers.table_schema import TableSchema, apply_schema, numeric_values, text_codes
 from workers.tables import (
     TABLE_SUFFIXES,
+    TableFile,
     check_encoded_size,
     fit_schema,
     guess_label_column,
@@ -51,7 +53,9 @@ from workers.tables import (
 __all__ = ["DatasetError", "DatasetTooLarge"]  # re-exported: every caller imports them from here
 
 
-BUILTIN_DATASETS = ("digits", "breast_cancer", "wine")
+SKLEARN_DATASETS = ("digits", "breast_cancer", "wine")
+# Real sets that packages ship (workers.packaged_data): 28x28 MNIST digits and two public tables.
+BUILTIN_DATASETS = (*SKLEARN_DATASETS, "mnist", *PACKAGED_TABLES)
 FILE_SUFFIXES = (*TABLE_SUFFIXES, ".zip", ".npz")
 
 
@@ -175,10 +179,19 @@ def fit_standardizer(train: Dataset) -> Standardizer:
 
 
 def load_builtin(name: str) -> Dataset:
-    """One of sklearn's bundled sets, offline: digits as (1, 8, 8) images in [0, 1], tabular ones unscaled.
+    """A built-in set, offline: digits (1, 8, 8) and mnist (1, 28, 28) as images in [0, 1], sklearn's tables
+    unscaled, the packaged tables encoded with statistics of every row (what a catalogue entry needs).
 
     Tabular features are standardized later, with training-split statistics (see the module docstring).
     """
+    if name in PACKAGED_TABLES:
+        frame = read_packaged_table(name)
+        schema = plan_schema(TableFile(frame, name, "csv"), PACKAGED_TABLES[name].label_column)
+        encoded = apply_schema(frame, schema, file=name)
+        return Dataset(encoded.x, encoded.y, DatasetSpec.of_table(name, schema))
+    if name == "mnist":
+        x, y = read_mnist()
+        return Dataset(x, y, DatasetSpec(name, x.shape[1:], 10, True, (), tuple(str(c) for c in range(10))))
     from sklearn import datasets as sk
 
     loaders: dict[str, Callable[[], Any]] = {
@@ -202,7 +215,12 @@ def load_builtin(name: str) -> Dataset:
 
 
 def load_builtin_split(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> ExperimentData:
-    """A built-in set split into train / test, tabular features standardized with train statistics."""
+    """A built-in set split into train / test, tabular features standardized with train statistics (the
+    packaged tables: their schema fit on the training rows, as an uploaded table's)."""
+    if name in PACKAGED_TABLES:
+        table = TableFile(read_packaged_table(name), name, "csv")
+        planned = plan_schema(table, PACKAGED_TABLES[name].label_column)
+        return _table_split(table, planned, test_fraction=test_fraction, seed=seed, name=name)
     train, test = split_train_test(load_builtin(name), test_fraction=test_fraction, seed=seed)
     if train.spec.is_image:
         return ExperimentData(train, test, None)
@@ -290,25 +308,41 @@ def load_experiment_data(
         return ExperimentData(scaler.apply(train), scaler.apply(test), scaler)
     table = read_table(path, limits)
     planned = table_schema or plan_schema(table, label_column, exclude, limits=limits)
+    return _table_split(
+        table, planned, test_fraction=test_fraction, seed=seed, name=name or path.stem, limits=limits
+    )
+
+
+def _table_split(
+    table: TableFile,
+    planned: TableSchema,
+    *,
+    test_fraction: float,
+    seed: int,
+    name: str,
+    limits: DataLimits = DataLimits(),
+) -> ExperimentData:
+    """A table's train / test splits under its planned schema, re-fit on the training rows."""
+    file = table.name
     codes, names = text_codes(table.frame[planned.label_column], label=True)
     frame = table.frame if (codes >= 0).all() else table.frame.loc[codes >= 0]
     del table
-    check_encoded_size(path.name, len(frame), planned, limits)
+    check_encoded_size(file, len(frame), planned, limits)
     index = {name: i for i, name in enumerate(planned.class_names)}
     outside = [name for name in names if name not in index]
     if outside:
         raise DatasetError(
-            f"{path.name}: labels {outside[:12]} are not among the classes {list(planned.class_names)}"
+            f"{file}: labels {outside[:12]} are not among the classes {list(planned.class_names)}"
         )
     y = np.array([index[name] for name in names], dtype=np.int64)[codes[codes >= 0]]
-    train_idx, test_idx = split_indices(y, len(planned.class_names), test_fraction, seed, path.stem)
-    schema = fit_schema(planned, frame, file=path.name, rows=train_idx)
-    spec = DatasetSpec.of_table(name or path.stem, schema)
+    train_idx, test_idx = split_indices(y, len(planned.class_names), test_fraction, seed, Path(file).stem)
+    schema = fit_schema(planned, frame, file=file, rows=train_idx)
+    spec = DatasetSpec.of_table(name, schema)
     # Encoded split by split, a column at a time: no copy of the table, no whole-table feature matrix.
-    encoded = apply_schema(frame, schema, file=path.name, rows=train_idx)
+    encoded = apply_schema(frame, schema, file=file, rows=train_idx)
     train = Dataset(encoded.x, encoded.y, spec)
     del encoded
-    encoded = apply_schema(frame, schema, file=path.name, rows=test_idx)
+    encoded = apply_schema(frame, schema, file=file, rows=test_idx)
     return ExperimentData(train, Dataset(encoded.x, encoded.y, spec), None)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from backend.engine.detection import DefenseConfig, Outcome
-from backend.engine.probe import build_reference, probe_attack
+from backend.engine.probe import SUSTAINED_ROUNDS, build_reference, launched_outcome, probe_attack
 from backend.engine.simulation import (
     ExperimentConfig,
     RoundResult,
@@ -47,8 +47,11 @@ from workers.tensors import unflatten
 from workers.training import DEFAULT_TRAIN, TrainConfig
 from workers.wire import WireError
 
-NUM_NODES = 12
-DATASETS = ("digits", "breast_cancer")
+NUM_NODES = 20
+# The suite the shield is judged on: sklearn's three small sets, and real data no one here wrote (5,000
+# MNIST digits, the Palmer penguins, the UCI census table), shipped by registry packages.
+DATASETS = ("digits", "breast_cancer", "wine", "mnist", "penguins", "adult")
+QUICK_DATASETS = ("digits", "mnist", "penguins")  # an image set of each size and a real table
 LABEL_FLIP_FROM_ROUND = 5  # 1-based: the attack starts once the model has learned something to invert
 ATTACKS: dict[str, AttackConfig] = {
     "sign_flip": AttackConfig(kind="sign_flip"),
@@ -59,10 +62,15 @@ ATTACKS: dict[str, AttackConfig] = {
     "ipm_0.5": AttackConfig(kind="ipm", epsilon=0.5),
     "ipm_100": AttackConfig(kind="ipm", epsilon=100.0),
     "min_max": AttackConfig(kind="min_max"),
+    "min_sum": AttackConfig(kind="min_sum"),
+    "fang_trim": AttackConfig(kind="fang_trim"),
     "backdoor": AttackConfig(kind="backdoor"),
+    # the adaptive backdoor: its update scaled to 1.5x the round's median honest norm
+    "backdoor_capped": AttackConfig(kind="backdoor", norm_cap=1.5),
     "free_rider": AttackConfig(kind="free_rider"),
 }
 GROSS_ATTACKS = ("sign_flip", "gaussian_s1", "label_flip", "ipm_100", "backdoor")
+QUICK_ATTACKS = ("sign_flip", "label_flip", "alie", "backdoor_capped")
 PEERS = ("fedavg", "krum", "multi_krum", "median", "trimmed_mean", "bulyan")
 TRAIN_GRID: dict[str, TrainConfig] = {
     "default": DEFAULT_TRAIN,
@@ -215,11 +223,11 @@ def measure(run: BenchRun, result: SimulationResult, seconds: float) -> RunMetri
     by_3 = [Outcome.SLASHED in seq[:3] for seq in per_attacker.values()] if ours else []
     after = [o is Outcome.SLASHED for seq in per_attacker.values() for o in seq[3:]] if ours else []
     success = None
-    if run.attack == "backdoor" and result.final_weights.size:
+    if run.attack.startswith("backdoor") and result.final_weights.size:
         state = prepare(result.config)
         weights = unflatten(np.asarray(result.final_weights), state.template)
         assert state.setup.test is not None
-        success = backdoor_success(state.spec, weights, *state.setup.test, ATTACKS["backdoor"])
+        success = backdoor_success(state.spec, weights, *state.setup.test, ATTACKS[run.attack])
     return RunMetrics(
         run, result.final_accuracy, honest[0], honest[1], honest[2], attackers[0], attackers[1], attackers[2],
         attackers[3], float(np.mean(by_3)) if by_3 else None, float(np.mean(after)) if after else None, success,
@@ -286,15 +294,17 @@ def attack_grid(
     return runs
 
 
-def full_grid() -> list[BenchRun]:
-    return honest_grid(rounds=50) + attack_grid(rounds=15)
+def full_grid(datasets: Sequence[str] = DATASETS) -> list[BenchRun]:
+    """The issue's suite: every task, partition and local training honest; every attack at 30% and 45%."""
+    return honest_grid(rounds=20, datasets=datasets) + attack_grid(rounds=15, datasets=datasets)
 
 
-def quick_grid() -> list[BenchRun]:
-    """Under three minutes on two cores: digits, fewer rounds, 30% attackers, three peers."""
-    return honest_grid(rounds=15, datasets=("digits",), trains=("default", "e5-b16-momentum")) + attack_grid(
-        rounds=10, datasets=("digits",), fractions=(0.3,), partitions=("dirichlet_0.5",),
-        peers=("fedavg", "multi_krum", "median"),
+def quick_grid(datasets: Sequence[str] = QUICK_DATASETS) -> list[BenchRun]:
+    """A few minutes on two cores: digits, mnist and a real table, fewer rounds, 30% attackers on Dirichlet
+    0.5, the attacks that were measured passing, two peers."""
+    return honest_grid(rounds=10, datasets=datasets, trains=("default",), partitions=("iid", "dirichlet_0.5")) + (
+        attack_grid(rounds=10, datasets=datasets, attacks=QUICK_ATTACKS, fractions=(0.3,),
+                    partitions=("dirichlet_0.5",), peers=("fedavg", "median"))
     )  # fmt: skip
 
 
@@ -338,14 +348,8 @@ class GaugePoint:
     agree: bool
 
 
-def launched_outcome(outcomes: Sequence[Outcome], window: int) -> Outcome:
-    """A sustained attack's outcome: the most common one once the slash window has filled."""
-    steady = list(outcomes[window - 1 :]) or list(outcomes)
-    return max(Outcome, key=lambda o: (steady.count(o), list(Outcome).index(o)))
-
-
 def gauge_point(
-    attack_name: str, attack: AttackConfig, *, warmup: int = 3, attack_rounds: int = 5
+    attack_name: str, attack: AttackConfig, *, warmup: int = 3, attack_rounds: int = SUSTAINED_ROUNDS
 ) -> GaugePoint:
     """Probes ``attack`` at the round it would start, then launches it from there in simulation."""
     f = round(0.25 * NUM_NODES)
@@ -508,7 +512,7 @@ def check_targets(rows: Sequence[BenchRow], gauge: Sequence[GaugePoint] = ()) ->
                                       f"{r.final_accuracy:.3f} vs {best.defense} {best.final_accuracy:.3f}", ">=",
                                       r.final_accuracy >= best.final_accuracy - 1e-9))  # fmt: skip
         checks.append(TargetCheck("honest slashes", cell, str(r.honest_slashes), "0", r.honest_slashes == 0))
-        if r.attack == "backdoor" and r.backdoor_success is not None:
+        if r.attack.startswith("backdoor") and r.backdoor_success is not None:
             checks.append(TargetCheck("backdoor success", cell, f"{r.backdoor_success:.1%}", "<= 5%",
                                       r.backdoor_success <= 0.05))  # fmt: skip
         if r.attack == "free_rider" and r.attacker_caught_rate is not None:

@@ -26,6 +26,7 @@ from backend.bench.scale import scale_command
 from backend.engine.executors import Engine
 from backend.orchestrator.specs import AttackPlan
 from workers.attacks import AttackKind, Perturbation
+from workers.datasets import BUILTIN_DATASETS
 from workers.partition import PartitionScheme
 from workers.task import ROOT_SET_SIZE
 from workers.training import DEFAULT_TRAIN, OptimizerName
@@ -57,8 +58,11 @@ def attack_options(
     flip_fraction: float = typer.Option(1.0, min=0.0, max=1.0, help="label_flip: share of labels flipped."),
     epsilon: float = typer.Option(0.5, min=0.0, help="ipm: send -epsilon * mean of the benign updates."),
     z: float | None = typer.Option(None, help="alie: std multiplier (default: the paper's z_max for n, f)."),
-    perturbation: Perturbation = typer.Option("std", help="min_max: the perturbation direction."),
+    perturbation: Perturbation = typer.Option("std", help="min_max, min_sum: the perturbation direction."),
     boost: float | None = typer.Option(None, help="backdoor: model-replacement boost (default: nodes)."),
+    norm_cap: float | None = typer.Option(
+        None, help="backdoor: scale the update to this x the median honest norm instead of boosting."
+    ),
     target_label: int = typer.Option(0, min=0, help="backdoor: the label triggered samples get."),
     poison_fraction: float = typer.Option(
         0.5, min=0.0, max=1.0, help="backdoor: share of samples triggered."
@@ -69,7 +73,7 @@ def attack_options(
     try:
         return AttackPlan(
             kind=kind, sigma=sigma, norm_matched=norm_matched, scale=scale, flip_fraction=flip_fraction,
-            epsilon=epsilon, z=z, perturbation=perturbation, boost=boost, target_label=target_label,
+            epsilon=epsilon, z=z, perturbation=perturbation, boost=boost, norm_cap=norm_cap, target_label=target_label,
             poison_fraction=poison_fraction, start_round=attack_start,
         )  # fmt: skip
     except ValidationError as exc:
@@ -131,7 +135,7 @@ def write_result(result: SimulationResult, out: Path) -> None:
 
 
 def run_command(
-    dataset: str = typer.Option("digits", help="Built-in dataset: digits, breast_cancer, wine."),
+    dataset: str = typer.Option("digits", help=f"Built-in dataset: {', '.join(BUILTIN_DATASETS)}."),
     data: Path | None = typer.Option(
         None,
         exists=True,
@@ -252,8 +256,11 @@ def probe_command(
 
 
 def bench_defense_command(
-    quick: bool = typer.Option(False, help="A small grid on digits (about 3 minutes on 2 cores)."),
+    quick: bool = typer.Option(False, help="A small grid on digits, mnist and the penguins table."),
     part: BenchPart = typer.Option("all", help="Run one part of the grid only (they add up to all)."),
+    datasets: str = typer.Option(
+        "", help="Comma-separated tasks of the suite to run (default: all of the grid's)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON rows instead of tables."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0: one per CPU core)."),
 ) -> None:
@@ -261,6 +268,7 @@ def bench_defense_command(
     from rich.progress import Progress
 
     from backend.bench.defense import (
+        DATASETS,
         GAUGE_SWEEP,
         NUM_NODES,
         check_targets,
@@ -278,7 +286,12 @@ def bench_defense_command(
 
     set_torch_threads(1)
     runs = quick_grid() if quick else full_grid()
-    runs = [r for r in runs if part in ("all", r.part)] if part != "gauge" else []
+    chosen = {d.strip() for d in datasets.split(",") if d.strip()}
+    unknown = chosen - set(DATASETS)
+    if unknown:
+        raise typer.BadParameter(f"not in the suite: {sorted(unknown)}; choose from {', '.join(DATASETS)}")
+    runs = [r for r in runs if part in ("all", r.part) and (not chosen or r.dataset in chosen)]
+    runs = runs if part != "gauge" else []
     started = time.perf_counter()
     with Progress(console=console, transient=True, disable=json_output) as progress:
         task = progress.add_task("simulations", total=len(runs))

@@ -100,6 +100,9 @@ class DefenseConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True  # False: accept every update and only aggregate (the undefended baseline)
+    # True: exclude_z and cusum_allowance are fit to the task before its first round, on honest rounds
+    # rehearsed on the root set (backend.engine.calibration); False: the values below, as given
+    calibrate: bool = True
 
     # --- the product brief's absolute checks (always applied, never capped)
     use_norm_threshold: bool = True  # exclude ‖w_global + Δ‖ > norm_threshold
@@ -124,6 +127,7 @@ class DefenseConfig(BaseModel):
     use_root_alignment: bool = True
     trusted_weight: float = Field(default=0.5, ge=0)  # weight of the root-update cosine in root_alignment
     use_cosine_trusted: bool = True
+    use_root_teaching: bool = True  # two classes: what the update teaches the root samples, prior removed
     use_cosine_reference: bool = True  # only without a trusted update: attackers can drag the median
     direction_floor: float = Field(default=0.15, ge=0)  # least MAD of the cosine-like signals
 
@@ -139,6 +143,12 @@ class DefenseConfig(BaseModel):
     slash_direction_z: float = Field(default=4.5, gt=0)
     slash_window: int = Field(default=3, ge=1, le=50)  # rounds of evidence a slash rests on
     single_round_slash_z: float = Field(default=30.0, gt=0)  # one round's evidence alone slashes above this
+    # Evidence across rounds also excludes: a one-sided CUSUM [Page, 1954] of each slashing signal's
+    # evidence, S = max(0, S + e - allowance), leaves a node out once S passes ``cusum_exclude``, before any
+    # single round would. The per-task calibration (``backend.engine.calibration``) raises the allowance
+    # to what the task's honest nodes show.
+    cusum_allowance: float = Field(default=1.5, ge=0)  # evidence per round an honest node shows for free
+    cusum_exclude: float = Field(default=5.0, gt=0)  # accumulated evidence that leaves a node out
     min_cohort: int = Field(default=5, ge=2)  # cohort-relative rules abstain below this many updates
     max_exclude_fraction: float = Field(default=0.5, gt=0, le=1)  # cap on exclusions by cohort rules
 
@@ -339,6 +349,30 @@ def label_alignment(evidence: RootEvidence) -> NDArray[np.float64]:
     return scores
 
 
+def root_teaching(evidence: RootEvidence) -> NDArray[np.float64]:
+    """What each update teaches the root set, bias removed: in [-1, 1], above 0 when it raises each sample's
+    own class more than it raises that class on every sample.
+
+    For update ``i`` and root sample ``j`` of class ``y_j``, the gain ``g_ij`` is the change of ``y_j``'s
+    logit minus the change of the sample's mean logit; the prior shift ``b_ic`` is the mean of class ``c``'s
+    such gain over *every* root sample, what a node skewed to ``c`` adds everywhere. ``t_ij = g_ij -
+    b_{i,y_j}`` is what the update teaches sample ``j``; the score is ``mean_j t_ij / rms_j t_ij``. A pure
+    shift of the class prior scores 0, honest learning above 0, an update that unlearns (a sign flip, a
+    label flip) below 0, on two classes as on ten: the validation-loss view of Zeno [Xie et al., ICML 2019]
+    with the prior shift a skewed honest node causes taken out.
+    """
+    labels = np.asarray(evidence.labels)
+    shifts = evidence.update_logits.astype(np.float64) - evidence.global_logits.astype(np.float64)  # (n,m,k)
+    shifts -= shifts.mean(axis=2, keepdims=True)  # gains relative to the sample's mean logit
+    prior = shifts.mean(axis=1)  # (n, k): each class's gain averaged over every root sample
+    rows = np.arange(len(labels))
+    taught = shifts[:, rows, labels] - prior[:, labels]  # (n, m)
+    rms = np.sqrt(np.mean(taught**2, axis=1))
+    mean = taught.mean(axis=1)
+    scores: NDArray[np.float64] = np.divide(mean, rms, out=np.zeros_like(mean), where=rms > 1e-12)
+    return scores
+
+
 def root_alignment(
     alignment: NDArray[np.float64], cosine_trusted: NDArray[np.float64] | None, trusted_weight: float
 ) -> NDArray[np.float64]:
@@ -367,6 +401,9 @@ class Signal:
     side: Literal["high", "low"]  # which side of the cohort is suspicious
     slash_field: str | None  # the DefenseConfig field of its slash threshold; None: it only excludes
     threshold_field: str = "exclude_z"  # the DefenseConfig field holding its exclusion threshold
+    # Whether its evidence accumulates across rounds into an exclusion (``accumulated_evidence``). Not the
+    # norm's: an honest node with more data than the cohort stays above the line round after round.
+    accumulates: bool = True
 
     def applies(self, features: dict[str, float], config: DefenseConfig) -> bool:
         return f"{self.feature}_z" in features and (
@@ -375,7 +412,7 @@ class Signal:
 
 
 SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally far out
-    Signal("norm", "log_norm", "update norm", "use_norm_mad", "high", "slash_norm_z"),
+    Signal("norm", "log_norm", "update norm", "use_norm_mad", "high", "slash_norm_z", accumulates=False),
     Signal("free_riding", "log_norm", "update norm", "use_norm_mad", "low", None, "free_rider_z"),
     Signal(
         "quiet_energy",
@@ -399,8 +436,10 @@ SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally f
 # What the direction signal averages, in z units: the root-set alignment and the cosine to the trusted
 # update (each alone overlaps honest skewed nodes more often than their mean does), or, without a trusted
 # update, the cosine to the cohort's median. With two classes, centring leaves label alignment only a
-# sign (+-0.71), no magnitude, so there the cosine alone decides.
-DIRECTION_PARTS = ("root_alignment", "cosine_trusted")
+# sign (+-0.71), no magnitude, so there the per-sample teaching score (``root_teaching``) takes its place
+# beside the cosine; with more, label alignment is the steadier of the two (teaching a converged model
+# is mostly noise, which its normalisation magnifies).
+DIRECTION_PARTS = ("root_alignment", "cosine_trusted", "root_teaching")
 DIRECTION_FALLBACK = "cosine_reference"
 
 
@@ -476,6 +515,7 @@ def feature_columns(
                 f"root evidence has {root_evidence.update_logits.shape[0]} updates, round has {n}"
             )
         columns["label_alignment"] = label_alignment(root_evidence)
+        columns["root_teaching"] = root_teaching(root_evidence)
         columns["root_alignment"] = root_alignment(
             columns["label_alignment"], columns.get("cosine_trusted"), config.trusted_weight
         )
@@ -492,9 +532,12 @@ def feature_columns(
             near_noise = columns["gaussianity"] >= config.gaussianity_noise_min
             columns["noise_likeness_z"] = np.where(near_noise, z, np.minimum(z, 0.0))
         switches = {"root_alignment": config.use_root_alignment, "cosine_trusted": config.use_cosine_trusted,
+                    "root_teaching": config.use_root_teaching,
                     DIRECTION_FALLBACK: config.use_cosine_reference}  # fmt: skip
         if root_evidence is not None and len(np.unique(root_evidence.labels)) < 3:
             switches["root_alignment"] = False  # two classes: label alignment is only a sign
+        else:
+            switches["root_teaching"] = False
         parts = [p for p in (*DIRECTION_PARTS, DIRECTION_FALLBACK) if p in columns and switches[p]]
         for part in parts:
             columns[f"{part}_z"] = robust_z(columns[part], config.direction_floor, "low")
@@ -556,7 +599,8 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
                 f"{signal.feature}_z",
                 z,
                 -limit if low else limit,
-                float(getattr(config, signal.slash_field)) if signal.slash_field else None,
+                # Signed like the exclusion threshold, so a gauge draws both on the same side of the bar.
+                _signed(float(getattr(config, signal.slash_field)), low) if signal.slash_field else None,
                 "min" if low else "max",
                 suspicion > limit,
                 outcome,
@@ -565,6 +609,10 @@ def signal_checks(features: dict[str, float], config: DefenseConfig) -> list[Sig
             )
         )
     return checks
+
+
+def _signed(threshold: float, low: bool) -> float:
+    return -threshold if low else threshold
 
 
 def signal_evidence(signal: Signal, features: dict[str, float], config: DefenseConfig) -> float:
@@ -648,27 +696,78 @@ def screen_cohort_features(
     return ScreenedCohort(config, features, cohort, frozenset(_excluded(cohort, config)))
 
 
+def cusum(evidence: Sequence[float], allowance: float) -> float:
+    """Page's one-sided CUSUM [Page, 1954] over a node's evidence, oldest first: ``S = max(0, S + e - k)``.
+
+    An honest node's evidence hovers below the allowance ``k`` and its sum keeps returning to 0; a node
+    leaning the same way round after round gains ``e - k`` each round, however far below a single round's
+    threshold each ``e`` stays."""
+    total = 0.0
+    for value in evidence:
+        total = max(0.0, total + float(value) - allowance)
+    return total
+
+
+def accumulated_evidence(
+    features: dict[str, float], past: dict[str, list[float]], config: DefenseConfig
+) -> dict[str, float]:
+    """Each slashing signal's CUSUM over the node's past evidence and this round's."""
+    return {
+        s.name: cusum([*past.get(s.name, []), features[f"evidence_{s.name}"]], config.cusum_allowance)
+        for s in SIGNALS
+        if s.slash_field is not None and s.accumulates and f"evidence_{s.name}" in features
+    }
+
+
 def judge_round(
     screened: ScreenedCohort,
     history: DefenseHistory | None = None,
     node_ids: Sequence[Hashable] | None = None,
 ) -> list[UpdateVerdict]:
     """One verdict per screened update, in order, against ``history`` (read, never written);
-    ``node_ids`` name the rows for ``history`` (default: the row indices)."""
+    ``node_ids`` name the rows for ``history`` (default: the row indices).
+
+    Beside the round's own exclusions, a node whose accumulated evidence (``accumulated_evidence``) passes
+    ``cusum_exclude`` is left out, the most accumulated first, within the same cap on exclusions."""
     config, features, cohort = screened.config, screened.features, screened.cohort
     n = len(features)
     if cohort is None:
         return [UpdateVerdict(i, Outcome.ACCEPTED, None, "defense disabled", features[i]) for i in range(n)]
     ids: Sequence[Hashable] = list(range(n)) if node_ids is None else node_ids
-    excluded = screened.excluded
+    pasts = [history.evidence_of(ids[i]) if history is not None else {} for i in range(n)]
+    # Copies: the verdicts add this history's sums and means, and the cohort may be judged again.
+    rows = [dict(f) for f in features]
+    sums = [accumulated_evidence(rows[i], pasts[i], config) for i in range(n)]
+    for row, accumulated in zip(rows, sums, strict=True):
+        row.update({f"cusum_{name}": value for name, value in accumulated.items()})
+    excluded = set(screened.excluded)
+    room = max(int(np.floor(config.max_exclude_fraction * n)) - len(excluded), 0)
+    leaning = [
+        i for i in range(n) if i not in excluded and max(sums[i].values(), default=0.0) > config.cusum_exclude
+    ]
+    leaning.sort(key=lambda i: (-max(sums[i].values()), i))
+    sustained = set(leaning[:room])
     verdicts = []
     for i in range(n):
-        past = history.evidence_of(ids[i]) if history is not None else {}
-        checks = signal_checks(features[i], config) if cohort.tripped[i] else []  # the reasons, where any
-        # A copy: the verdict adds this history's evidence means, and the cohort may be judged again.
-        row = dict(features[i])
-        verdicts.append(_verdict(i, row, checks, i in excluded, past, config, n, len(excluded)))
+        checks = signal_checks(rows[i], config) if cohort.tripped[i] else []  # the reasons, where any
+        if i in sustained:
+            checks = [*checks, _sustained_check(sums[i], config)]
+        verdicts.append(
+            _verdict(i, rows[i], checks, i in excluded or i in sustained, pasts[i], config, n, len(excluded))
+        )
     return verdicts
+
+
+def _sustained_check(sums: dict[str, float], config: DefenseConfig) -> SignalCheck:
+    """The check that left a node out on its accumulated evidence: the signal with the largest sum."""
+    name, value = max(sums.items(), key=lambda item: item[1])
+    signal = next(s for s in SIGNALS if s.name == name)
+    return SignalCheck(
+        name, f"cusum_{name}", value, config.cusum_exclude,
+        float(getattr(config, signal.slash_field)) if signal.slash_field else None, "max", True,
+        Outcome.EXCLUDED, config.exclude_z * value / config.cusum_exclude,
+        f"{signal.label} evidence accumulated to {value:.1f} over rounds, above {config.cusum_exclude:.1f}",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

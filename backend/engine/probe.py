@@ -31,7 +31,9 @@ from backend.engine.detection import (
     DefenseHistory,
     Outcome,
     RootEvidence,
+    ScreenedCohort,
     SignalCheck,
+    UpdateVerdict,
     judge_round,
     signal_checks,
 )
@@ -254,10 +256,7 @@ def probe_attack(
         base_hash=reference.base_hash, signals=_probe_signals(setup, reference, updates, changed),
     )  # fmt: skip
     first = judge_round(screened)
-    history = DefenseHistory()
-    for _ in range(setup.defense.slash_window - 1):  # a sustained attack: the same evidence each round
-        history.record(range(n), first)
-    verdict = judge_round(screened, history)[attackers[0]]
+    verdict = sustained_verdict(screened, attackers[0], n, setup.defense.slash_window)
     return ProbeResult(
         outcome=verdict.outcome,
         rule=verdict.rule,
@@ -268,6 +267,30 @@ def probe_attack(
         first_round=first[attackers[0]].outcome,
         elapsed_ms=1000 * (time.perf_counter() - started),
     )
+
+
+SUSTAINED_ROUNDS = 5  # attacking rounds a launch is judged over (``launched_outcome``)
+
+
+def launched_outcome(outcomes: Sequence[Outcome], window: int) -> Outcome:
+    """A sustained attack's outcome: the most common one once the slash window has filled (a tie goes to
+    the harsher outcome). The bench judges a launched attack by it, and the probe predicts it."""
+    steady = list(outcomes[window - 1 :]) or list(outcomes)
+    return max(Outcome, key=lambda o: (steady.count(o), list(Outcome).index(o)))
+
+
+def sustained_verdict(screened: ScreenedCohort, attacker: int, n: int, window: int) -> UpdateVerdict:
+    """The attacker's verdict once the same attack has run ``SUSTAINED_ROUNDS`` rounds: each round judged
+    against the evidence of the rounds before (so accumulated evidence and the slash window count, as in a
+    launch), and the verdict of the round whose outcome ``launched_outcome`` names, the last such round."""
+    history = DefenseHistory()
+    verdicts: list[UpdateVerdict] = []
+    for _ in range(SUSTAINED_ROUNDS):
+        judged = judge_round(screened, history)
+        history.record(range(n), judged)
+        verdicts.append(judged[attacker])
+    outcome = launched_outcome([v.outcome for v in verdicts], window)
+    return next(v for v in reversed(verdicts) if v.outcome is outcome)
 
 
 def _probe_signals(

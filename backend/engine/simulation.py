@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.engine.calibration import Calibration, calibrated_setup, typical_node_samples
 from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.engine.executors import (
     ExecutorFactory,
@@ -57,7 +58,9 @@ PeerAggregate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (n, d) updates
 class ExperimentConfig:
     """One simulated experiment, JSON-serializable through ``to_dict``."""
 
-    dataset: str = "digits"  # a built-in set (digits, breast_cancer, wine) or a table / image zip / NPZ path
+    dataset: str = (
+        "digits"  # a built-in set (workers.datasets.BUILTIN_DATASETS) or a table / image zip / NPZ path
+    )
     label_column: str | None = None  # a table's label column (default: guessed by name, else the last)
     image_size: int = 32  # an image zip's images are resized to image_size x image_size
     num_nodes: int = 10
@@ -183,7 +186,8 @@ class SimulationState:
     """Everything that persists between rounds."""
 
     config: ExperimentConfig
-    setup: EngineSetup
+    setup: EngineSetup  # its defense is the calibrated one
+    calibration: Calibration  # the task's thresholds, fit before round 1
     template: Weights  # layout carrier: the initial model's state
     global_weights: np.ndarray  # (d,) flattened w_r
     node_data: list[NodeArrays]  # per node (x, y); never leaves the node
@@ -239,9 +243,12 @@ def prepare(config: ExperimentConfig) -> SimulationState:
         test=(data.test.x, data.test.y),
         seed=config.seed,
     )
+    samples = typical_node_samples(len(pool), config.num_nodes)
+    setup, calibration = calibrated_setup(setup, config.partition, config.alpha, samples)
     return SimulationState(
         config=config,
         setup=setup,
+        calibration=calibration,
         template=template,
         global_weights=flatten(template),
         node_data=[(train.x[pool[p]], train.y[pool[p]]) for p in parts],

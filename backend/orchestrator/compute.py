@@ -18,6 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
+from backend.engine.calibration import calibrated_setup, typical_node_samples
 from backend.engine.detection import DefenseConfig, DefenseHistory
 from backend.engine.probe import ProbeReference, build_reference
 from backend.engine.rounds import Candidate, ClosedRound, EngineSetup, close_round
@@ -91,14 +92,26 @@ class RoundJob:
     dataset: DatasetInfo
     train_config: TrainConfig
     seed: int  # the experiment's seed: its splits and every round's seeds derive from it
+    partition: PartitionScheme  # how its simulated nodes' data is split: the calibration rehearses it
+    alpha: float
+    num_nodes: int
 
 
 def engine_setup(
-    spec: ModelSpec, defense: DefenseConfig, train: TrainConfig, dataset: DatasetInfo, seed: int
+    spec: ModelSpec,
+    defense: DefenseConfig,
+    train: TrainConfig,
+    dataset: DatasetInfo,
+    seed: int,
+    *,
+    partition: PartitionScheme,
+    alpha: float,
+    num_nodes: int,
 ) -> EngineSetup:
-    """The one engine's set-up for an experiment: its root set and test split, from its seed."""
+    """The one engine's set-up for an experiment: its root set and test split, from its seed, and its
+    defense calibrated to the task (``backend.engine.calibration``, cached per experiment)."""
     splits = experiment_splits(dataset, seed)
-    return EngineSetup(
+    setup = EngineSetup(
         spec=spec,
         defense=defense,
         train=train,
@@ -106,10 +119,14 @@ def engine_setup(
         test=(splits.test.x, splits.test.y),
         seed=seed,
     )
+    return calibrated_setup(setup, partition, alpha, typical_node_samples(len(splits.train), num_nodes))[0]
 
 
 def close_round_job(job: RoundJob) -> ClosedRound:
-    setup = engine_setup(job.spec, job.defense, job.train_config, job.dataset, job.seed)
+    setup = engine_setup(
+        job.spec, job.defense, job.train_config, job.dataset, job.seed,
+        partition=job.partition, alpha=job.alpha, num_nodes=job.num_nodes,
+    )  # fmt: skip
     return close_round(
         setup, job.global_weights, job.round, job.candidates, job.history, base_hash=job.base_hash
     )
@@ -132,7 +149,10 @@ class ProbeJob:
 
 
 def probe_reference_job(job: ProbeJob) -> ProbeReference:
-    setup = engine_setup(job.spec, job.defense, job.train_config, job.dataset, job.seed)
+    setup = engine_setup(
+        job.spec, job.defense, job.train_config, job.dataset, job.seed,
+        partition=job.partition, alpha=job.alpha, num_nodes=job.num_nodes,
+    )  # fmt: skip
     train = experiment_splits(job.dataset, job.seed).train
     parts = partition_indices(train.y, job.num_nodes, job.partition, alpha=job.alpha, seed=job.seed)
     nodes = [(train.x[p], train.y[p]) for p in parts]

@@ -257,6 +257,9 @@ class RoundRunner:
             dataset=self._catalog.get(config.dataset_id),
             train_config=config.train_config(),
             seed=config.seed,
+            partition=config.partition,
+            alpha=config.alpha,
+            num_nodes=config.num_nodes,
         )
         computed = self._compute.run(close_round_job, job)
         new_hash, size = self._models.save(computed.new_weights)  # the file exists before the round commits

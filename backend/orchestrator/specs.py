@@ -31,8 +31,9 @@ class AttackPlan(BaseModel):
     scale: float = Field(1.0, gt=0, le=1e6)  # sign_flip: Δ -> -scale * Δ
     epsilon: float = Field(0.5, gt=0, le=1e6)  # ipm: Δ -> -epsilon * mean of the benign updates
     z: float | None = Field(None, ge=0, le=100)  # alie: μ - z·std; None: the paper's z_max for n and f
-    perturbation: Perturbation = "std"  # min_max: the direction, -unit(μ) / -std / -sign(μ)
+    perturbation: Perturbation = "std"  # min_max, min_sum: the direction, -unit(μ) / -std / -sign(μ)
     boost: float | None = Field(None, gt=0, le=1e6)  # backdoor: Δ -> boost * Δ; None: the number of nodes
+    norm_cap: float | None = Field(None, gt=0, le=100)  # backdoor: Δ scaled to this x the median honest norm
     target_label: int = Field(0, ge=0, le=10_000)  # backdoor: class the trigger leads to
     poison_fraction: float = Field(0.5, gt=0, le=1)  # backdoor: share of the attacker's samples triggered
     num_attackers: int = Field(

@@ -100,6 +100,7 @@ def test_training_run_is_attacked_caught_slashed_and_settled(
     expect(verdict).to_contain_text(re.compile("Predicted: (excluded|slashed)"))
     expect(verdict).to_contain_text("Will be caught")
     expect(page.locator('[data-feature][data-caught="true"]').first).to_be_visible()
+    _cards_agree_with_verdict(page)
     page.get_by_role("button", name="Launch attack").click()
     expect(page.get_by_text(re.compile(r"Attack plan in force from round \d+"))).to_be_visible()
     page.get_by_role("link", name="Watch it on the Overview").click()
@@ -144,6 +145,20 @@ def test_training_run_is_attacked_caught_slashed_and_settled(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").click()
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_test_id("experiment-status")).to_have_text("stopped")
+
+
+# How far each gauge card, and the verdict above them, go: a card never goes further than the verdict.
+_SEVERITY = {"clear": 0, "flagged": 1, "accepted": 1, "excluded": 2, "slashed": 3}
+
+
+def _cards_agree_with_verdict(page: Page) -> None:
+    """Every gauge card's state is at most the predicted verdict (no "Slashed" card under "left out, not
+    slashed"), and a verdict that catches the attack has a card past its limit."""
+    verdict = page.get_by_test_id("predicted-verdict").get_attribute("data-verdict") or ""
+    states = page.locator("[data-feature]").evaluate_all("cards => cards.map((c) => c.dataset.outcome)")
+    assert states and all(_SEVERITY[s] <= _SEVERITY[verdict] for s in states), (verdict, states)
+    if verdict != "accepted":
+        assert any(s != "clear" for s in states), (verdict, states)
 
 
 def test_wallet_connects_switches_network_and_stakes(stack: Stack, new_page: Callable[..., Page]) -> None:

@@ -20,6 +20,7 @@ from backend.engine.detection import (
     bounded_weights,
     clip_to_median_norm,
     compute_features,
+    cusum,
     gaussianity,
     label_alignment,
     quiet_energy,
@@ -237,8 +238,9 @@ def test_every_verdict_carries_its_features_and_checks() -> None:
         "direction",
     }
     assert all(not c.tripped for c in checks)
+    # signed like its exclusion threshold: the direction is suspicious below, so is its slash line
     assert all(
-        c.slash_threshold == DefenseConfig().slash_direction_z for c in checks if c.rule == "direction"
+        c.slash_threshold == -DefenseConfig().slash_direction_z for c in checks if c.rule == "direction"
     )
 
 
@@ -294,3 +296,52 @@ def test_config_is_json_validated_and_reads_older_rounds() -> None:
         DefenseConfig(norm_threshold=-1.0)
     with pytest.raises(ValueError):
         DefenseConfig(exclude_zz=1.0)  # type: ignore[call-arg]
+
+
+# ----------------------------------------------------------------------- evidence across rounds excludes
+
+
+def test_cusum_sums_what_exceeds_the_allowance_and_never_goes_below_zero() -> None:
+    assert cusum([], 1.0) == 0.0
+    assert cusum([2.0, 2.0, 2.0], 1.0) == pytest.approx(3.0)
+    assert cusum([2.0, 0.0, 0.0, 0.0, 2.5], 1.0) == pytest.approx(1.5)  # honest rounds pay it back
+    assert cusum([0.9] * 100, 1.0) == 0.0  # evidence under the allowance never accumulates
+
+
+def _leaning_cohort(seed: int, trusted: np.ndarray, lean: float) -> np.ndarray:
+    """Ten honest updates of varied alignment with the root update, and one that leans slightly against
+    it: each round on its own within the honest spread's reach."""
+    rng = np.random.default_rng(seed)
+    unit = 10 * trusted / np.linalg.norm(trusted)
+    rows = [(0.15 + 0.04 * i) * unit + 0.7 * rng.normal(size=trusted.size) for i in range(10)]
+    rows.append(lean * unit + 0.7 * rng.normal(size=trusted.size))
+    return np.array(rows, dtype=np.float32)
+
+
+def _leaning_run(config: DefenseConfig, rounds: int = 8) -> list[UpdateVerdict]:
+    trusted = np.random.default_rng(0).normal(size=200).astype(np.float32)
+    history, seen = DefenseHistory(), []
+    for r in range(rounds):
+        updates = _leaning_cohort(r, trusted, lean=-0.05)
+        verdicts = verdicts_for(updates, config, trusted_update=trusted, history=history)
+        history.record(list(range(len(updates))), verdicts)
+        honest = [v.reason for v in verdicts[:10] if "accumulated" in v.reason]
+        assert not honest, f"round {r + 1}: an honest node left out on accumulated evidence: {honest}"
+        seen.append(verdicts[10])
+    return seen
+
+
+def test_a_node_leaning_the_same_way_every_round_is_excluded_on_its_accumulated_evidence() -> None:
+    # No single round would exclude it (its opposed-direction threshold is out of reach); its sum does.
+    config = DefenseConfig(opposed_exclude_z=10.0, cusum_allowance=1.0)
+    leaning = _leaning_run(config)
+    assert leaning[0].outcome is Outcome.ACCEPTED
+    caught = [v for v in leaning if not v.accepted]
+    assert caught, [v.features["cusum_direction"] for v in leaning]
+    first = caught[0]
+    assert (first.outcome, first.rule) == (Outcome.EXCLUDED, "direction")
+    assert "accumulated" in first.reason
+    assert first.features["cusum_direction"] > config.cusum_exclude
+    # the same node, with accumulation out of reach, is never left out: the sum did it
+    unbounded = _leaning_run(config.model_copy(update={"cusum_exclude": 1e9}))
+    assert all(v.accepted for v in unbounded)

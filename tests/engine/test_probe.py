@@ -7,7 +7,9 @@ import torch
 
 from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.engine.probe import (
+    SUSTAINED_ROUNDS,
     attacked_updates,
+    launched_outcome,
     measure_probe_latency,
     probe_attack,
     probe_dataset,
@@ -87,10 +89,14 @@ def test_probe_gives_the_verdicts_of_the_cohort_screened_whole(attack: AttackCon
         )
 
     first = screened(None)
-    history = DefenseHistory()
-    for _ in range(reference.setup.defense.slash_window - 1):
-        history.record(ids, first)
-    sustained = screened(history)[attackers[0]]
+    # A launch, round after round against the rounds before; the verdict of the outcome it settles on.
+    history, launched = DefenseHistory(), []
+    for _ in range(SUSTAINED_ROUNDS):
+        judged = screened(history)
+        history.record(ids, judged)
+        launched.append(judged[attackers[0]])
+    outcome = launched_outcome([v.outcome for v in launched], reference.setup.defense.slash_window)
+    sustained = next(v for v in reversed(launched) if v.outcome is outcome)
 
     result = probe_attack(reference, attack, num_attackers=len(attackers))
 

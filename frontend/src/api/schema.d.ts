@@ -595,7 +595,7 @@ export interface components {
              * @default none
              * @enum {string}
              */
-            kind?: "none" | "gaussian" | "label_flip" | "sign_flip" | "alie" | "ipm" | "min_max" | "backdoor" | "free_rider";
+            kind?: "none" | "gaussian" | "label_flip" | "sign_flip" | "alie" | "ipm" | "min_max" | "min_sum" | "fang_trim" | "backdoor" | "free_rider";
             /**
              * Sigma
              * @default 1
@@ -631,6 +631,8 @@ export interface components {
             perturbation?: "unit" | "std" | "sign";
             /** Boost */
             boost?: number | null;
+            /** Norm Cap */
+            norm_cap?: number | null;
             /**
              * Target Label
              * @default 0
@@ -973,6 +975,11 @@ export interface components {
              */
             enabled?: boolean;
             /**
+             * Calibrate
+             * @default true
+             */
+            calibrate?: boolean;
+            /**
              * Use Norm Threshold
              * @default true
              */
@@ -1053,6 +1060,11 @@ export interface components {
              */
             use_cosine_trusted?: boolean;
             /**
+             * Use Root Teaching
+             * @default true
+             */
+            use_root_teaching?: boolean;
+            /**
              * Use Cosine Reference
              * @default true
              */
@@ -1102,6 +1114,16 @@ export interface components {
              * @default 30
              */
             single_round_slash_z?: number;
+            /**
+             * Cusum Allowance
+             * @default 1.5
+             */
+            cusum_allowance?: number;
+            /**
+             * Cusum Exclude
+             * @default 5
+             */
+            cusum_exclude?: number;
             /**
              * Min Cohort
              * @default 5

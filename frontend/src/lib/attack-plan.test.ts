@@ -35,13 +35,13 @@ describe('initialPlan', () => {
 describe('ATTACKS', () => {
   it('offers every attack kind the orchestrator knows, each once', () => {
     expect(ATTACKS.map((a) => a.kind).sort()).toEqual(
-      ['alie', 'backdoor', 'free_rider', 'gaussian', 'ipm', 'label_flip', 'min_max', 'sign_flip'].sort(),
+      ['alie', 'backdoor', 'fang_trim', 'free_rider', 'gaussian', 'ipm', 'label_flip', 'min_max', 'min_sum', 'sign_flip'].sort(),
     )
   })
 
-  it('lets ALIE’s z and the backdoor’s boost be left to the attack', () => {
+  it('lets ALIE’s z and the backdoor’s boost and norm cap be left to the attack', () => {
     const params = ATTACKS.flatMap((a) => a.params.map((p) => [a.kind, p.field, p.type === 'range' && Boolean(p.auto)] as const))
-    expect(params.filter(([, , auto]) => auto).map(([kind, field]) => `${kind}.${field}`)).toEqual(['alie.z', 'backdoor.boost'])
+    expect(params.filter(([, , auto]) => auto).map(([kind, field]) => `${kind}.${field}`)).toEqual(['alie.z', 'backdoor.boost', 'backdoor.norm_cap'])
   })
 })
 
@@ -59,7 +59,7 @@ describe('toRequestPlan', () => {
     expect(Object.keys(toRequestPlan(withExtra, null)).sort()).toEqual(common.sort())
     expect(Object.keys(toRequestPlan({ ...NO_ATTACK, kind: 'ipm' }, null)).sort()).toEqual([...common, 'epsilon'].sort())
     expect(Object.keys(toRequestPlan({ ...NO_ATTACK, kind: 'backdoor' }, null)).sort()).toEqual(
-      [...common, 'boost', 'poison_fraction', 'target_label'].sort(),
+      [...common, 'boost', 'norm_cap', 'poison_fraction', 'target_label'].sort(),
     )
     expect(Object.keys(toRequestPlan({ ...NO_ATTACK, kind: 'free_rider' }, null)).sort()).toEqual(common.sort())
   })
@@ -70,7 +70,8 @@ describe('toRequestPlan', () => {
     expect(toRequestPlan({ ...NO_ATTACK, kind: 'ipm', epsilon: 100 }, 10).epsilon).toBe(100)
     expect(toRequestPlan({ ...NO_ATTACK, kind: 'min_max', perturbation: 'sign' }, 10).perturbation).toBe('sign')
     const backdoor = toRequestPlan({ ...NO_ATTACK, kind: 'backdoor', target_label: 2.6, poison_fraction: 1.4, boost: null }, 10)
-    expect(backdoor).toMatchObject({ target_label: 3, poison_fraction: 1, boost: null })
+    expect(backdoor).toMatchObject({ target_label: 3, poison_fraction: 1, boost: null, norm_cap: null })
+    expect(toRequestPlan({ ...NO_ATTACK, kind: 'min_sum', perturbation: 'unit' }, 10).perturbation).toBe('unit')
   })
 })
 

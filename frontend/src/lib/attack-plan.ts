@@ -4,7 +4,7 @@ import type { AttackKind, AttackPlan, Experiment, Perturbation } from './types'
 /** A plan with every parameter set, as the controls hold it (the API fills what a request leaves out). */
 export type AttackSettings = Required<Omit<AttackPlan, 'nodes'>>
 
-export type NumberParamField = 'sigma' | 'flip_fraction' | 'scale' | 'epsilon' | 'z' | 'boost' | 'target_label' | 'poison_fraction'
+export type NumberParamField = 'sigma' | 'flip_fraction' | 'scale' | 'epsilon' | 'z' | 'boost' | 'norm_cap' | 'target_label' | 'poison_fraction'
 
 export interface RangeParam {
   type: 'range'
@@ -109,6 +109,31 @@ export const ATTACKS: AttackOption[] = [
     ],
   },
   {
+    kind: 'min_sum',
+    name: 'Min-Sum',
+    summary: 'μ − γp with γ as large as keeps its summed distance to the honest updates within any honest one’s.',
+    source: 'Shejwalkar & Houmansadr, NDSS 2021',
+    params: [
+      {
+        type: 'choice',
+        field: 'perturbation',
+        label: 'Perturbation p',
+        options: [
+          { value: 'std', label: 'Std', hint: 'the per-coordinate std of the honest updates' },
+          { value: 'unit', label: 'Unit mean', hint: 'the honest mean, normalised' },
+          { value: 'sign', label: 'Sign', hint: 'the sign of the honest mean' },
+        ],
+      },
+    ],
+  },
+  {
+    kind: 'fang_trim',
+    name: 'Fang’s trimmed-mean attack',
+    summary: 'Each coordinate just past the honest extreme, against the way the honest mean moves the model.',
+    source: 'Fang et al., USENIX Security 2020',
+    params: [],
+  },
+  {
     kind: 'backdoor',
     name: 'Backdoor (model replacement)',
     summary: 'Trains on triggered inputs relabelled to a target, then boosts its update to replace the model.',
@@ -126,6 +151,16 @@ export const ATTACKS: AttackOption[] = [
         format: (v) => `×${v}`,
         maxFrom: 'nodes',
         auto: { label: 'Boost by the number of nodes', meaning: 'boosted by the number of nodes, which replaces the model', start: 10 },
+      },
+      {
+        type: 'range',
+        field: 'norm_cap',
+        label: 'Norm cap',
+        min: 0.5,
+        max: 5,
+        step: 0.1,
+        format: (v) => `${v.toFixed(1)}× the honest norm`,
+        auto: { label: 'No norm cap', meaning: 'not capped: the boost decides its size', start: 1.5 },
       },
     ],
   },
@@ -172,6 +207,7 @@ export const NO_ATTACK: AttackSettings = {
   z: null,
   perturbation: 'std',
   boost: null,
+  norm_cap: null,
   target_label: 0,
   poison_fraction: 0.5,
 }
@@ -223,12 +259,14 @@ export function toRequestPlan(plan: AttackSettings, numNodes: number | null): At
       request.epsilon = plan.epsilon > 0 ? plan.epsilon : 0.5
       break
     case 'min_max':
+    case 'min_sum':
       request.perturbation = plan.perturbation
       break
     case 'backdoor':
       request.target_label = Math.max(0, Math.round(plan.target_label))
       request.poison_fraction = clamp(plan.poison_fraction, 0, 1)
       request.boost = plan.boost === null ? null : Math.max(1, plan.boost)
+      request.norm_cap = plan.norm_cap === null ? null : Math.max(0.1, plan.norm_cap)
       break
     default:
       break
@@ -251,9 +289,14 @@ export function describeIntensity(given: AttackPlan): string {
     case 'ipm':
       return `ε = ${formatScalar(plan.epsilon)}`
     case 'min_max':
+    case 'min_sum':
       return `p = ${plan.perturbation}`
+    case 'fang_trim':
+      return 'past the honest extremes'
     case 'backdoor':
-      return `target class ${plan.target_label}, ${percent(plan.poison_fraction)} poisoned, boost ${plan.boost === null ? 'auto (×n)' : `×${plan.boost}`}`
+      return `target class ${plan.target_label}, ${percent(plan.poison_fraction)} poisoned, ${
+        plan.norm_cap === null ? `boost ${plan.boost === null ? 'auto (×n)' : `×${plan.boost}`}` : `capped at ${plan.norm_cap.toFixed(1)}× the honest norm`
+      }`
     case 'free_rider':
       return 'no training'
     default:

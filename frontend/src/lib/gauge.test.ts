@@ -260,3 +260,35 @@ describe('featureLabel', () => {
     expect(featureLabel('cosine_trusted')).toBe('Cosine to root update')
   })
 })
+
+describe('cards agree with the verdict', () => {
+  const past = (name: string, value: number, threshold: number, slash: number) =>
+    older({ name, value, threshold, slash_threshold: slash, comparison: 'min', caught: true, outcome: 'excluded' })
+
+  it('never shows a slashed card under a verdict that leaves the update out', () => {
+    const summary = summarizeProbe(
+      older({ predicted: 'excluded', rule: 'direction', reason: 'direction z -6.0 below -2.5', latency_ms: 3, features: [past('direction_z', -6, -2.5, -4.5)] }),
+    )
+    expect(summary.headline).toBe('Will be caught by direction z: left out, not slashed')
+    expect(summary.bars.map((b) => b.state)).toEqual(['excluded'])
+    expect(summary.slashCount).toBe(0)
+    // the slash zone lies on the caught side of a lower limit: left of the exclusion line
+    expect(summary.bars[0].slashZone).toEqual({ fromPct: 0, toPct: summary.bars[0].slashThresholdPct })
+    expect(summary.bars[0].slashThresholdPct!).toBeLessThan(summary.bars[0].thresholdPct!)
+  })
+
+  it('reads a check past its limit as flagged when the verdict accepts', () => {
+    const summary = summarizeProbe(
+      older({ predicted: 'accepted', rule: null, reason: 'accepted although direction flagged it', latency_ms: 3, features: [past('direction_z', -3, -2.5, -4.5)] }),
+    )
+    expect(summary.bars[0].state).toBe('flagged')
+    expect(summary.headline).toBe('Slips through: 1 feature flagged but not enough to exclude')
+  })
+
+  it('keeps a slashed card under a slash verdict', () => {
+    const summary = summarizeProbe(
+      older({ predicted: 'slashed', rule: 'direction', reason: 'sustained', latency_ms: 3, features: [past('direction_z', -6, -2.5, -4.5)] }),
+    )
+    expect(summary.bars[0].state).toBe('slashed')
+  })
+})

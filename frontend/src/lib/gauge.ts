@@ -8,8 +8,11 @@ import { formatMetric } from './numbers'
 import { isOutcome } from './outcomes'
 import type { Outcome, ProbeFeature, ProbeResult } from './types'
 
-/** What one check does to the update: nothing, leave it out, or leave it out and slash it. */
-export type CheckState = 'clear' | 'excluded' | 'slashed'
+/**
+ * What one check does to the update: nothing, flag it (past its limit, yet the verdict accepts: the
+ * cohort's cap on exclusions), leave it out, or leave it out and slash it.
+ */
+export type CheckState = 'clear' | 'flagged' | 'excluded' | 'slashed'
 
 interface Zone {
   fromPct: number
@@ -232,9 +235,22 @@ export function predictedOutcome(predicted: ProbeResult['predicted']): Outcome {
   return isOutcome(predicted) ? predicted : 'slashed'
 }
 
+const SEVERITY: Record<CheckState, number> = { clear: 0, flagged: 1, excluded: 2, slashed: 3 }
+
+/**
+ * A card never claims more than the verdict: a check past its slash limit reads "Excluded" when the
+ * verdict is to leave the update out (a slash needs evidence over rounds too), and "Flagged" when it is
+ * accepted, so every card agrees with the headline above it.
+ */
+export function capToVerdict(bar: GaugeBar, verdict: Outcome): GaugeBar {
+  const ceiling: CheckState = verdict === 'accepted' ? 'flagged' : verdict
+  if (bar.state === 'clear' || SEVERITY[bar.state] <= SEVERITY[ceiling]) return bar
+  return { ...bar, state: ceiling }
+}
+
 export function summarizeProbe(result: ProbeResult): GaugeSummary {
-  const bars = toGaugeBars(result.features)
   const verdict = predictedOutcome(result.predicted)
+  const bars = toGaugeBars(result.features).map((bar) => capToVerdict(bar, verdict))
   const caught = bars.filter((b) => b.caught)
   const slashing = bars.filter((b) => b.state === 'slashed')
   const ruleFeature = result.rule ? (RULE_FEATURE[result.rule] ?? result.rule) : null

@@ -28,7 +28,7 @@ describe('AttackControls', () => {
   it('offers the literature’s attacks beside the simple ones', () => {
     render(<Harness start={{ ...NO_ATTACK, kind: 'sign_flip', num_attackers: 2 }} />)
     const kinds = within(screen.getByRole('group', { name: 'Kind' })).getAllByRole('radio').map((r) => (r as HTMLInputElement).value)
-    expect(kinds).toEqual(['sign_flip', 'gaussian', 'label_flip', 'alie', 'ipm', 'min_max', 'backdoor', 'free_rider'])
+    expect(kinds).toEqual(['sign_flip', 'gaussian', 'label_flip', 'alie', 'ipm', 'min_max', 'min_sum', 'fang_trim', 'backdoor', 'free_rider'])
   })
 
   it('leaves ALIE’s z to the paper’s z_max until switched to a chosen z', async () => {

@@ -31,11 +31,12 @@ describe('DetectionGauge', () => {
     expect(within(verdict).getByText('Predicted: excluded')).toBeInTheDocument()
     expect(within(verdict).getByText('Will be caught by norm robust z-score: left out, not slashed')).toBeInTheDocument()
     expect(within(verdict).getByText('The update would be left out, not slashed.')).toBeInTheDocument()
-    expect(within(verdict).getByText('2 of 3 features past their exclusion limit · 1 past the slash limit')).toBeInTheDocument()
+    // no card claims a slash the verdict does not make
+    expect(within(verdict).getByText('2 of 3 features past their exclusion limit')).toBeInTheDocument()
     expect(screen.getByText('16 ms')).toBeInTheDocument()
   })
 
-  it('marks each check clear, excluded or slashed by text, with its exclusion and slash limits', () => {
+  it('marks each check clear or excluded by text, never beyond the verdict, with its exclusion and slash limits', () => {
     render(gauge(result))
     const items = checks()
     expect(items).toHaveLength(3)
@@ -50,9 +51,10 @@ describe('DetectionGauge', () => {
     expect(items[1].querySelector('[data-limit="exclude"]')).not.toBeNull()
     expect(items[1].querySelector('[data-limit="slash"]')).not.toBeNull()
 
-    expect(items[2]).toHaveAttribute('data-outcome', 'slashed')
+    // past its slash line, yet the verdict only leaves the update out: the card says what happens
+    expect(items[2]).toHaveAttribute('data-outcome', 'excluded')
     expect(items[2]).toHaveAttribute('data-caught', 'true')
-    expect(within(items[2]).getByText('Slashed')).toBeInTheDocument()
+    expect(within(items[2]).getByText('Excluded')).toBeInTheDocument()
     expect(within(items[2]).getByText('−0.81 < −0.50')).toBeInTheDocument()
     expect(within(items[2]).getByTestId('check-limits')).toHaveTextContent('exclude below −0.50 · slash below −0.70')
   })

@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, LoadingState } from '../ui/states'
 
 const STATE = {
   clear: { label: 'Clear', chip: 'bg-ok/15 text-ok', marker: 'bg-ok shadow-[0_0_12px_rgb(52_211_153/0.7)]', icon: OUTCOME_ICON.accepted },
+  flagged: { label: 'Flagged', chip: 'bg-info/15 text-info', marker: 'bg-info shadow-[0_0_12px_rgb(56_189_248/0.7)]', icon: TriangleAlert },
   excluded: { label: 'Excluded', chip: 'bg-warn/15 text-warn', marker: 'bg-warn shadow-[0_0_12px_rgb(251_191_36/0.7)]', icon: OUTCOME_ICON.excluded },
   slashed: { label: 'Slashed', chip: 'bg-bad/15 text-bad', marker: 'bg-bad shadow-[0_0_12px_rgb(253_138_155/0.8)]', icon: OUTCOME_ICON.slashed },
 } satisfies Record<CheckState, unknown>
