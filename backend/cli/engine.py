@@ -217,6 +217,13 @@ def run_command(
             console.print(f"[red]cannot join the Ray cluster at {address}: {exc}[/red]")
             raise typer.Exit(2) from None
     console.print(rounds_table(result))
+    if result.calibration is not None and result.calibration.rounds:
+        found = result.calibration
+        console.print(
+            f"calibrated to this task on {found.rounds} honest rounds of {found.pseudo_nodes} pseudo-nodes "
+            f"rehearsed on the root set: exclusion z {found.exclude_z:.2f}, evidence allowance "
+            f"{found.cusum_allowance:.2f} a round"
+        )
     if out is not None:
         write_result(result, out)
         console.print(f"wrote {out}")

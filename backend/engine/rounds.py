@@ -98,6 +98,7 @@ class ClosedRound:
     """Everything a closed round produced."""
 
     round: int  # 1-based, as in the protocol
+    defense: DefenseConfig  # what screened it: the experiment's defense with its task's calibrated thresholds
     verdicts: list[UpdateVerdict]  # in candidate order
     new_weights: Weights
     model_hash: str  # keccak256 of the new global model's safetensors bytes
@@ -297,6 +298,7 @@ def close_round(
         accuracy, loss = metrics.accuracy, metrics.loss
     return ClosedRound(
         round=round_,
+        defense=setup.defense,
         verdicts=verdicts,
         new_weights=new_weights,
         model_hash=model_hash(encode_tensors(new_weights)),

@@ -151,6 +151,7 @@ class RoundResult:
 class SimulationResult:
     config: ExperimentConfig
     rounds: list[RoundResult]
+    calibration: Calibration | None = None  # the task's thresholds, fit before round 1
     final_weights: np.ndarray = field(
         repr=False, compare=False, default_factory=lambda: np.zeros(0, np.float32)
     )
@@ -162,6 +163,7 @@ class SimulationResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
+            "calibration": self.calibration.model_dump() if self.calibration is not None else None,
             "final_accuracy": self.final_accuracy,
             "rounds": [r.to_dict() for r in self.rounds],
         }
@@ -322,7 +324,7 @@ def _peer_round(
     assert state.setup.test is not None
     metrics = evaluate(state.spec, new_weights, *state.setup.test)
     return ClosedRound(
-        state.round_number, verdicts, new_weights, model_hash(encode_tensors(new_weights)), metrics.accuracy,
+        state.round_number, state.setup.defense, verdicts, new_weights, model_hash(encode_tensors(new_weights)), metrics.accuracy,
         metrics.loss, count_outcomes(verdicts, [c.attacking for c in candidates]),
     )  # fmt: skip
 
@@ -350,4 +352,4 @@ def run_simulation(
                 on_round(result)
     finally:
         nodes.close()
-    return SimulationResult(config, rounds, state.global_weights)
+    return SimulationResult(config, rounds, state.calibration, state.global_weights)

@@ -302,6 +302,9 @@ class RoundRunner:
             if row is None or row.status != RoundStatus.SCREENING or experiment is None:
                 return  # stopped meanwhile: the round was cancelled
             row.status = RoundStatus.COMPLETED
+            row.defense = computed.defense.model_dump(
+                mode="json"
+            )  # as screened: the task's calibrated thresholds
             row.model_hash = new_hash
             row.finished_at = utcnow()
             row.accuracy, row.loss = computed.accuracy, computed.loss
