@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -56,6 +57,9 @@ from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, 
 log = logging.getLogger("fedshield.node")
 
 MIN_POLL_S = 0.5
+# The operator's own simulated nodes send the orchestrator's admin token (inherited from the environment they
+# are started in): with one configured, only they get a task's simulation block and an upload's training split.
+ADMIN_TOKEN_ENV = "FEDSHIELD_ADMIN_TOKEN"
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
 COLLUSION_WAIT_S = 10.0  # longest a cohort attacker waits for its colluders' honest updates
@@ -189,7 +193,11 @@ class NodeClient:
         self._key = private_key
         self.data = data
         self.label = label or self.address[:10] + "…"
-        self.http = httpx.Client(base_url=orchestrator_url.rstrip("/"), timeout=http_timeout_s)
+        token = os.environ.get(ADMIN_TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(
+            base_url=orchestrator_url.rstrip("/"), timeout=http_timeout_s, headers=headers
+        )
         self._slots = training_slots or threading.Semaphore(1)
         self._stop = threading.Event()
         self._datasets: dict[int, NodeData] = {}  # local data per experiment, conformed or partitioned

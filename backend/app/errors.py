@@ -55,8 +55,9 @@ _STATUS: dict[type[OrchestratorError], int] = {
 DESCRIPTIONS: dict[int, str] = {
     400: "Body not readable as its content type (JSON that is not UTF-8, broken multipart framing)",
     401: "Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`",
-    403: "Admin token wrong, admin actions disabled (listening beyond localhost without a token), "
-    "or the wallet has no eligible stake on chain",
+    403: "Refused: a Host that does not name this server, a browser request from another origin, the admin "
+    "token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no "
+    "eligible stake on chain",
     404: "No such resource (the detail names what was looked up)",
     409: "The request conflicts with the resource's current state",
     410: "Gone: the round's deadline has passed",
@@ -208,13 +209,13 @@ def error_statuses(
     `state_changes` apply to POST / PUT operations (e.g. 409 for a transition the current state refuses),
     `always` to every operation of the router (e.g. 503 where answering needs the chain).
     """
-    statuses = set(always)
+    statuses = set(always) | {403}  # every request passes the Host and Origin checks (app/request_origin.py)
     if (route.methods or set()) & {"POST", "PUT"}:
         statuses |= set(state_changes) | {413}  # every body is limited (JSON and uploads alike)
     if route.body_field is not None:
         statuses.add(400)
     if _takes_admin_token(route):
-        statuses |= {401, 403}
+        statuses.add(401)
     if route.dependant.path_params:
         statuses.add(404)
     if _takes_input(route):

@@ -409,6 +409,9 @@ export interface paths {
         /**
          * Read Task
          * @description What the node at `address` should train now: round, base model hash, model spec, hyper-parameters.
+         *
+         *     The simulation block (the node's share of the data, whether it attacks) goes only to the operator's own
+         *     simulated nodes, which send the admin token when one is configured; external nodes train on their own data.
          */
         get: operations["read_task_api_experiments__experiment_id__task_get"];
         put?: never;
@@ -2547,6 +2550,15 @@ export interface operations {
                     "application/json": components["schemas"]["HealthPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     read_config_api_config_get: {
@@ -2567,6 +2579,15 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     read_datasets_api_datasets_get: {
@@ -2585,6 +2606,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2629,7 +2659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2676,6 +2706,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -2738,7 +2777,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2787,6 +2826,15 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -2823,6 +2871,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExperimentPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2867,7 +2924,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2935,6 +2992,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -2985,7 +3051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3062,7 +3128,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3139,7 +3205,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3216,7 +3282,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3306,7 +3372,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,6 +3440,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundPublic"][];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3417,6 +3492,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3458,6 +3542,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerdictPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3504,6 +3597,24 @@ export interface operations {
                     "text/csv": unknown;
                 };
             };
+            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3543,6 +3654,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodePublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3608,7 +3728,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3685,6 +3805,15 @@ export interface operations {
                     "application/json": components["schemas"]["WalletPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3736,6 +3865,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskDocument"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3896,6 +4034,24 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3965,7 +4121,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4030,6 +4186,15 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid input: the detail names each field and what was wrong with it */
             422: {
                 headers: {
@@ -4067,6 +4232,15 @@ export interface operations {
                     "application/json": components["schemas"]["EventLog"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid input: the detail names each field and what was wrong with it */
             422: {
                 headers: {
@@ -4098,6 +4272,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The chain cannot be reached now */
             503: {
                 headers: {
@@ -4125,6 +4308,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChainRoundPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The chain cannot be reached now */
@@ -4159,6 +4351,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransactionPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Invalid input: the detail names each field and what was wrong with it */
