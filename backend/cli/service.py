@@ -44,10 +44,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
 
 def serve_command(
-    host: str = typer.Option(
-        "127.0.0.1", help="Address to listen on (beyond localhost needs FEDSHIELD_ADMIN_TOKEN)."
+    host: str | None = typer.Option(
+        None,
+        help="Address to listen on (default: FEDSHIELD_HOST, else 127.0.0.1; beyond localhost needs "
+        "FEDSHIELD_ADMIN_TOKEN).",
+        show_default=False,
     ),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int | None = typer.Option(
+        None, help="Port to listen on (default: FEDSHIELD_PORT, else 8000).", show_default=False
+    ),
     fleet: int = typer.Option(
         0, help="Also run N simulated node processes (anvil dev wallets 1..N, staked at start)."
     ),
@@ -79,7 +84,10 @@ def serve_command(
     if engine not in ("local", "ray"):
         console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
-    settings = Settings(host=host, port=port)
+    # The environment (FEDSHIELD_HOST / FEDSHIELD_PORT, or .env) gives what the options leave out.
+    overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    host, port = settings.host, settings.port
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
         console.print(
             f"[red]refusing to listen on {host} without FEDSHIELD_ADMIN_TOKEN:[/red] admin actions would be "

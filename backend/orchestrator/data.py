@@ -49,6 +49,9 @@ from workers.task import carve_root
 TEST_FRACTION = 0.2  # share of every dataset the orchestrator keeps for evaluation
 UPLOAD_SUFFIXES = FILE_SUFFIXES
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Longest stem kept of an uploaded file's name: the file system takes 255 bytes, the dataset's name
+# (derived from the stem) is a 200-character column.
+MAX_UPLOAD_STEM = 100
 _DATASET_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -223,7 +226,7 @@ class DatasetCatalog:
     def _checked_name(self, filename: str, label_column: str | None) -> str:
         if label_column is not None and any(ord(c) < 32 for c in label_column):
             raise InvalidInput("label_column must not contain control characters")
-        name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip("._") or "upload"
+        name = safe_upload_name(filename)
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
             raise InvalidInput(
@@ -248,6 +251,15 @@ class DatasetCatalog:
     def splits(self, dataset_id: str, seed: int) -> ExperimentSplits:
         """Train / test / root splits for an experiment on ``dataset_id`` seeded with ``seed`` (cached)."""
         return experiment_splits(self.get(dataset_id), seed)
+
+
+def safe_upload_name(filename: str | None) -> str:
+    """An uploaded file's name made safe to store: its last path part, characters outside ``[A-Za-z0-9._-]``
+    replaced, the stem cut to `MAX_UPLOAD_STEM` characters (the suffix, which picks the loader, kept)."""
+    base = Path(filename or "upload").name
+    suffix = _SAFE_NAME.sub("_", Path(base).suffix)[:16]
+    stem = _SAFE_NAME.sub("_", base[: len(base) - len(Path(base).suffix)]).strip("._")
+    return f"{stem[:MAX_UPLOAD_STEM].rstrip('._') or 'upload'}{suffix}"
 
 
 @functools.lru_cache(maxsize=16)
