@@ -135,6 +135,11 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 
 _REWRITTEN_HEADERS = (b"content-type", b"content-length")
+_CLOSE = (b"connection", b"close")
+
+
+def _without_connection(start: Message) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in start.get("headers", []) if k.lower() != b"connection"]
 
 
 def _is_plain_413(start: Message) -> bool:
@@ -150,6 +155,11 @@ class BodyLimitAnswersInJson:
     """Starlette's body limit answers a body *declared* over the limit with its own plain-text 413, in
     place of whatever the route answered; this rewrites that one into the API's `ErrorBody` naming the
     limit. (A body that grows past the limit while streaming reaches the HTTPException handler instead.)
+
+    Any answer sent before the request's body was read to its end (a 413, a 400 for broken framing, a
+    refusal) also says ``Connection: close``: the server then closes the connection once the answer is
+    sent. Kept open, uvicorn would read (and throw away) the rest of the body, however long the sender
+    keeps it coming.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -160,9 +170,22 @@ class BodyLimitAnswersInJson:
             await self.app(scope, receive, send)
             return
         held: Message | None = None
+        headers = dict(scope.get("headers", []))
+        body_read = (
+            headers.get(b"content-length", b"0").strip() == b"0" and b"transfer-encoding" not in headers
+        )
+
+        async def receive_counted() -> Message:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read = True
+            return message
 
         async def send_json(message: Message) -> None:
             nonlocal held
+            if message["type"] == "http.response.start" and not body_read:
+                message = {**message, "headers": [*_without_connection(message), _CLOSE]}
             if message["type"] == "http.response.start" and _is_plain_413(message):
                 held = message  # the limiter's own answer: its body follows in one message
                 return
@@ -186,7 +209,7 @@ class BodyLimitAnswersInJson:
                 return
             await send(message)
 
-        await self.app(scope, receive, send_json)
+        await self.app(scope, receive_counted, send_json)
 
 
 def _takes_admin_token(route: APIRoute) -> bool:
