@@ -274,7 +274,7 @@ def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
             image_size=spec.input_shape[-1] if spec.is_image else DEFAULT_IMAGE_SIZE,
             test_fraction=TEST_FRACTION,
             seed=seed,
-            limits=DataLimits(max_bytes=1 << 62, max_inflated_bytes=1 << 62),  # checked at upload
+            limits=DataLimits.unlimited(),  # checked at upload
             name=spec.name,
         )
     except DatasetError as exc:
