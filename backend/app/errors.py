@@ -36,6 +36,7 @@ from backend.orchestrator.errors import (
     NotFound,
     OrchestratorError,
     TooLarge,
+    Unauthenticated,
 )
 from workers.validation import validation_text
 
@@ -43,6 +44,7 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 MAX_REPORTED_ISSUES = 50  # validation issues listed in `errors` (the text names the first 10)
 
 _STATUS: dict[type[OrchestratorError], int] = {
+    Unauthenticated: 401,
     NotEligible: 403,
     NotFound: 404,
     Conflict: 409,
@@ -54,7 +56,8 @@ _STATUS: dict[type[OrchestratorError], int] = {
 # What each error status means on this API, as the schema describes it.
 DESCRIPTIONS: dict[int, str] = {
     400: "Body not readable as its content type (JSON that is not UTF-8, broken multipart framing)",
-    401: "Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`",
+    401: "Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is "
+    "not the wallet's own",
     403: "Refused: a Host that does not name this server, a browser request from another origin, the admin "
     "token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no "
     "eligible stake on chain",

@@ -44,7 +44,7 @@ _DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
     (dataset_previews, (), ()),
     (models, (), ()),
     (experiments, (404, 409), ()),  # 404: an unknown dataset_id
-    (nodes, (403, 409), (503,)),  # 403: the wallet has no eligible stake
+    (nodes, (401, 403, 409), (503,)),  # 401: not signed by the wallet; 403: the wallet has no eligible stake
     (protocol, (409, 410), (503,)),
     (attack, (404,), ()),  # an unknown experiment_id or dataset_id
     (events, (), ()),

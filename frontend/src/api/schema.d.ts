@@ -370,7 +370,8 @@ export interface paths {
         put?: never;
         /**
          * Create Node
-         * @description Register a wallet for an experiment: 422 unless it is staked on chain, 409 if already registered.
+         * @description Register a wallet for an experiment, signed by its own key: 401 unless it is, 403 unless it is staked on
+         *     chain, 409 if already registered or the experiment has all the nodes it takes.
          */
         post: operations["create_node_api_experiments__experiment_id__nodes_post"];
         delete?: never;
@@ -1619,6 +1620,11 @@ export interface components {
             address: string;
             /** Label */
             label: string;
+            /**
+             * Reason
+             * @default stake below the minimum
+             */
+            reason?: string;
         };
         /** NodeDeactivatedEvent */
         NodeDeactivatedEvent: {
@@ -1694,6 +1700,17 @@ export interface components {
              * @description simulated nodes get a share of the experiment's data; default: simulated while slots last
              */
             kind?: ("simulated" | "external") | null;
+            /**
+             * Nonce
+             * @description the Unix time (seconds) at signing; taken within 10 minutes of the orchestrator's clock
+             * @example 1765160000
+             */
+            nonce: number;
+            /**
+             * Signature
+             * @description 0x EIP-712 signature of Register {experimentId, node: address, nonce} by the wallet's key, under the domain of the task
+             */
+            signature: string;
         };
         /** NodeRegisteredData */
         NodeRegisteredData: {
@@ -2650,7 +2667,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2768,7 +2785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2915,7 +2932,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3042,7 +3059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3119,7 +3136,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3196,7 +3213,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3273,7 +3290,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3363,7 +3380,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,7 +3614,7 @@ export interface operations {
                     "text/csv": unknown;
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3721,6 +3738,15 @@ export interface operations {
             };
             /** @description Body not readable as its content type (JSON that is not UTF-8, broken multipart framing) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4034,7 +4060,7 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4112,7 +4138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
