@@ -172,7 +172,6 @@ def open_domain(client: TestClient, experiment_id: int) -> dict[str, Any]:
     return domain
 
 
-
 def test_registration_answers_with_the_new_node_and_reads_only_its_chain_status(
     client: TestClient, orchestrator: Orchestrator, pair: list[LocalAccount], monkeypatch: pytest.MonkeyPatch
 ) -> None:
