@@ -93,6 +93,8 @@ def test_reconcile_beside_a_live_run_requeues_nothing_and_announces_each_payout_
         assert not passes.is_alive()
         # The race made certain: a pass whose chain read predates every confirmation.
         reports.append(reconciler.run(chain_rounds=[]))
+        requeued = sum(len(report.requeued) for report in reports)
+        print(f"{len(reports)} reconcile passes beside the live run: {requeued} settlements re-queued")
         assert all(not report.requeued for report in reports), [r.requeued for r in reports]
         final = reconciler.run()
         assert final.ok and not final.requeued, final.unrepaired
