@@ -166,13 +166,20 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
     if options["malicious"]:
         body["attack"] = {"kind": options["attack"], "num_attackers": options["malicious"]}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
-        created = http.post("/api/experiments", json=body)
-        if created.status_code != 201:
-            log.error("cannot create the fleet's experiment: %s", created.text)
-            return
-        experiment_id = created.json()["id"]
-        http.post(f"/api/experiments/{experiment_id}/start")
-    log.info("experiment %s started; launching %s nodes", experiment_id, options["nodes"])
+        earlier = resumable_fleet_experiment(http.get("/api/experiments").json(), body)
+        if earlier is not None:  # a restart: the fleet's unfinished experiment goes on where it stopped
+            experiment_id = int(earlier["id"])
+            if earlier["status"] != "running":
+                http.post(f"/api/experiments/{experiment_id}/resume")
+            log.info("resuming experiment %s from round %s", experiment_id, earlier["completed_rounds"] + 1)
+        else:
+            created = http.post("/api/experiments", json=body)
+            if created.status_code != 201:
+                log.error("cannot create the fleet's experiment: %s", created.text)
+                return
+            experiment_id = created.json()["id"]
+            http.post(f"/api/experiments/{experiment_id}/start")
+    log.info("experiment %s running; launching %s nodes", experiment_id, options["nodes"])
     fleet: Fleet | RayFleet
     if options["engine"] == "ray":
         fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
@@ -181,6 +188,20 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
     while not server.should_exit and fleet.running():
         time.sleep(0.5)
     fleet.stop()
+
+
+def resumable_fleet_experiment(
+    experiments: list[dict[str, Any]], body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The newest unfinished experiment a `serve --fleet` with the same options created, if any: after a
+    restart the fleet resumes it rather than starting a new one beside it."""
+    same = [
+        e
+        for e in experiments
+        if e.get("status") in ("running", "paused", "failed")
+        and all(e.get(key) == body[key] for key in ("name", "dataset_id", "num_nodes", "rounds"))
+    ]
+    return max(same, key=lambda e: int(e["id"]), default=None)
 
 
 def bench_api_command(

@@ -1,5 +1,6 @@
 """Input at the edges: an experiment's numbers inside their ranges, an upload's long file name stored cut
-short (no 500), and `fedshield serve` listening where FEDSHIELD_HOST / FEDSHIELD_PORT say."""
+short (no 500), and `fedshield serve` listening where FEDSHIELD_HOST / FEDSHIELD_PORT say and resuming its
+fleet's experiment after a restart."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from backend.app.main import create_app
 from backend.chain.local import free_port
+from backend.cli.service import resumable_fleet_experiment
 from backend.orchestrator.data import MAX_UPLOAD_STEM, safe_upload_name
 from backend.orchestrator.service import Orchestrator
 from backend.orchestrator.specs import ExperimentCreate
@@ -107,3 +109,17 @@ def test_serve_listens_on_fedshield_host_and_port(tmp_path: Path, api_chain: Api
     finally:
         serve.terminate()
         serve.wait(30)
+
+
+def test_serve_fleet_resumes_its_unfinished_experiment_after_a_restart() -> None:
+    body = {"name": "digits: 4 nodes, 1 sign_flip", "dataset_id": "digits", "num_nodes": 4, "rounds": 10}
+    earlier = [
+        {**body, "id": 1, "status": "completed"},
+        {**body, "id": 2, "status": "running"},
+        {**body, "id": 3, "status": "paused"},
+        {**body, "id": 4, "status": "running", "num_nodes": 5},  # other options: another fleet's
+        {**body, "id": 5, "status": "stopped"},  # stopped for good by someone
+    ]
+    found = resumable_fleet_experiment(earlier, body)
+    assert found is not None and found["id"] == 3
+    assert resumable_fleet_experiment(earlier[:2], {**body, "rounds": 5}) is None
