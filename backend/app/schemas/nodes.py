@@ -25,7 +25,7 @@ class NodeRegister(BaseModel):
     nonce: int = Field(
         ...,
         ge=0,
-        le=2**63 - 1,
+        le=2**40,  # a Unix time in seconds; well inside what a JSON number holds exactly
         description="the Unix time (seconds) at signing; taken within 10 minutes of the orchestrator's clock",
         examples=[1765160000],
     )
