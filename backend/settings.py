@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     port: int = 8000
     # Bearer token for admin actions; required when `host` is not a loopback address.
     admin_token: SecretStr | None = None
-    # Origins allowed by CORS: the dashboard's dev server by default.
+    # More names clients may reach this server by (Host header; a loopback name, `host` and the address a
+    # connection came in on are always accepted). Any other Host is refused, against DNS rebinding.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Origins allowed by CORS: the dashboard's dev server by default. Browsers on any other origin are
+    # refused on the API, cross-site requests included.
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
     )
@@ -90,6 +94,11 @@ class Settings(BaseSettings):
     @property
     def resolved_upload_dir(self) -> Path:
         return self.upload_dir or self.state_dir / "datasets"
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Names a Host header may give beside the loopback ones (a wildcard address is no name)."""
+        return frozenset({self.host, *self.allowed_hosts} - {"0.0.0.0", "::", ""})
 
     @property
     def listens_beyond_localhost(self) -> bool:

@@ -27,6 +27,20 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 DEFAULT_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 256  # the side an image may be resized to
 _GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "P;L"})
+# Bits per pixel a decode of each Pillow mode holds (modes not named: 32, the most of any 8-bit mode).
+_MODE_BITS = {
+    "1": 1,
+    "L": 8,
+    "P": 8,
+    "LA": 16,
+    "La": 16,
+    "PA": 16,
+    "RGB": 24,
+    "YCbCr": 24,
+    "LAB": 24,
+    "HSV": 24,
+}
+_MODE_BITS |= dict.fromkeys(("I;16", "I;16B", "I;16L", "I;16N"), 16)
 
 
 class ClassCount(BaseModel):
@@ -173,10 +187,11 @@ def _read_headers(
     """Each image's mode and size from its header alone (no pixel decoded), and the files that fail, with why."""
     headers: dict[str, tuple[str, tuple[int, int]]] = {}
     bad: list[tuple[str, str]] = []
+    decoded = 0
     for info in entries:
         try:
             with Image.open(io.BytesIO(archive.read(info))) as image:
-                mode, dims = image.mode, image.size
+                mode, dims, bits = image.mode, image.size, decoded_bits_per_pixel(image)
         except Exception as exc:
             # One bad file among many: a damaged zip member (ZIP_ERRORS) or any of the many exceptions
             # Pillow's parsers raise on corrupt input (OSError, SyntaxError, struct.error, IndexError...).
@@ -187,18 +202,48 @@ def _read_headers(
             raise DatasetTooLarge(
                 f"{info.filename}: {dims[0]}x{dims[1]} pixels is over the limit of {limits.max_pixels} per image"
             )
+        image_bytes = dims[0] * dims[1] * bits // 8
+        if image_bytes > limits.max_image_bytes:
+            raise DatasetTooLarge(
+                f"{info.filename}: {dims[0]}x{dims[1]} pixels of {bits} bits decode to {image_bytes} bytes, over "
+                f"the limit of {limits.max_image_bytes} per image"
+            )
+        decoded += image_bytes
+        if decoded > limits.max_decoded_bytes:
+            raise DatasetTooLarge(
+                f"its images decode to more than {limits.max_decoded_bytes} bytes (pixels x bit depth), the "
+                "limit; use fewer or smaller images"
+            )
         headers[info.filename] = (mode, dims)
     return headers, bad
+
+
+def decoded_bits_per_pixel(image: Image.Image) -> int:
+    """Bits per pixel decoding ``image`` goes through, from its header: its mode's, doubled for a 16-bit
+    sample depth that Pillow reduces to 8 bits only after decoding (16-bit RGB PNGs)."""
+    bits = _MODE_BITS.get(image.mode, 32)
+    raw_modes = [
+        tile[3][0] if isinstance(tile[3], tuple) else tile[3]
+        for tile in getattr(image, "tile", [])
+        if tile[3]
+    ]
+    if bits <= 32 and any(isinstance(raw, str) and ";16" in raw for raw in raw_modes) and bits % 16:
+        bits *= 2
+    return bits
 
 
 def _pixels(image: Image.Image, channels: int, size: int) -> np.ndarray:
     """(C, size, size) float32 in [0, 1]."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         # 16-bit and float grayscale: scale to 8 bits by the image's own range before converting.
-        array = np.asarray(image, dtype=np.float64)
+        array = np.array(image, dtype=np.float32)  # a writable float32 copy, scaled in place
         low, high = float(array.min()), float(array.max())
-        scaled = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
-        image = Image.fromarray(scaled.astype(np.uint8), mode="L")
+        if high > low:
+            array -= low
+            array *= 255.0 / (high - low)
+        else:
+            array[:] = 0
+        image = Image.fromarray(array.astype(np.uint8), mode="L")
     converted = image.convert("L" if channels == 1 else "RGB")
     resized = converted.resize((size, size), Image.Resampling.BILINEAR)
     pixels = np.asarray(resized, dtype=np.float32) / 255.0  # (S, S) or (S, S, 3)

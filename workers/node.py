@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -44,7 +45,7 @@ from workers.collusion import COLLUSION
 from workers.datasets import Dataset, DatasetError, DatasetSpec, check_file, load_builtin_split
 from workers.models import ModelSpec, build_model
 from workers.partition import partition_indices
-from workers.protocol import UpdateMessage, sign_update
+from workers.protocol import UpdateMessage, eip712_domain_from_dict, registration_body, sign_update
 from workers.statuses import FINISHED, ExperimentStatus
 from workers.task import NodeData, carve_root, local_node_data, round_seed, simulated_node_data
 from workers.task_document import SimulationBlock, TaskDocument
@@ -56,6 +57,9 @@ from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, 
 log = logging.getLogger("fedshield.node")
 
 MIN_POLL_S = 0.5
+# The operator's own simulated nodes send the orchestrator's admin token (inherited from the environment they
+# are started in): with one configured, only they get a task's simulation block and an upload's training split.
+ADMIN_TOKEN_ENV = "FEDSHIELD_ADMIN_TOKEN"
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
 COLLUSION_WAIT_S = 10.0  # longest a cohort attacker waits for its colluders' honest updates
@@ -189,7 +193,11 @@ class NodeClient:
         self._key = private_key
         self.data = data
         self.label = label or self.address[:10] + "…"
-        self.http = httpx.Client(base_url=orchestrator_url.rstrip("/"), timeout=http_timeout_s)
+        token = os.environ.get(ADMIN_TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(
+            base_url=orchestrator_url.rstrip("/"), timeout=http_timeout_s, headers=headers
+        )
         self._slots = training_slots or threading.Semaphore(1)
         self._stop = threading.Event()
         self._datasets: dict[int, NodeData] = {}  # local data per experiment, conformed or partitioned
@@ -293,7 +301,7 @@ class NodeClient:
         assert task.round is not None and task.base_model_hash is not None
         key = (task.experiment_id, task.round, task.base_model_hash)
         if not task.registered:
-            self.register(task.experiment_id)
+            self.register(task)
         weights = self.global_model(task)
         data = self.dataset_for(task)
         with self._slots:
@@ -326,9 +334,11 @@ class NodeClient:
             self.report.rejections.append((task.round, status, detail))
             log.warning("%s: round %d: update refused (%d): %s", self.label, task.round, status, detail)
 
-    def register(self, experiment_id: int) -> None:
-        """Asks to join the experiment (its wallet must already be staked on chain)."""
-        response = self.http.post(f"/api/experiments/{experiment_id}/nodes", json={"address": self.address})
+    def register(self, task: TaskDocument) -> None:
+        """Asks to join the experiment, signed with its key (its wallet must already be staked on chain)."""
+        experiment_id = task.experiment_id
+        body = registration_body(self._key, task.eip712.domain, experiment_id, now_s=time.time())
+        response = self.http.post(f"/api/experiments/{experiment_id}/nodes", json=body)
         if response.status_code >= 500:
             raise _Retryable(f"registration answered {response.status_code}")
         if response.status_code not in (200, 201, 409):
@@ -511,6 +521,20 @@ def _shaped_for(data: NodeData, spec: ModelSpec) -> NodeData:
     if data.x.shape[1:] == spec.input_shape or math.prod(data.x.shape[1:]) != math.prod(spec.input_shape):
         return data
     return NodeData(x=data.x.reshape(len(data.x), *spec.input_shape), y=data.y)
+
+
+def register_wallet(
+    http: httpx.Client, experiment_id: int, private_key: str, kind: str | None = None
+) -> httpx.Response:
+    """Registers the key's wallet for an experiment, as a node does: the domain read from its task, the
+    registration signed with the key. The orchestrator's answer (201, or the refusal) is returned."""
+    address = Account.from_key(private_key).address
+    task = http.get(f"/api/experiments/{experiment_id}/task", params={"address": address})
+    if task.status_code != 200:
+        return task
+    domain = eip712_domain_from_dict(task.json()["eip712"]["domain"])
+    body = registration_body(private_key, domain, experiment_id, now_s=time.time(), kind=kind)
+    return http.post(f"/api/experiments/{experiment_id}/nodes", json=body)
 
 
 def _detail(response: httpx.Response) -> str:

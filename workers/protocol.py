@@ -9,7 +9,11 @@ Signatures are checked the way OpenZeppelin's `ECDSA.recover` checks them (65 by
 {27, 28}, s in the lower half of the curve order), so a signature accepted here is one the staking
 contract would accept too.
 
-Nodes only ever sign this one type: `eip712_domain_from_dict` takes the chain id and contract from an
+A node proves it holds its wallet's key when it registers, by signing `Register {experimentId, node, nonce}`
+under the same domain (`nonce`: the Unix time of signing; the orchestrator takes it within
+`REGISTER_MAX_AGE_S`), so nobody can register someone else's staked wallet.
+
+Nodes only ever sign these two types: `eip712_domain_from_dict` takes the chain id and contract from an
 orchestrator's task but refuses any other domain name or version, and the types are always `UPDATE_TYPES`,
 so a hostile orchestrator cannot get a node to sign, say, a token permit.
 """
@@ -45,7 +49,17 @@ EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-# The `types` of the full EIP-712 document: the domain's and the one struct a node signs.
+REGISTER_PRIMARY_TYPE: Final = "Register"
+REGISTER_TYPES: dict[str, list[dict[str, str]]] = {
+    "Register": [
+        {"name": "experimentId", "type": "uint256"},
+        {"name": "node", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+    ]
+}
+# A registration's nonce is its signing time: it is taken this long either side of the orchestrator's clock.
+REGISTER_MAX_AGE_S = 600
+# The `types` of the full EIP-712 document: the domain's and the one struct a node signs per update.
 TYPED_DATA_TYPES: dict[str, list[dict[str, str]]] = {"EIP712Domain": EIP712_DOMAIN_TYPE, **UPDATE_TYPES}
 
 UINT256_MAX = 2**256 - 1
@@ -140,6 +154,48 @@ def sign_update(private_key: str | bytes, domain: dict[str, Any], message: Updat
     """The node's 65-byte signature of `message`, as 0x hex."""
     signed = Account.sign_typed_data(private_key, domain, UPDATE_TYPES, message.to_eip712())
     return "0x" + bytes(signed.signature).hex()
+
+
+def sign_registration(
+    private_key: str | bytes, domain: dict[str, Any], experiment_id: int, nonce: int
+) -> str:
+    """The node's 65-byte signature of `Register {experimentId, node: its own address, nonce}`, as 0x hex."""
+    node = Account.from_key(private_key).address
+    message = {"experimentId": experiment_id, "node": node, "nonce": nonce}
+    signed = Account.sign_typed_data(private_key, domain, REGISTER_TYPES, message)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def registration_body(
+    private_key: str | bytes,
+    domain: dict[str, Any],
+    experiment_id: int,
+    *,
+    now_s: float,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """The JSON body of `POST /api/experiments/{id}/nodes` for the key's wallet, signed at `now_s` (Unix time)."""
+    nonce = int(now_s)
+    body: dict[str, Any] = {
+        "address": Account.from_key(private_key).address,
+        "nonce": nonce,
+        "signature": sign_registration(private_key, domain, experiment_id, nonce),
+    }
+    if kind is not None:
+        body["kind"] = kind
+    return body
+
+
+def recover_registrant(
+    domain: dict[str, Any], experiment_id: int, node: str, nonce: int, signature: str
+) -> str:
+    """The checksummed address that signed `Register {experimentId, node, nonce}`; SignatureError if unusable."""
+    _check_uint256("experimentId", experiment_id)
+    _check_uint256("nonce", nonce)
+    message = {"experimentId": experiment_id, "node": checksum(node), "nonce": nonce}
+    signable = encode_typed_data(domain, REGISTER_TYPES, message)
+    digest = bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+    return recover_address(digest, parse_signature(signature))
 
 
 def update_digest(domain: dict[str, Any], message: UpdateMessage) -> bytes:

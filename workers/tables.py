@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -139,7 +139,7 @@ def _read_csv(path: Path, limits: DataLimits) -> TableFile:
             # A column mixing numbers and text across pandas' read chunks comes back as objects: the kind
             # inference reads those as text, so pandas' warning about it says nothing the user can act on.
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = pd.read_csv(
+            reader = pd.read_csv(
                 path,
                 sep=delimiter,
                 encoding=encoding,
@@ -149,9 +149,19 @@ def _read_csv(path: Path, limits: DataLimits) -> TableFile:
                 skip_blank_lines=True,
                 header=0,
                 names=header,
+                chunksize=max(1, _CELLS_PER_BATCH // len(header)),
             )
+            with reader:
+                chunks = []
+                counted = MaterializedBytes(path.name, limits.max_inflated_bytes)
+                for chunk in reader:
+                    counted.add(int(chunk.memory_usage(deep=True, index=False).sum()))
+                    chunks.append(chunk)
+            frame = pd.concat(chunks, ignore_index=True) if len(chunks) != 1 else chunks[0]
     except pd.errors.EmptyDataError:
         raise DatasetError(f"{path.name}: file is empty") from None
+    except DatasetTooLarge:
+        raise
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path.name}: malformed CSV: {_one_line(exc)}") from None
     return TableFile(frame, path.name, "csv", encoding, delimiter)
@@ -185,14 +195,85 @@ def _read_parquet(path: Path, limits: DataLimits) -> TableFile:
             f"{path.name}: its data inflates to {inflated} bytes, over the limit of {limits.max_inflated_bytes}"
         )
     try:
-        arrow = pq.read_table(path)
+        arrow = _read_parquet_counted(path, limits)
         arrow.validate(full=True)  # checks, among the rest, that every string is valid UTF-8
         frame = arrow.to_pandas()
+    except DatasetTooLarge:
+        raise
     except Exception as exc:
         raise DatasetError(f"{path.name}: not a readable Parquet file ({_one_line(exc)})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     _check_header(path.name, list(frame.columns))
     return TableFile(frame, path.name, "parquet")
+
+
+# Cells decoded at a time: one batch stays small in memory before it is counted against the limit.
+_CELLS_PER_BATCH = 1 << 20
+# What pandas holds per text cell beside its characters (its Arrow-backed `str` dtype: an offset and a bit).
+_TEXT_CELL_OVERHEAD = 16
+
+
+@dataclass
+class MaterializedBytes:
+    """A running count of a table's decoded bytes: DatasetTooLarge (413) as soon as it passes `limit`."""
+
+    file: str
+    limit: int
+    total: int = 0
+
+    def add(self, nbytes: int) -> None:
+        self.total += nbytes
+        if self.total > self.limit:
+            raise DatasetTooLarge(
+                f"{self.file}: its cells take more than {self.limit} bytes once read, the limit "
+                "(a compressed or dictionary-encoded file can expand far beyond its size)"
+            )
+
+
+def _read_parquet_counted(path: Path, limits: DataLimits) -> Any:
+    """The file as an Arrow table, read batch by batch while counting what its cells will take in pandas.
+
+    Text columns are read dictionary-encoded, so a value repeated a million times is held once while it is
+    counted (its length times its repeats); they are decoded only once the total is within the limit.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    declared = pq.ParquetFile(path).schema_arrow
+    plain_text = [f.name for f in declared if _is_text(pa, f.type)]
+    text = {
+        *plain_text,
+        *(f.name for f in declared if pa.types.is_dictionary(f.type) and _is_text(pa, f.type.value_type)),
+    }
+    reader = pq.ParquetFile(path, read_dictionary=plain_text)
+    counted = MaterializedBytes(path.name, limits.max_inflated_bytes)
+    batches = []
+    for batch in reader.iter_batches(batch_size=max(1, _CELLS_PER_BATCH // max(1, len(declared)))):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if name in text:
+                lengths = pc.binary_length(column.dictionary.cast(pa.large_binary()))
+                counted.add(int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0))
+                counted.add(_TEXT_CELL_OVERHEAD * len(column))
+            else:
+                counted.add(column.nbytes)
+        batches.append(batch)
+    table = pa.Table.from_batches(batches) if batches else declared.empty_table()
+    for name in plain_text if batches else ():  # back to the declared text type: decoding it fits
+        index = table.schema.get_field_index(name)
+        table = table.set_column(
+            index, declared.field(name), table.column(index).cast(declared.field(name).type)
+        )
+    return table
+
+
+def _is_text(pa: Any, kind: Any) -> bool:
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+    )
 
 
 def _encoding(path: Path, head: bytes) -> str:

@@ -74,6 +74,21 @@ def require_admin(
 AdminDep = Depends(require_admin)
 
 
+def holds_admin_rights(settings: SettingsDep, request: Request) -> bool:
+    """Whether the caller may see what only the operator's own nodes see (the simulation block of a task):
+    no token configured on loopback, or the right bearer token sent. Never raises: others get the public
+    part. Read from the header itself, so the schema does not list the token as required where it is not.
+    """
+    token = settings.admin_token.get_secret_value() if settings.admin_token is not None else None
+    if token is None:
+        return not settings.listens_beyond_localhost
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
+AdminRights = Annotated[bool, Depends(holds_admin_rights)]
+
+
 MAX_ID = 2**31 - 1  # ids and round numbers fit a 32-bit integer column on every database
 MAX_EVENT_ID = 2**62  # event ids are 64-bit columns; this leaves headroom for `id + 1` in SQL
 ExperimentId = Annotated[int, Path(ge=1, le=MAX_ID, description="experiment id", examples=[1])]

@@ -36,6 +36,7 @@ from backend.orchestrator.errors import (
     NotFound,
     OrchestratorError,
     TooLarge,
+    Unauthenticated,
 )
 from workers.validation import validation_text
 
@@ -43,6 +44,7 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 MAX_REPORTED_ISSUES = 50  # validation issues listed in `errors` (the text names the first 10)
 
 _STATUS: dict[type[OrchestratorError], int] = {
+    Unauthenticated: 401,
     NotEligible: 403,
     NotFound: 404,
     Conflict: 409,
@@ -54,9 +56,11 @@ _STATUS: dict[type[OrchestratorError], int] = {
 # What each error status means on this API, as the schema describes it.
 DESCRIPTIONS: dict[int, str] = {
     400: "Body not readable as its content type (JSON that is not UTF-8, broken multipart framing)",
-    401: "Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`",
-    403: "Admin token wrong, admin actions disabled (listening beyond localhost without a token), "
-    "or the wallet has no eligible stake on chain",
+    401: "Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is "
+    "not the wallet's own",
+    403: "Refused: a Host that does not name this server, a browser request from another origin, the admin "
+    "token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no "
+    "eligible stake on chain",
     404: "No such resource (the detail names what was looked up)",
     409: "The request conflicts with the resource's current state",
     410: "Gone: the round's deadline has passed",
@@ -134,6 +138,11 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 
 _REWRITTEN_HEADERS = (b"content-type", b"content-length")
+_CLOSE = (b"connection", b"close")
+
+
+def _without_connection(start: Message) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in start.get("headers", []) if k.lower() != b"connection"]
 
 
 def _is_plain_413(start: Message) -> bool:
@@ -149,6 +158,11 @@ class BodyLimitAnswersInJson:
     """Starlette's body limit answers a body *declared* over the limit with its own plain-text 413, in
     place of whatever the route answered; this rewrites that one into the API's `ErrorBody` naming the
     limit. (A body that grows past the limit while streaming reaches the HTTPException handler instead.)
+
+    Any answer sent before the request's body was read to its end (a 413, a 400 for broken framing, a
+    refusal) also says ``Connection: close``: the server then closes the connection once the answer is
+    sent. Kept open, uvicorn would read (and throw away) the rest of the body, however long the sender
+    keeps it coming.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -159,9 +173,22 @@ class BodyLimitAnswersInJson:
             await self.app(scope, receive, send)
             return
         held: Message | None = None
+        headers = dict(scope.get("headers", []))
+        body_read = (
+            headers.get(b"content-length", b"0").strip() == b"0" and b"transfer-encoding" not in headers
+        )
+
+        async def receive_counted() -> Message:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read = True
+            return message
 
         async def send_json(message: Message) -> None:
             nonlocal held
+            if message["type"] == "http.response.start" and not body_read:
+                message = {**message, "headers": [*_without_connection(message), _CLOSE]}
             if message["type"] == "http.response.start" and _is_plain_413(message):
                 held = message  # the limiter's own answer: its body follows in one message
                 return
@@ -185,7 +212,7 @@ class BodyLimitAnswersInJson:
                 return
             await send(message)
 
-        await self.app(scope, receive, send_json)
+        await self.app(scope, receive_counted, send_json)
 
 
 def _takes_admin_token(route: APIRoute) -> bool:
@@ -208,13 +235,13 @@ def error_statuses(
     `state_changes` apply to POST / PUT operations (e.g. 409 for a transition the current state refuses),
     `always` to every operation of the router (e.g. 503 where answering needs the chain).
     """
-    statuses = set(always)
+    statuses = set(always) | {403}  # every request passes the Host and Origin checks (app/request_origin.py)
     if (route.methods or set()) & {"POST", "PUT"}:
         statuses |= set(state_changes) | {413}  # every body is limited (JSON and uploads alike)
     if route.body_field is not None:
         statuses.add(400)
     if _takes_admin_token(route):
-        statuses |= {401, 403}
+        statuses.add(401)
     if route.dependant.path_params:
         statuses.add(404)
     if _takes_input(route):

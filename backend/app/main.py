@@ -28,6 +28,7 @@ from backend.app.api.routes import (
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
 from backend.app.read_cache import ReadCache
+from backend.app.request_origin import SameOriginGuard
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -43,7 +44,7 @@ _DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
     (dataset_previews, (), ()),
     (models, (), ()),
     (experiments, (404, 409), ()),  # 404: an unknown dataset_id
-    (nodes, (403, 409), (503,)),  # 403: the wallet has no eligible stake
+    (nodes, (401, 403, 409), (503,)),  # 401: not signed by the wallet; 403: the wallet has no eligible stake
     (protocol, (409, 410), (503,)),
     (attack, (404,), ()),  # an unknown experiment_id or dataset_id
     (events, (), ()),
@@ -113,6 +114,13 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         expose_headers=["X-Model-Hash"],
+    )
+    # Outermost: a foreign Host or a cross-site browser is refused before anything else runs.
+    app.add_middleware(
+        SameOriginGuard,
+        host_names=settings.host_names,
+        trusted_origins=tuple(settings.cors_origins),
+        default_port=settings.port,
     )
     if (settings.frontend_dist / "index.html").is_file():
         _install_dashboard(app, settings.frontend_dist)

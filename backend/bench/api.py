@@ -48,6 +48,7 @@ from backend.chain.local import (
     stop_process,
 )
 from backend.settings import REPO_ROOT
+from workers.node import register_wallet
 
 ENDPOINTS = ("status", "log", "probe")
 STATUS_P99_TARGET_MS = 200.0
@@ -237,9 +238,7 @@ def _honest_payloads(dataset: str, count: int, directory: Path) -> list[tuple[st
     return found
 
 
-def _experiment(
-    http: httpx.Client, name: str, dataset: str, nodes: int, addresses: list[str]
-) -> dict[str, Any]:
+def _experiment(http: httpx.Client, name: str, dataset: str, nodes: int, keys: list[str]) -> dict[str, Any]:
     """Created, every wallet registered, started: round 1 opens from the initial model and waits for them."""
     created = http.post("/api/experiments", json={
         "name": f"bench api: {name}", "dataset_id": dataset, "num_nodes": nodes, "rounds": 3,
@@ -247,8 +246,8 @@ def _experiment(
     })  # fmt: skip
     created.raise_for_status()
     experiment = created.json()
-    for address in addresses:
-        http.post(f"/api/experiments/{experiment['id']}/nodes", json={"address": address}).raise_for_status()
+    for key in keys:
+        register_wallet(http, experiment["id"], key).raise_for_status()
     http.post(f"/api/experiments/{experiment['id']}/start").raise_for_status()
     return dict(experiment)
 
@@ -321,7 +320,7 @@ def measure_api_load(
             ):
                 with httpx.Client(base_url=orchestrator.url, timeout=120) as http:
                     progress(f"creating {len(ENDPOINTS)} experiments of {updates} registered nodes…")
-                    experiments = {e: _experiment(http, e, dataset, updates, addresses) for e in ENDPOINTS}
+                    experiments = {e: _experiment(http, e, dataset, updates, keys) for e in ENDPOINTS}
                     progress(f"training and signing {updates} honest updates…")
                     payload_dir = tmp / "payloads"
                     payloads = _honest_payloads(dataset, updates, payload_dir)

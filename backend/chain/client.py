@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import BlockNotFound, TransactionNotFound
 from web3.logs import DISCARD
 from web3.types import RPCEndpoint, TxReceipt
 
@@ -338,6 +338,17 @@ class ChainClient:
     def head(self) -> int:
         """The newest block number."""
         return int(self._call(lambda: self.w3.eth.block_number))
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of the chain's block ``number`` as it is now; None if the chain has no such block."""
+
+        def fetch() -> str | None:
+            try:
+                return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
+            except BlockNotFound:
+                return None
+
+        return self._call(fetch)
 
     def settle_round(
         self,

@@ -44,10 +44,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
 
 def serve_command(
-    host: str = typer.Option(
-        "127.0.0.1", help="Address to listen on (beyond localhost needs FEDSHIELD_ADMIN_TOKEN)."
+    host: str | None = typer.Option(
+        None,
+        help="Address to listen on (default: FEDSHIELD_HOST, else 127.0.0.1; beyond localhost needs "
+        "FEDSHIELD_ADMIN_TOKEN).",
+        show_default=False,
     ),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int | None = typer.Option(
+        None, help="Port to listen on (default: FEDSHIELD_PORT, else 8000).", show_default=False
+    ),
     fleet: int = typer.Option(
         0, help="Also run N simulated node processes (anvil dev wallets 1..N, staked at start)."
     ),
@@ -79,7 +84,10 @@ def serve_command(
     if engine not in ("local", "ray"):
         console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
-    settings = Settings(host=host, port=port)
+    # The environment (FEDSHIELD_HOST / FEDSHIELD_PORT, or .env) gives what the options leave out.
+    overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    host, port = settings.host, settings.port
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
         console.print(
             f"[red]refusing to listen on {host} without FEDSHIELD_ADMIN_TOKEN:[/red] admin actions would be "
@@ -158,13 +166,20 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
     if options["malicious"]:
         body["attack"] = {"kind": options["attack"], "num_attackers": options["malicious"]}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
-        created = http.post("/api/experiments", json=body)
-        if created.status_code != 201:
-            log.error("cannot create the fleet's experiment: %s", created.text)
-            return
-        experiment_id = created.json()["id"]
-        http.post(f"/api/experiments/{experiment_id}/start")
-    log.info("experiment %s started; launching %s nodes", experiment_id, options["nodes"])
+        earlier = resumable_fleet_experiment(http.get("/api/experiments").json(), body)
+        if earlier is not None:  # a restart: the fleet's unfinished experiment goes on where it stopped
+            experiment_id = int(earlier["id"])
+            if earlier["status"] != "running":
+                http.post(f"/api/experiments/{experiment_id}/resume")
+            log.info("resuming experiment %s from round %s", experiment_id, earlier["completed_rounds"] + 1)
+        else:
+            created = http.post("/api/experiments", json=body)
+            if created.status_code != 201:
+                log.error("cannot create the fleet's experiment: %s", created.text)
+                return
+            experiment_id = created.json()["id"]
+            http.post(f"/api/experiments/{experiment_id}/start")
+    log.info("experiment %s running; launching %s nodes", experiment_id, options["nodes"])
     fleet: Fleet | RayFleet
     if options["engine"] == "ray":
         fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
@@ -173,6 +188,20 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
     while not server.should_exit and fleet.running():
         time.sleep(0.5)
     fleet.stop()
+
+
+def resumable_fleet_experiment(
+    experiments: list[dict[str, Any]], body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The newest unfinished experiment a `serve --fleet` with the same options created, if any: after a
+    restart the fleet resumes it rather than starting a new one beside it."""
+    same = [
+        e
+        for e in experiments
+        if e.get("status") in ("running", "paused", "failed")
+        and all(e.get(key) == body[key] for key in ("name", "dataset_id", "num_nodes", "rounds"))
+    ]
+    return max(same, key=lambda e: int(e["id"]), default=None)
 
 
 def bench_api_command(

@@ -168,6 +168,9 @@ class SettlementRow(Base):
     # taken by another transaction (migration 0003).
     requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its rewards and slashes were announced (wallet.rewarded / wallet.slashed): once per settlement
+    # ever, however often a re-queue or a restart confirms it again (migration 0004).
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SettlementAttemptRow(Base):

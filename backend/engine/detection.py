@@ -97,7 +97,8 @@ class Outcome(StrEnum):
 class DefenseConfig(BaseModel):
     """Every knob of the shield; JSON-serializable and recorded with every round."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No infinities or NaN: each threshold must be a number an update can be compared with.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True  # False: accept every update and only aggregate (the undefended baseline)
     # True: exclude_z and cusum_allowance are fit to the task before its first round, on honest rounds
@@ -165,6 +166,9 @@ class DefenseConfig(BaseModel):
     @classmethod
     def _drop_retired(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            retired = data.get("max_reject_fraction")  # still a fraction where a client sends it
+            if retired is not None and not (isinstance(retired, int | float) and 0 <= retired <= 1):
+                raise ValueError(f"max_reject_fraction must be a fraction in [0, 1], found {retired!r}")
             return {k: v for k, v in data.items() if k not in _RETIRED_FIELDS}
         return data
 

@@ -6,11 +6,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from backend.chain.client import ChainClient, NodeStatus
 from backend.chain.deployment import Deployment, load_deployment
 from backend.chain.errors import ChainError
 from backend.orchestrator.errors import ChainUnavailable
+from workers.protocol import eip712_domain
 
 STATUS_TTL_S = 3.0  # how long a node's on-chain status is trusted by the intake's stake check
 # After a failed read, stale-tolerant reads answer from the cache this long without asking the chain again:
@@ -69,6 +71,11 @@ class ChainGateway:
         if self._client is not None:
             return self._client.deployment
         return load_deployment(self._deployment_file)
+
+    def eip712_domain(self) -> dict[str, Any]:
+        """The EIP-712 domain nodes sign under (updates and registrations): this chain and its staking contract."""
+        deployment = self.deployment()
+        return eip712_domain(deployment.chain_id, deployment.staking.address)
 
     def client(self) -> ChainClient:
         """The connected client, or ChainUnavailable naming what is wrong."""

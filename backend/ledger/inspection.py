@@ -19,13 +19,15 @@ T = TypeVar("T")
 
 
 class ChainInspector:
-    """Reads the chain for the dashboard; receipts are cached until the chain goes back (blocks lost)."""
+    """Reads the chain for the dashboard; what it caches is kept only while the head it was read at is still
+    on the chain. A reorg replaces that block (at any depth below it too, the chain being linked), so comparing
+    its hash now with the hash seen tells whether anything cached may be gone."""
 
     def __init__(self, chain: ChainGateway) -> None:
         self._chain = chain
         self._receipts: dict[str, TransactionResult] = {}
-        self._settled: tuple[int, list[SettledRound]] | None = None  # (head block, rounds)
-        self._head_seen = 0
+        self._settled: tuple[str, list[SettledRound]] | None = None  # (head block hash, rounds)
+        self._head_seen: tuple[int, str] | None = None  # (number, hash) of the newest head read
         self._lock = threading.Lock()
 
     def _client(self) -> ChainClient:
@@ -45,19 +47,33 @@ class ChainInspector:
                 self._receipts[tx_hash] = result
         return result
 
-    def settled_rounds(self) -> list[SettledRound]:
-        """Every round settled on chain with its rewards and slashes (read again when a block is added)."""
+    def follow_head(self) -> str:
+        """The head block's hash now; cached receipts and rounds are dropped if the head seen before left the
+        chain (a reorg, or a chain restarted without its last blocks)."""
         client = self._client()
-        head = _guard(client.head)
+        number = _guard(client.head)
+        head_hash = _guard(lambda: client.block_hash(number)) or ""
+        with self._lock:
+            seen = self._head_seen
+        if seen is not None and seen != (number, head_hash):
+            still = head_hash if seen[0] == number else _guard(lambda: client.block_hash(seen[0]))
+            if still != seen[1]:
+                with self._lock:
+                    self._receipts.clear()
+                    self._settled = None
+        with self._lock:
+            self._head_seen = (number, head_hash)
+        return head_hash
+
+    def settled_rounds(self) -> list[SettledRound]:
+        """Every round settled on chain with its rewards and slashes (read again when the head changes)."""
+        head = self.follow_head()
         with self._lock:
             if self._settled is not None and self._settled[0] == head:
                 return self._settled[1]
-        rounds = _guard(client.settled_rounds)
+        rounds = _guard(self._client().settled_rounds)
         with self._lock:
             self._settled = (head, rounds)
-            if head < self._head_seen:  # the chain went back: cached receipts may be gone
-                self._receipts.clear()
-            self._head_seen = head
         return rounds
 
     def wallet(self, address: str) -> tuple[NodeStatus, list[DecodedEvent]]:

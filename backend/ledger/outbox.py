@@ -422,7 +422,9 @@ class SettlementOutbox:
                 ("wallet.rewarded", found.rewards),
                 ("wallet.slashed", found.slashes),
             ]
-            for kind, amounts in payouts:
+            announce = row.announced_at is None  # a confirmation after a re-queue pays nobody again
+            row.announced_at = row.announced_at or utcnow()
+            for kind, amounts in payouts if announce else ():
                 for address, wei in amounts.items():
                     pub.publish(
                         WalletPaid(

@@ -161,9 +161,12 @@ class Reconciler:
         self._bus = bus
         self._chain = chain
 
-    def run(self, *, repair: bool = True) -> ReconcileReport:
+    def run(self, *, repair: bool = True, chain_rounds: list[SettledRound] | None = None) -> ReconcileReport:
+        """One pass; ``chain_rounds``: the chain's settled rounds as a caller read them earlier (default: read
+        now). Rows may change after the chain is read (a live outbox confirms), so nothing is re-queued on
+        that read alone."""
         client = self._chain.client()
-        chain_rounds = client.settled_rounds()
+        chain_rounds = client.settled_rounds() if chain_rounds is None else chain_rounds
         last_round_id = client.last_round_id()
         by_root = settled_by_root(chain_rounds)
         by_id = {r.round_id: r for r in chain_rounds}
@@ -207,7 +210,8 @@ class Reconciler:
         repair: bool,
     ) -> RoundCheck | None:
         with self._bus.transaction() as pub:
-            row = pub.session.get(SettlementRow, settlement_id)
+            # Locked (PostgreSQL; SQLite serializes writers anyway): the outbox cannot confirm it meanwhile.
+            row = pub.session.get(SettlementRow, settlement_id, with_for_update=True)
             if row is None:
                 return None
             hits = by_root.get(row.results_root.lower(), [])
@@ -232,6 +236,10 @@ class Reconciler:
                     if taken is None
                     else f"chain round {db_id} holds another settlement"
                 )
+                # The chain was read before this row: a live outbox may have confirmed it since. Read the
+                # chain again before re-queuing, so a healthy settlement is never sent (or announced) twice.
+                if _still_settled(client, row.results_root):
+                    return check(CheckOutcome.OK, "confirmed after this pass read the chain")
                 if not repair:
                     return check(CheckOutcome.UNREPAIRED, reason)
                 requeue(pub, row, reason)
@@ -248,6 +256,13 @@ class Reconciler:
             record_confirmation(pub.session, row, found)
             pub.publish(confirmed_event(row.experiment_id, row.round, found, repaired=True))
             return check(CheckOutcome.REPAIRED, detail)
+
+
+def _still_settled(client: ChainClient, results_root: str) -> bool:
+    """Whether the chain, read now, holds a settlement carrying ``results_root``."""
+    return any(
+        r.results_root.lower() == results_root.lower() for r in client.settled_rounds(with_payouts=False)
+    )
 
 
 def _agrees(row: SettlementRow, hit: SettledRound) -> bool:

@@ -49,6 +49,9 @@ from workers.task import carve_root
 TEST_FRACTION = 0.2  # share of every dataset the orchestrator keeps for evaluation
 UPLOAD_SUFFIXES = FILE_SUFFIXES
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Longest stem kept of an uploaded file's name: the file system takes 255 bytes, the dataset's name
+# (derived from the stem) is a 200-character column.
+MAX_UPLOAD_STEM = 100
 _DATASET_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -223,7 +226,7 @@ class DatasetCatalog:
     def _checked_name(self, filename: str, label_column: str | None) -> str:
         if label_column is not None and any(ord(c) < 32 for c in label_column):
             raise InvalidInput("label_column must not contain control characters")
-        name = _SAFE_NAME.sub("_", Path(filename or "upload").name).strip("._") or "upload"
+        name = safe_upload_name(filename)
         suffix = Path(name).suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
             raise InvalidInput(
@@ -250,6 +253,15 @@ class DatasetCatalog:
         return experiment_splits(self.get(dataset_id), seed)
 
 
+def safe_upload_name(filename: str | None) -> str:
+    """An uploaded file's name made safe to store: its last path part, characters outside ``[A-Za-z0-9._-]``
+    replaced, the stem cut to `MAX_UPLOAD_STEM` characters (the suffix, which picks the loader, kept)."""
+    base = Path(filename or "upload").name
+    suffix = _SAFE_NAME.sub("_", Path(base).suffix)[:16]
+    stem = _SAFE_NAME.sub("_", base[: len(base) - len(Path(base).suffix)]).strip("._")
+    return f"{stem[:MAX_UPLOAD_STEM].rstrip('._') or 'upload'}{suffix}"
+
+
 @functools.lru_cache(maxsize=16)
 def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
     """The splits of one experiment: a pure function of the dataset and the seed (cached per process)."""
@@ -262,7 +274,7 @@ def experiment_splits(info: DatasetInfo, seed: int) -> ExperimentSplits:
             image_size=spec.input_shape[-1] if spec.is_image else DEFAULT_IMAGE_SIZE,
             test_fraction=TEST_FRACTION,
             seed=seed,
-            limits=DataLimits(max_bytes=1 << 62, max_inflated_bytes=1 << 62),  # checked at upload
+            limits=DataLimits.unlimited(),  # checked at upload
             name=spec.name,
         )
     except DatasetError as exc:

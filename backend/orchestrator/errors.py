@@ -19,6 +19,10 @@ class InvalidInput(OrchestratorError):
     """The request is well formed but its content cannot be used (e.g. an unreadable dataset)."""
 
 
+class Unauthenticated(OrchestratorError):
+    """The request does not prove it comes from the wallet it names (no signature, or another key's)."""
+
+
 class NotEligible(OrchestratorError):
     """The wallet may not take part: it has no eligible stake on chain."""
 

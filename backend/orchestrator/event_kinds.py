@@ -127,9 +127,12 @@ class NodeDeactivated(EventPayload):
     kind: Literal["node.deactivated"] = "node.deactivated"
     address: str
     label: str
+    # Why it left the quorum: its stake fell below the minimum, or it let a round's deadline pass (it joins
+    # the quorum again with its next accepted post).
+    reason: str = "stake below the minimum"
 
     def message(self) -> str:
-        return f"Node {self.label} ({short_address(self.address)}) is no longer eligible: stake below the minimum"
+        return f"Node {self.label} ({short_address(self.address)}) left the quorum: {self.reason}"
 
 
 # -- rounds, updates, models ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Transitions (anything else is a Conflict naming the current status):
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ from backend.db.models import ExperimentRow, ModelRow, NodeRow
 from backend.db.statuses import ExperimentStatus, RoundStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.data import DatasetCatalog
-from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound
+from backend.orchestrator.errors import Conflict, InvalidInput, NotEligible, NotFound, Unauthenticated
 from backend.orchestrator.event_kinds import (
     AttackUpdated,
     ExperimentCreated,
@@ -36,9 +37,15 @@ from backend.orchestrator.event_kinds import (
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.messages import flt_text
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.specs import AttackPlan, ExperimentCreate, NodeKind
+from backend.orchestrator.specs import MAX_NODES, AttackPlan, ExperimentCreate, NodeKind
 from workers.models import ModelSpec, build_model, model_spec_for
-from workers.protocol import MessageError, checksum
+from workers.protocol import (
+    REGISTER_MAX_AGE_S,
+    MessageError,
+    SignatureError,
+    checksum,
+    recover_registrant,
+)
 from workers.statuses import FINISHED
 from workers.tensors import state_of
 
@@ -125,6 +132,36 @@ def _flat_size(shape: tuple[int, ...]) -> int:
     for d in shape:
         size *= d
     return size
+
+
+# Registrations one experiment takes in all (simulated and external): each is a row and a quorum member.
+MAX_REGISTRATIONS = MAX_NODES
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A wallet's proof that it asks to join itself: its EIP-712 `Register` signature and the nonce signed."""
+
+    nonce: int  # Unix time of signing
+    signature: str
+
+
+def registration_refusal(
+    domain: dict[str, Any], experiment_id: int, wallet: str, proof: Registration, now_s: float
+) -> str | None:
+    """Why `proof` does not show that `wallet`'s key asks to join `experiment_id` now, or None when it does."""
+    if abs(now_s - proof.nonce) > REGISTER_MAX_AGE_S:
+        return (
+            f"registration nonce {proof.nonce} is not the time of signing (orchestrator's clock: {int(now_s)}, "
+            f"taken within {REGISTER_MAX_AGE_S} s)"
+        )
+    try:
+        signer = recover_registrant(domain, experiment_id, wallet, proof.nonce, proof.signature)
+    except (SignatureError, MessageError) as exc:
+        return f"registration signature unusable: {exc}"
+    if signer != wallet:
+        return f"registration is signed by {signer}, not by {wallet}: a node registers with its own key"
+    return None
 
 
 class ExperimentService:
@@ -262,12 +299,17 @@ class ExperimentService:
 
     # -- nodes --------------------------------------------------------------------------------------------
 
-    def register_node(self, experiment_id: int, address: str, kind: str | None = None) -> NodeRow:
-        """Registers a wallet that is staked on chain; simulated nodes get a data slot."""
+    def register_node(
+        self, experiment_id: int, address: str, kind: str | None = None, *, proof: Registration
+    ) -> NodeRow:
+        """Registers a wallet that is staked on chain and signed the request; simulated nodes get a data slot."""
         try:
             wallet = checksum(address)
         except MessageError as exc:
             raise InvalidInput(str(exc)) from None
+        refusal = registration_refusal(self._chain.eip712_domain(), experiment_id, wallet, proof, time.time())
+        if refusal is not None:
+            raise Unauthenticated(refusal)
         experiment = self.get(experiment_id)
         if experiment.status in FINISHED:
             raise Conflict(f"experiment {experiment_id} is {experiment.status}: it takes no new nodes")
@@ -282,7 +324,12 @@ class ExperimentService:
             )
         num_nodes = int(experiment.config["num_nodes"])
         with self._slot_lock, self._bus.transaction() as pub:
-            taken = {n.slot for n in repo.nodes_of(pub.session, experiment_id) if n.slot is not None}
+            registered = repo.nodes_of(pub.session, experiment_id)
+            if len(registered) >= MAX_REGISTRATIONS:
+                raise Conflict(
+                    f"experiment {experiment_id} already has {MAX_REGISTRATIONS} nodes, the most it takes"
+                )
+            taken = {n.slot for n in registered if n.slot is not None}
             slot: int | None = None
             if kind != "external":
                 slot = self._reservations.get(experiment_id, {}).get(wallet)

@@ -31,7 +31,7 @@ from backend.orchestrator.model_store import ModelStore
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate
 from workers.attacks import AttackConfig
 from workers.models import ModelSpec
-from workers.protocol import MessageError, checksum, eip712_domain
+from workers.protocol import MessageError, checksum
 from workers.statuses import FINISHED
 from workers.task_document import Eip712Block, SimulationBlock, TaskDocument
 from workers.wire import payload_limit
@@ -61,8 +61,7 @@ class NodeProtocol:
 
     def domain(self) -> dict[str, Any]:
         """The EIP-712 domain nodes sign under: this chain and its staking contract."""
-        deployment = self.chain.deployment()
-        return eip712_domain(deployment.chain_id, deployment.staking.address)
+        return self.chain.eip712_domain()
 
     # -- task ---------------------------------------------------------------------------------------------
 
@@ -193,6 +192,10 @@ class NodeProtocol:
                     409, f"{update.address} already submitted an update for round {round_}"
                 ) from None
             node = repo.node(pub.session, experiment_id, update.address)
+            if node is not None and not node.active:
+                node.active = (
+                    True  # back in the quorum (it left it by missing a deadline: intake checked the stake)
+                )
             label = node.label if node is not None else short_address(update.address)
             pub.publish(
                 UpdateReceived(

@@ -226,6 +226,7 @@ class ReadModels:
         self, *, experiment_id: int | None = None, round_: int | None = None, wallet: str | None = None
     ) -> list[TransactionPublic]:
         """Settlement transactions of this orchestrator, filtered; with ``wallet``, every tx that touched it."""
+        self.inspector.follow_head()  # receipts read before a reorg are not shown after it
         with self.sessions() as session:
             query = select(SettlementRow).where(SettlementRow.tx_hash.is_not(None))
             if experiment_id is not None:

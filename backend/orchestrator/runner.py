@@ -49,6 +49,7 @@ from backend.orchestrator.event_kinds import (
     ExperimentCompleted,
     ExperimentFailed,
     ModelAggregated,
+    NodeDeactivated,
     RoundOpened,
 )
 from backend.orchestrator.events import EventBus
@@ -160,6 +161,8 @@ class RoundRunner:
             round_, deadline_s = latest.round, self._deadline_s(experiment)
         quorum = max(1, math.ceil(self._quorum_fraction * active)) if active else None
         if (quorum is not None and received >= quorum) or (deadline_passed and received > 0):
+            if deadline_passed:
+                self._drop_absent(experiment_id, round_)
             self.close(experiment_id, round_)
         elif deadline_passed:
             with self._sessions() as session:
@@ -167,6 +170,23 @@ class RoundRunner:
                 if row is not None and row.status == RoundStatus.OPEN:
                     row.deadline = utcnow() + timedelta(seconds=deadline_s)
                     session.commit()
+
+    def _drop_absent(self, experiment_id: int, round_: int) -> None:
+        """Active nodes that let the round's deadline pass without an update leave the quorum, so a node that
+        registered and never posts holds up one round at most; a later accepted post brings it back."""
+        with self._bus.transaction() as pub:
+            posted = {s.node_address for s in repo.submissions(pub.session, experiment_id, round_)}
+            for node in repo.nodes_of(pub.session, experiment_id):
+                if node.active and node.address not in posted:
+                    node.active = False
+                    pub.publish(
+                        NodeDeactivated(
+                            experiment_id=experiment_id,
+                            address=node.address,
+                            label=node.label,
+                            reason=f"no update by round {round_}'s deadline",
+                        )
+                    )
 
     def _open(self, experiment: ExperimentRow, round_: int, base_hash: str) -> None:
         config = ExperimentCreate.model_validate(experiment.config)

@@ -15,6 +15,7 @@ from workers.training import DEFAULT_TRAIN, OptimizerName, TrainConfig
 NodeKind = Literal["simulated", "external"]  # simulated: the orchestrator trains it on a data slot
 ModelChoice = Literal["auto", "mlp", "cnn"]
 MAX_NODES = 256
+MIN_ROUND_DEADLINE_S = 1.0
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 DATASET_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
@@ -22,7 +23,7 @@ DATASET_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 class AttackPlan(BaseModel):
     """Which simulated nodes attack, how, and from which round (the Attack Lab's settings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: AttackKind = "none"
     sigma: float = Field(1.0, ge=0, le=1e6)  # gaussian: noise scale
@@ -76,6 +77,7 @@ class ExperimentCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -106,8 +108,9 @@ class ExperimentCreate(BaseModel):
     defense: DefenseConfig = Field(default_factory=lambda: DefenseConfig.model_validate({}))
     attack: AttackPlan | None = None
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    # Seconds a round waits for updates after opening; None: the orchestrator's default.
-    round_deadline_s: float | None = Field(None, gt=0, le=86_400)
+    # Seconds a round waits for updates after opening (at least 1 s: nodes need time to train and post);
+    # None: the orchestrator's default.
+    round_deadline_s: float | None = Field(None, ge=MIN_ROUND_DEADLINE_S, le=86_400)
 
     @field_validator("name")
     @classmethod

@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from tests.support.server import wait_for
 from workers.datasets import load_builtin_split
 from workers.models import ModelSpec
+from workers.node import register_wallet
 from workers.partition import partition_indices
 from workers.protocol import UpdateMessage, eip712_domain_from_dict, sign_update
 from workers.tensors import Weights
@@ -50,7 +51,7 @@ def start(client: httpx.Client, experiment_id: int) -> dict[str, Any]:
 
 
 def register(client: httpx.Client, experiment_id: int, account: LocalAccount) -> dict[str, Any]:
-    response = client.post(f"/api/experiments/{experiment_id}/nodes", json={"address": account.address})
+    response = register_wallet(client, experiment_id, account.key.hex())
     assert response.status_code == 201, response.text
     node: dict[str, Any] = response.json()
     return node

@@ -24,6 +24,7 @@ from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, experiment_body
 from tests.support.server import live_server, wait_for
+from workers.node import register_wallet
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ISLANDS = ("Biscoe", "Dream", '"Torgersen, north"')  # the last one quoted: it holds a comma
@@ -211,9 +212,7 @@ def test_a_mixed_table_trains_with_simulated_nodes_and_a_worker_on_its_own_file(
             batch_size=128, learning_rate=0.1, round_deadline_s=60,
         )  # fmt: skip
         experiment_id = http.post("/api/experiments", json=body).json()["id"]
-        joined = http.post(
-            f"/api/experiments/{experiment_id}/nodes", json={"address": external.address, "kind": "external"}
-        )
+        joined = register_wallet(http, experiment_id, external.key.hex(), "external")
         assert joined.status_code == 201, joined.text
         env = {**os.environ, "FEDSHIELD_NODE_KEY": external.key.hex(), "COLUMNS": "200"}
         worker_cmd = [

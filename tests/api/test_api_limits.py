@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -181,6 +182,55 @@ def test_update_over_its_limit_is_413_while_streaming_and_stores_nothing(
         assert status == 413, body
         assert f"over the limit of {update_limit + MULTIPART_OVERHEAD_BYTES} bytes" in body["detail"]
         assert _received(served.client) == 0
+
+
+def flood_after_refusal(
+    url: str, path: str, headers: dict[str, str], head: bytes, cap: int
+) -> tuple[int, float]:
+    """Sends a chunked body of filler without end (up to `cap` bytes) as fast as the server takes it.
+
+    Returns the bytes the socket took before the server closed the connection, and the seconds that took.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    piece = f"{16 * CHUNK:x}\r\n".encode() + b"0" * (16 * CHUNK) + b"\r\n"
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        lines = [f"POST {path} HTTP/1.1", f"Host: {parts.netloc}", "Transfer-Encoding: chunked"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        sock.sendall(f"{len(head):x}\r\n".encode() + head + b"\r\n")
+        sent = len(head)
+        while sent < cap:
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(piece)
+    return sent, time.monotonic() - started
+
+
+def test_connection_is_closed_after_a_413_and_the_rest_is_not_read(
+    tmp_path: Path, api_chain: ApiChain
+) -> None:
+    cap = 1024 * 2**20  # what a server that keeps reading after its answer would take here, in seconds
+    with serve(tmp_path, _sqlite(tmp_path), api_chain) as served:
+        json_limit = served.orchestrator.settings.max_json_bytes
+        update_limit = served.orchestrator.settings.max_update_bytes + MULTIPART_OVERHEAD_BYTES
+        for path, limit in (("/api/experiments", json_limit), ("/api/experiments/1/updates", update_limit)):
+            boundary = "flood"
+            sent, seconds = flood_after_refusal(
+                served.url,
+                path,
+                {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                _multipart_head(boundary, "update.safetensors"),
+                cap,
+            )
+            # The limit, plus what the kernel's socket buffers hold on both sides (a few MiB on loopback).
+            print(f"{path}: {sent / 2**20:.1f} MiB taken in {seconds:.2f}s (limit {limit / 2**20:.2f} MiB)")
+            assert sent < limit + 32 * 2**20, f"{path}: the server kept reading: {sent} bytes"
+            assert seconds < 5, f"{path}: {seconds:.1f}s"
+        assert served.client.get("/api/health").status_code == 200  # other connections unharmed
 
 
 # ------------------------------------------------------------------------------------------ integers

@@ -4,6 +4,7 @@ and refused updates change nothing (no submission stored, no event)."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from backend.chain.client import flt
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import (
+    ADDRESS_A,
     Signed,
     create_experiment,
     honest_delta,
@@ -26,8 +28,11 @@ from tests.api.helpers import (
     register,
     sign,
     start,
+    submit_honest,
 )
 from tests.support.server import wait_for
+from workers.node import register_wallet
+from workers.protocol import registration_body
 from workers.wire import encode_tensors
 
 
@@ -130,15 +135,41 @@ def test_registration_needs_a_stake_and_happens_once(
 ) -> None:
     experiment = create_experiment(client)
     path = f"/api/experiments/{experiment['id']}/nodes"
-    unstaked = client.post(path, json={"address": api_chain.unstaked_wallet().address})
+    unstaked = register_wallet(client, experiment["id"], api_chain.unstaked_wallet().key.hex())
     assert unstaked.status_code == 403 and "not staked" in unstaked.json()["detail"]
     assert client.post(path, json={"address": "0x1234"}).status_code == 422
-    assert client.post(path, json={"address": pair[0].address}).status_code == 201
-    twice = client.post(path, json={"address": pair[0].address.lower()})
+    assert register_wallet(client, experiment["id"], pair[0].key.hex()).status_code == 201
+    twice = register_wallet(client, experiment["id"], pair[0].key.hex())
     assert twice.status_code == 409 and "already registered" in twice.json()["detail"]
     nodes = client.get(path).json()
     assert [n["address"] for n in nodes] == [pair[0].address]
-    assert nodes[0]["stake_flt"] is not None and nodes[0]["eligible"] is True
+
+
+def test_registration_is_signed_by_the_wallets_own_key(client: TestClient, pair: list[LocalAccount]) -> None:
+    experiment = create_experiment(client)
+    path = f"/api/experiments/{experiment['id']}/nodes"
+    domain = open_domain(client, experiment["id"])
+    victim, attacker = pair
+    unsigned = client.post(path, json={"address": victim.address, "kind": "external"})
+    assert unsigned.status_code == 422 and "signature" in unsigned.json()["detail"], unsigned.text
+    forged = registration_body(attacker.key, domain, experiment["id"], now_s=time.time(), kind="external")
+    forged["address"] = victim.address  # the attacker's signature, the victim's staked wallet
+    refused = client.post(path, json=forged)
+    assert refused.status_code == 401 and "its own key" in refused.json()["detail"], refused.text
+    other = registration_body(victim.key, domain, experiment["id"] + 1, now_s=time.time())
+    assert client.post(path, json=other).status_code == 401  # signed for another experiment
+    stale = registration_body(victim.key, domain, experiment["id"], now_s=time.time() - 3600)
+    old = client.post(path, json=stale)
+    assert old.status_code == 401 and "nonce" in old.json()["detail"], old.text
+    assert client.get(path).json() == []
+    signed = registration_body(victim.key, domain, experiment["id"], now_s=time.time())
+    assert client.post(path, json=signed).status_code == 201
+
+
+def open_domain(client: TestClient, experiment_id: int) -> dict[str, Any]:
+    task = client.get(f"/api/experiments/{experiment_id}/task", params={"address": ADDRESS_A})
+    domain: dict[str, Any] = task.json()["eip712"]["domain"]
+    return domain
 
 
 def test_registration_answers_with_the_new_node_and_reads_only_its_chain_status(
@@ -340,3 +371,37 @@ def test_round_closes_at_quorum_and_settles_on_chain(
     }
     assert paid == {a.address: "10" for a in fresh_pair}
     assert chain.flt_balance(fresh_pair[0].address) >= flt(10)
+
+
+def test_a_registered_node_that_never_posts_leaves_the_quorum_after_one_deadline(
+    client: TestClient, pair: list[LocalAccount], api_chain: ApiChain
+) -> None:
+    deadline_s = 3.0
+    experiment = create_experiment(client, num_nodes=2, rounds=2, round_deadline_s=deadline_s)
+    (silent,) = api_chain.staked_wallets(1)
+    for account in pair:
+        register(client, experiment["id"], account)
+    joined = register_wallet(client, experiment["id"], silent.key.hex(), "external")
+    assert joined.status_code == 201, joined.text
+    start(client, experiment["id"])
+    nodes_path = f"/api/experiments/{experiment['id']}/nodes"
+
+    def round_completed(round_: int) -> bool:
+        rounds = client.get(f"/api/experiments/{experiment['id']}/rounds").json()
+        return any(r["round"] == round_ and r["status"] == "completed" for r in rounds)
+
+    for account in pair:
+        assert submit_honest(client, experiment["id"], account).status_code == 202
+    wait_for(lambda: round_completed(1), 30, "round 1 to close at its deadline")
+    active = {n["address"]: n["active"] for n in client.get(nodes_path).json()}
+    assert active == {pair[0].address: True, pair[1].address: True, silent.address: False}
+    # Round 2 closes at quorum, once both real nodes posted, without waiting for its deadline.
+    tasks = [open_task(client, experiment["id"], account) for account in pair]
+    signed = [sign(t, a, *honest_delta(client, t)) for t, a in zip(tasks, pair, strict=True)]
+    posted_at = time.monotonic()
+    for one in signed:
+        assert post(client, experiment["id"], one).status_code == 202
+    wait_for(lambda: round_completed(2), 30, "round 2 to close")
+    waited = time.monotonic() - posted_at
+    print(f"round 2 closed {waited:.2f}s after the last real update (deadline {deadline_s:.0f}s)")
+    assert waited < deadline_s, "round 2 waited for the silent node's deadline"

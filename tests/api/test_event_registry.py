@@ -66,7 +66,13 @@ SAMPLES: list[tuple[EventPayload, str]] = [
     ),
     (
         NodeDeactivated(experiment_id=1, address=NODE, label="node-1"),
-        "Node node-1 (0x7099…79C8) is no longer eligible: stake below the minimum",
+        "Node node-1 (0x7099…79C8) left the quorum: stake below the minimum",
+    ),
+    (
+        NodeDeactivated(
+            experiment_id=1, address=NODE, label="node-1", reason="no update by round 2's deadline"
+        ),
+        "Node node-1 (0x7099…79C8) left the quorum: no update by round 2's deadline",
     ),
     (RoundOpened(experiment_id=1, round=2, base_model_hash=HASH), "Round 2 opened"),
     (

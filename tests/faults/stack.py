@@ -33,6 +33,7 @@ from backend.orchestrator.service import Orchestrator
 from backend.settings import REPO_ROOT, Settings
 from tests.support.server import live_server, wait_for
 from workers.fleet import dev_keys, run_fleet
+from workers.node import register_wallet
 
 HONEST = (1, 2, 3)  # dev accounts staked 100 FLT in the chain image
 ATTACKER = 4  # staked 25 FLT: slashed 15, then 10 (capped at its stake), then no longer eligible
@@ -259,9 +260,7 @@ def create_experiment(url: str, *, rounds: int, attacker: bool = True, **overrid
         assert created.status_code == 201, created.text
         experiment_id = int(created.json()["id"])
         for index in accounts:
-            registered = http.post(
-                f"/api/experiments/{experiment_id}/nodes", json={"address": dev_account(index).address}
-            )
+            registered = register_wallet(http, experiment_id, dev_account(index).key.hex())
             assert registered.status_code == 201, registered.text
         assert http.post(f"/api/experiments/{experiment_id}/start").status_code == 200
     return experiment_id

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from backend.chain.accounts import dev_account
@@ -161,22 +162,33 @@ def test_killed_bench_chain_leaves_no_anvil_behind(
             bench.wait(10)
 
 
-def test_serve_stopped_with_sigterm_stops_its_fleet(drill: Drill) -> None:
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(free_port()), "--fleet", "2",
-         "--dataset", "wine", "--rounds", "1000"],
-        cwd=REPO_ROOT, env=drill.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        found = wait_for(lambda: _fleet_children(serve.pid), 90, "the fleet's node process")
-        assert isinstance(found, list)
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(60)
-        wait_for(lambda: not any(_alive(pid) for pid in found), 20, "the node processes to exit")
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait(10)
+def test_serve_stopped_with_sigterm_stops_its_fleet_and_resumes_its_experiment(drill: Drill) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--fleet", "2",
+               "--dataset", "wine", "--rounds", "1000"]  # fmt: skip
+    for run in ("first", "after the restart"):
+        serve = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=drill.environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            pid = serve.pid
+            found = wait_for(lambda: _fleet_children(pid), 90, f"the fleet's node process ({run})")  # noqa: B023
+            assert isinstance(found, list)
+            experiments = httpx.get(f"http://127.0.0.1:{port}/api/experiments", timeout=10).json()
+            # After the restart the fleet trains the experiment it had started, not a new one beside it.
+            assert [(e["id"], e["status"]) for e in experiments] == [(1, "running")], experiments
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(60)
+            nodes = list(found)
+            wait_for(lambda: not any(_alive(n) for n in nodes), 20, "the node processes to exit")  # noqa: B023
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+                serve.wait(10)
 
 
 def _fleet_children(pid: int) -> list[int]:

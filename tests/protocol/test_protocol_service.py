@@ -9,9 +9,11 @@ import httpx
 import pytest
 
 from backend.app.main import create_app
+from backend.chain.accounts import dev_account
 from backend.cli.fleet import Fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
+from workers.node import register_wallet
 
 pytestmark = pytest.mark.chain
 FINISHED = ("completed", "failed", "stopped")
@@ -39,10 +41,8 @@ def test_a_fleet_trains_the_real_orchestrator_to_completion_and_its_attacker_is_
                                                      "rounds": 2, "attack": attack})  # fmt: skip
         assert created.status_code == 201, created.text
         experiment = created.json()["id"]
-        for address in chain.deployment.demo_nodes:  # dev accounts 1..4, staked by the fixture
-            registered = api.post(
-                f"/api/experiments/{experiment}/nodes", json={"address": address, "kind": "simulated"}
-            )
+        for index in range(1, 5):  # dev accounts 1..4 (the demo nodes), staked by the fixture
+            registered = register_wallet(api, experiment, dev_account(index).key.hex(), "simulated")
             assert registered.status_code in (200, 201), registered.text
         assert api.post(f"/api/experiments/{experiment}/start").status_code == 200
 

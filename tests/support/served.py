@@ -14,11 +14,13 @@ from typing import Any
 import httpx
 
 from backend.app.main import create_app
+from backend.chain.accounts import dev_account
 from backend.cli.fleet import Fleet, FleetPlan, RayFleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings
 from tests.support.chain import LocalChain
 from tests.support.server import live_server, wait_for
+from workers.node import register_wallet
 
 FINISHED = ("completed", "failed", "stopped")
 
@@ -92,9 +94,9 @@ def served_experiment(
             assert created.status_code == 201, created.text
             experiment_id = int(created.json()["id"])
             for slot, address in enumerate(addresses):
-                registered = api.post(
-                    f"/api/experiments/{experiment_id}/nodes", json={"address": address, "kind": "simulated"}
-                )
+                wallet = dev_account(first_account + slot)
+                assert wallet.address == address
+                registered = register_wallet(api, experiment_id, wallet.key.hex(), "simulated")
                 assert registered.status_code == 201, registered.text
                 assert registered.json()["slot"] == slot, registered.json()
             started = api.post(f"/api/experiments/{experiment_id}/start")

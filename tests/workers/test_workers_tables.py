@@ -359,3 +359,20 @@ def test_a_50_mb_table_loads_within_the_memory_bound(tmp_path: Path) -> None:
     # The table as pandas holds it (~1.6x the file), the float32 features (~1.2x) and the encoding's
     # transient columns; the bound keeps a regression (a copy of the table, a float64 matrix) visible.
     assert grown < 10 * size, f"peak grew by {grown / size:.1f}x the file"
+
+
+def test_tables_are_counted_as_they_are_read_and_refused_past_the_limit(tmp_path: Path) -> None:
+    text = tmp_path / "short-text.csv"  # two-character cells: tiny on disk, a Python object each in memory
+    text.write_text("a,b,label\n" + "xy,zw,0\n" * 20_000)
+    limits = DataLimits(max_inflated_bytes=300_000)
+    with pytest.raises(DatasetTooLarge, match="once read"):
+        read_table(text, limits)
+    assert len(read_table(text, DataLimits()).frame) == 20_000
+    repeated = tmp_path / "repeated.parquet"
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * 400, pa.int32()), pa.array(["v" * 10_000]))
+    pq.write_table(pa.table({"note": column, "label": [0, 1] * 200}), repeated, store_schema=False)
+    with pytest.raises(DatasetTooLarge, match="once read"):
+        read_table(repeated, limits)
+    frame = read_table(repeated, DataLimits()).frame
+    assert frame["note"].iloc[-1] == "v" * 10_000  # decoded back to text, as the file declared it
+    assert not isinstance(frame["note"].dtype, pd.CategoricalDtype)

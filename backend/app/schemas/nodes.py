@@ -22,6 +22,20 @@ class NodeRegister(BaseModel):
         None,
         description="simulated nodes get a share of the experiment's data; default: simulated while slots last",
     )
+    nonce: int = Field(
+        ...,
+        ge=0,
+        le=2**40,  # a Unix time in seconds; well inside what a JSON number holds exactly
+        description="the Unix time (seconds) at signing; taken within 10 minutes of the orchestrator's clock",
+        examples=[1765160000],
+    )
+    signature: str = Field(
+        ...,
+        min_length=132,
+        max_length=132,
+        description="0x EIP-712 signature of Register {experimentId, node: address, nonce} by the wallet's key, "
+        "under the domain of the task",
+    )
 
 
 class LastVerdict(BaseModel):

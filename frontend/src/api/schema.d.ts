@@ -370,7 +370,8 @@ export interface paths {
         put?: never;
         /**
          * Create Node
-         * @description Register a wallet for an experiment: 422 unless it is staked on chain, 409 if already registered.
+         * @description Register a wallet for an experiment, signed by its own key: 401 unless it is, 403 unless it is staked on
+         *     chain, 409 if already registered or the experiment has all the nodes it takes.
          */
         post: operations["create_node_api_experiments__experiment_id__nodes_post"];
         delete?: never;
@@ -409,6 +410,9 @@ export interface paths {
         /**
          * Read Task
          * @description What the node at `address` should train now: round, base model hash, model spec, hyper-parameters.
+         *
+         *     The simulation block (the node's share of the data, whether it attacks) goes only to the operator's own
+         *     simulated nodes, which send the admin token when one is configured; external nodes train on their own data.
          */
         get: operations["read_task_api_experiments__experiment_id__task_get"];
         put?: never;
@@ -1638,6 +1642,11 @@ export interface components {
             address: string;
             /** Label */
             label: string;
+            /**
+             * Reason
+             * @default stake below the minimum
+             */
+            reason?: string;
         };
         /** NodeDeactivatedEvent */
         NodeDeactivatedEvent: {
@@ -1713,6 +1722,17 @@ export interface components {
              * @description simulated nodes get a share of the experiment's data; default: simulated while slots last
              */
             kind?: ("simulated" | "external") | null;
+            /**
+             * Nonce
+             * @description the Unix time (seconds) at signing; taken within 10 minutes of the orchestrator's clock
+             * @example 1765160000
+             */
+            nonce: number;
+            /**
+             * Signature
+             * @description 0x EIP-712 signature of Register {experimentId, node: address, nonce} by the wallet's key, under the domain of the task
+             */
+            signature: string;
         };
         /** NodeRegisteredData */
         NodeRegisteredData: {
@@ -2569,6 +2589,15 @@ export interface operations {
                     "application/json": components["schemas"]["HealthPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     read_config_api_config_get: {
@@ -2589,6 +2618,15 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     read_datasets_api_datasets_get: {
@@ -2607,6 +2645,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2642,7 +2689,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2651,7 +2698,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2698,6 +2745,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetPublic"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -2751,7 +2807,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2760,7 +2816,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2809,6 +2865,15 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -2847,6 +2912,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"][];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     create_experiment_api_experiments_post: {
@@ -2880,7 +2954,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2889,7 +2963,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2957,6 +3031,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -2998,7 +3081,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3007,7 +3090,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3075,7 +3158,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3084,7 +3167,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3152,7 +3235,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3161,7 +3244,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3229,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExperimentPublic"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3238,7 +3321,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3319,7 +3402,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3328,7 +3411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3396,6 +3479,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundPublic"][];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3439,6 +3531,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3480,6 +3581,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerdictPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3526,6 +3636,24 @@ export interface operations {
                     "text/csv": unknown;
                 };
             };
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3565,6 +3693,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodePublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3630,7 +3767,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3707,6 +3853,15 @@ export interface operations {
                     "application/json": components["schemas"]["WalletPublic"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3758,6 +3913,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskDocument"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (the detail names what was looked up) */
@@ -3918,6 +4082,24 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (the detail names what was looked up) */
             404: {
                 headers: {
@@ -3978,7 +4160,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token missing: send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>` */
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3987,7 +4169,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,6 +4234,15 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid input: the detail names each field and what was wrong with it */
             422: {
                 headers: {
@@ -4089,6 +4280,15 @@ export interface operations {
                     "application/json": components["schemas"]["EventLog"];
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid input: the detail names each field and what was wrong with it */
             422: {
                 headers: {
@@ -4120,6 +4320,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The chain cannot be reached now */
             503: {
                 headers: {
@@ -4147,6 +4356,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChainRoundPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The chain cannot be reached now */
@@ -4181,6 +4399,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TransactionPublic"][];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Invalid input: the detail names each field and what was wrong with it */

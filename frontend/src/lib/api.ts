@@ -136,6 +136,24 @@ export const api = {
 }
 
 export const exportUrl = (id: number, format: 'json' | 'csv') => `/api/experiments/${id}/export?format=${format}`
+
+/** An experiment's export, fetched with the admin token (a plain link cannot send it) and saved from a blob. */
+export async function downloadExport(id: number, format: 'json' | 'csv'): Promise<void> {
+  const headers: Record<string, string> = {}
+  const token = readAdminToken()
+  if (token) headers.Authorization = `Bearer ${token}`
+  const response = await fetch(exportUrl(id, format), { headers })
+  if (!response.ok) {
+    if (response.status === 401 || response.status === 403) markTokenRequired()
+    throw new ApiError(response.status, `export answered ${response.status}`)
+  }
+  const href = URL.createObjectURL(await response.blob())
+  const link = document.createElement('a')
+  link.href = href
+  link.download = `experiment-${id}.${format}`
+  link.click()
+  URL.revokeObjectURL(href)
+}
 export const modelUrl = (hash: string) => `/api/models/${hash}`
 
 /** A multipart POST (file uploads), with the same admin token and error handling as `request`. */

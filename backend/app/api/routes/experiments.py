@@ -139,6 +139,7 @@ def read_verdicts(
 
 @router.get(
     "/{experiment_id}/export",
+    dependencies=[AdminDep],
     responses={
         200: {"content": {"application/json": {}, "text/csv": {}}, "description": "rounds and verdicts"}
     },

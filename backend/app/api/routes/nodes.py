@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from backend.app.deps import ExperimentId, OrchestratorDep, WalletPath
 from backend.app.schemas.nodes import NodePublic, NodeRegister, WalletPublic
+from backend.orchestrator.experiments import Registration
 
 router = APIRouter(prefix="/api", tags=["nodes"])
 
@@ -20,8 +21,11 @@ def read_nodes(experiment_id: ExperimentId, orchestrator: OrchestratorDep) -> li
     "/experiments/{experiment_id}/nodes", response_model=NodePublic, status_code=status.HTTP_201_CREATED
 )
 def create_node(experiment_id: ExperimentId, body: NodeRegister, orchestrator: OrchestratorDep) -> NodePublic:
-    """Register a wallet for an experiment: 422 unless it is staked on chain, 409 if already registered."""
-    row = orchestrator.experiments.register_node(experiment_id, body.address, body.kind)
+    """Register a wallet for an experiment, signed by its own key: 401 unless it is, 403 unless it is staked on
+    chain, 409 if already registered or the experiment has all the nodes it takes."""
+    row = orchestrator.experiments.register_node(
+        experiment_id, body.address, body.kind, proof=Registration(body.nonce, body.signature)
+    )
     (node,) = orchestrator.queries.nodes(experiment_id, row.address)
     return node
 

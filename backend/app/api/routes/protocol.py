@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
-from backend.app.deps import ExperimentId, OrchestratorDep, WalletQuery
+from backend.app.deps import AdminDep, AdminRights, ExperimentId, OrchestratorDep, WalletQuery
 from backend.engine.intake import SubmissionRejected
 from backend.orchestrator.specs import ExperimentCreate
 from workers.task_document import TaskDocument, UpdateAccepted
@@ -22,9 +22,15 @@ def read_task(
     experiment_id: ExperimentId,
     orchestrator: OrchestratorDep,
     address: WalletQuery,
+    operator: AdminRights,
 ) -> TaskDocument:
-    """What the node at `address` should train now: round, base model hash, model spec, hyper-parameters."""
-    return orchestrator.protocol.task(experiment_id, address)
+    """What the node at `address` should train now: round, base model hash, model spec, hyper-parameters.
+
+    The simulation block (the node's share of the data, whether it attacks) goes only to the operator's own
+    simulated nodes, which send the admin token when one is configured; external nodes train on their own data.
+    """
+    task = orchestrator.protocol.task(experiment_id, address)
+    return task if operator else task.model_copy(update={"simulation": None})
 
 
 @router.post(
@@ -66,6 +72,7 @@ def create_update(
 @router.get(
     "/{experiment_id}/train-data",
     response_class=Response,
+    dependencies=[AdminDep],
     responses={200: {"content": {"application/octet-stream": {}}, "description": "NPZ arrays x, y"}},
 )
 def read_train_data(experiment_id: ExperimentId, orchestrator: OrchestratorDep) -> Response:

@@ -2,8 +2,8 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { act, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { clearAdminToken, markTokenRequired, readAdminToken } from '../../lib/admin-token'
-import { api } from '../../lib/api'
+import { clearAdminToken, markTokenRequired, readAdminToken, saveAdminToken } from '../../lib/admin-token'
+import { api, downloadExport } from '../../lib/api'
 import { AdminTokenPrompt } from '../layout/admin-token-prompt'
 
 function renderPrompt() {
@@ -48,5 +48,23 @@ describe('admin token', () => {
     renderPrompt()
     act(() => markTokenRequired())
     expect(screen.getByRole('alert')).toBeInTheDocument()
+  })
+
+  it('fetches an export with the token, and asks for it on a 401', async () => {
+    const fetch = vi.fn(async () => new Response('{}', { status: 401 }))
+    vi.stubGlobal('fetch', fetch)
+    renderPrompt()
+    await act(async () => {
+      await expect(downloadExport(3, 'csv')).rejects.toThrow('export answered 401')
+    })
+    expect(screen.getByRole('alert')).toBeInTheDocument()
+
+    saveAdminToken('s3cret')
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: vi.fn(() => 'blob:x'), revokeObjectURL: vi.fn() }))
+    fetch.mockResolvedValueOnce(new Response('round,node_address\n', { status: 200 }))
+    await downloadExport(3, 'csv')
+    const [path, init] = fetch.mock.calls.at(-1) as unknown as [string, RequestInit]
+    expect(path).toBe('/api/experiments/3/export?format=csv')
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer s3cret')
   })
 })

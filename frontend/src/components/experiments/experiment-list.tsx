@@ -1,5 +1,5 @@
 import { Download, Eye, FileJson, FileSpreadsheet, History } from 'lucide-react'
-import { exportUrl, modelUrl } from '../../lib/api'
+import { downloadExport, exportUrl, modelUrl } from '../../lib/api'
 import { normalizeAccuracy } from '../../lib/chart-data'
 import { cn } from '../../lib/cn'
 import { useExperiments, useSelectedExperiment } from '../../lib/experiments'
@@ -51,10 +51,28 @@ function Row({ experiment, compared, onCompare }: { experiment: Experiment; comp
         <a className={linkClass} href={routeHref('overview', { exp: experiment.id })}>
           <Eye className="size-3.5" aria-hidden /> Watch
         </a>
-        <a className={linkClass} href={exportUrl(experiment.id, 'csv')} download aria-label={`Export experiment #${experiment.id} as CSV`}>
+        <a
+          className={linkClass}
+          href={exportUrl(experiment.id, 'csv')}
+          download
+          aria-label={`Export experiment #${experiment.id} as CSV`}
+          onClick={(event) => {
+            event.preventDefault() // fetched with the admin token, which a plain link cannot send
+            downloadExport(experiment.id, 'csv').catch(() => undefined) // a 401 opens the token prompt
+          }}
+        >
           <FileSpreadsheet className="size-3.5" aria-hidden /> CSV
         </a>
-        <a className={linkClass} href={exportUrl(experiment.id, 'json')} download aria-label={`Export experiment #${experiment.id} as JSON`}>
+        <a
+          className={linkClass}
+          href={exportUrl(experiment.id, 'json')}
+          download
+          aria-label={`Export experiment #${experiment.id} as JSON`}
+          onClick={(event) => {
+            event.preventDefault() // fetched with the admin token, which a plain link cannot send
+            downloadExport(experiment.id, 'json').catch(() => undefined) // a 401 opens the token prompt
+          }}
+        >
           <FileJson className="size-3.5" aria-hidden /> JSON
         </a>
         {experiment.current_model_hash && (
