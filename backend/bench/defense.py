@@ -197,7 +197,8 @@ def experiment_for(run: BenchRun) -> ExperimentConfig:
         train=TRAIN_GRID[run.train],
         malicious=round(run.malicious_fraction * NUM_NODES),
         attack=ATTACKS[run.attack] if run.attack != "none" else AttackConfig(),
-        defense=DefenseConfig(),
+        # A peer's run screens nothing: no shield, so nothing to calibrate either.
+        defense=DefenseConfig() if run.defense == "fedshield" else DefenseConfig(enabled=False),
         seed=run.seed,
     )
 
