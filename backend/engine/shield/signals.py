@@ -48,9 +48,8 @@ class Signal:
     side: Literal["high", "low"]  # which side of the cohort is suspicious
     enabled: Callable[[DefenseConfig], bool]  # whether the configuration applies it
     exclude_limit: Callable[[DefenseConfig], float]  # its exclusion threshold, in z units
-    slash_limit: (
-        Callable[[DefenseConfig], float] | None
-    )  # its mean-evidence slash threshold; None: only excludes
+    # Its slash threshold on the mean evidence over the slash window; None: the signal only excludes.
+    slash_limit: Callable[[DefenseConfig], float] | None
     # The exclusion threshold for an update whose raw feature (``<feature>_raw``) is negative, one that
     # opposes the root set; such an update's evidence alone counts. None: no such distinction.
     opposed_limit: Callable[[DefenseConfig], float] | None = None
@@ -237,8 +236,8 @@ def cohort_checks(columns: dict[str, NDArray[np.float64]], config: DefenseConfig
             )
         )
     exclusion, strongest = np.zeros(n), np.zeros(n)
-    for i, scaled in enumerate(c.suspicion for c in checks if not c.absolute):
-        exclusion = scaled if i == 0 else _first_max(exclusion, scaled)
+    for i, column in enumerate(c for c in checks if not c.absolute):  # the first wins a tie, as Python's max
+        exclusion = column.suspicion if i == 0 else _first_max(exclusion, column.suspicion)
     for i, values in enumerate(evidence.values()):
         strongest = values if i == 0 else _first_max(strongest, values)
     return CohortChecks(
