@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from backend.engine.detection import DefenseConfig, Outcome
 from backend.engine.probe import SUSTAINED_ROUNDS, build_reference, launched_outcome, probe_attack
+from backend.engine.shield import DefenseConfig, Outcome
 from backend.engine.simulation import (
     ExperimentConfig,
     RoundResult,

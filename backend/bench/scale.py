@@ -1,7 +1,7 @@
 """Scale bench: screening plus aggregation of 100 and 1,000 updates, against Flower and the bandwidth floor.
 
 The orchestrator's figure is what ``backend.engine.rounds.close_round`` runs between decoding the cohort
-and evaluating the new model (``screen_cohort``, then ``detection.aggregate_verdicts``), with the product's
+and evaluating the new model (``screen_cohort``, then ``shield.aggregate_verdicts``), with the product's
 defaults (``DefenseConfig()``, ``DEFAULT_TRAIN``, the 100-sample root set): root-set logits of every
 ``w + Δ_i``, every screening feature, the verdicts, the bounded-influence FedAvg of the accepted updates.
 The trusted root update is one training on the root set per round whatever the cohort's size; it is
@@ -35,8 +35,8 @@ from rich.table import Table
 
 from backend.bench.defense import flower_results
 from backend.bench.render import table_of
-from backend.engine.detection import aggregate_verdicts
 from backend.engine.rounds import EngineSetup, screen_cohort, trusted_update
+from backend.engine.shield import aggregate_verdicts
 from backend.engine.simulation import ExperimentConfig, prepare
 from workers.models import ModelSpec, build_model, num_parameters
 from workers.task import ROOT_SLOT, round_seed

@@ -33,7 +33,7 @@ from workers.training import DEFAULT_TRAIN, OptimizerName
 from workers.validation import validation_text
 
 if TYPE_CHECKING:
-    from backend.engine.detection import DefenseConfig
+    from backend.engine.shield import DefenseConfig
     from backend.engine.simulation import RoundResult, SimulationResult
 
 console = Console()
@@ -96,7 +96,7 @@ def with_attack_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def defense_config(defense: Defense, malicious_fraction: float) -> DefenseConfig:
     """FedShield's screening, or a baseline: no screening and the named aggregation rule."""
-    from backend.engine.detection import DefenseConfig
+    from backend.engine.shield import DefenseConfig
 
     if defense == "fedshield":
         return DefenseConfig()

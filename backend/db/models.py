@@ -131,7 +131,7 @@ class VerdictRow(NodeRoundKey, Base):
 
     node_label: Mapped[str] = mapped_column(String(100))
     accepted: Mapped[bool] = mapped_column(Boolean)  # outcome == "accepted"
-    outcome: Mapped[str] = mapped_column(String(16))  # backend.engine.detection.Outcome
+    outcome: Mapped[str] = mapped_column(String(16))  # backend.engine.shield.Outcome
     rule: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     features: Mapped[dict[str, float]] = mapped_column(JSON)

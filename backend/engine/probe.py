@@ -1,7 +1,7 @@
 """Attack probe: the outcome the shield will give an attack, before it is launched, fast enough for a gauge.
 
 The probe closes the same round the launched attack would produce, through the one engine
-(``backend.engine.rounds.screened_cohort``, then ``backend.engine.detection.judge_round``, which is what
+(``backend.engine.rounds.screened_cohort``, then ``backend.engine.shield.judge_round``, which is what
 ``screen_cohort`` runs): the experiment's nodes train honestly from the current global
 model with the experiment's own local training, the last ``num_attackers`` of them attack as the launch
 would make them (colluding on their own honest updates in the service, omniscient in simulation), and the
@@ -26,7 +26,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from backend.engine.caching import LRUCache, array_digest
-from backend.engine.detection import (
+from backend.engine.rounds import (
+    EngineSetup,
+    RootSignals,
+    model_logits,
+    root_evidence,
+    screened_cohort,
+    trusted_update,
+)
+from backend.engine.shield import (
     DefenseConfig,
     DefenseHistory,
     Outcome,
@@ -36,14 +44,6 @@ from backend.engine.detection import (
     UpdateVerdict,
     judge_round,
     signal_checks,
-)
-from backend.engine.rounds import (
-    EngineSetup,
-    RootSignals,
-    model_logits,
-    root_evidence,
-    screened_cohort,
-    trusted_update,
 )
 from workers.attacks import (
     AttackConfig,

@@ -8,9 +8,9 @@ alone (``screened_cohort``, ``screen_cohort``). One round, in order [FedAvg: McM
 2. build the root evidence: the orchestrator's own *trusted update*, trained with the experiment's own
    local-training settings on its clean root set (data no node trains on, FLTrust's root data [Cao et al.,
    NDSS 2021]), and the root-set logits of ``w + Δ_i`` for every update;
-3. screen the cohort together (``screen_cohort``: ``detection.screen_cohort_features``, then
-   ``detection.judge_round`` against the nodes' history): accepted, excluded or slashed;
-4. aggregate the accepted updates, each with bounded influence (``detection.aggregate_verdicts``);
+3. screen the cohort together (``screen_cohort``: ``shield.screen_cohort_features``, then
+   ``shield.judge_round`` against the nodes' history): accepted, excluded or slashed;
+4. aggregate the accepted updates, each with bounded influence (``shield.aggregate_verdicts``);
 5. evaluate the new global model on the held-out test split;
 6. count the outcomes against the ground truth where it is known (simulated attackers).
 
@@ -36,7 +36,7 @@ from backend.engine.cohort_logits import (
     model_blocks,
     stacked_parameters,
 )
-from backend.engine.detection import (
+from backend.engine.shield import (
     DefenseConfig,
     DefenseHistory,
     Outcome,

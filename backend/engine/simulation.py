@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from backend.engine.calibration import Calibration, calibrated_setup, typical_node_samples
-from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.engine.executors import (
     ExecutorFactory,
     LocalExecutor,
@@ -42,6 +40,8 @@ from backend.engine.rounds import (
     count_outcomes,
     decode_cohort,
 )
+from backend.engine.shield import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
+from backend.engine.shield.calibration import Calibration, calibrated_setup, typical_node_samples
 from workers.attacks import AttackConfig, CohortKnowledge, is_active
 from workers.datasets import load_experiment_data
 from workers.models import ModelSpec, build_model, model_spec_for

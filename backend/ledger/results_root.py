@@ -27,7 +27,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 
 OUTCOME_CODES: dict[Outcome, int] = {Outcome.ACCEPTED: 0, Outcome.EXCLUDED: 1, Outcome.SLASHED: 2}
 

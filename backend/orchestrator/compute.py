@@ -18,10 +18,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
-from backend.engine.calibration import calibrated_setup, typical_node_samples
-from backend.engine.detection import DefenseConfig, DefenseHistory
 from backend.engine.probe import ProbeReference, build_reference
 from backend.engine.rounds import Candidate, ClosedRound, EngineSetup, close_round
+from backend.engine.shield import DefenseConfig, DefenseHistory
+from backend.engine.shield.calibration import calibrated_setup, typical_node_samples
 from backend.orchestrator.data import DatasetInfo, experiment_splits
 from workers.models import ModelSpec
 from workers.partition import PartitionScheme, partition_indices
@@ -109,7 +109,7 @@ def engine_setup(
     num_nodes: int,
 ) -> EngineSetup:
     """The one engine's set-up for an experiment: its root set and test split, from its seed, and its
-    defense calibrated to the task (``backend.engine.calibration``, cached per experiment)."""
+    defense calibrated to the task (``backend.engine.shield.calibration``, cached per experiment)."""
     splits = experiment_splits(dataset, seed)
     setup = EngineSetup(
         spec=spec,

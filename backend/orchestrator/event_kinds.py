@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 from backend.orchestrator.messages import short_address, short_hash
 from backend.orchestrator.specs import AttackPlan, NodeKind
 
@@ -161,7 +161,7 @@ class UpdateReceived(RoundEvent):
 
 
 class VerdictEvent(RoundEvent):
-    """The shield's verdict on one node's update (backend/engine/detection.py)."""
+    """The shield's verdict on one node's update (backend/engine/shield/verdicts.py)."""
 
     address: str
     label: str

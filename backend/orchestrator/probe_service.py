@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
 from backend.db.models import ExperimentRow
-from backend.engine.detection import DefenseConfig, Outcome
 from backend.engine.probe import PROBE_NODES, ProbeReference, probe_attack, probe_setup
+from backend.engine.shield import DefenseConfig, Outcome
 from backend.orchestrator.compute import ComputePool, ProbeJob, probe_reference_job
 from backend.orchestrator.data import DatasetCatalog
 from backend.orchestrator.errors import InvalidInput, NotFound

@@ -34,7 +34,7 @@ from backend.chain.errors import ChainError
 from backend.db import repository as repo
 from backend.db.base import SessionFactory, utcnow
 from backend.db.models import ExperimentRow, NodeRow, SettlementRow, VerdictRow
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 from backend.ledger.chain_gateway import ChainGateway
 from backend.ledger.inspection import ChainInspector, checked_address
 from backend.ledger.outbox import SettlementOutbox

@@ -38,8 +38,8 @@ from backend.db.models import (
     VerdictRow,
 )
 from backend.db.statuses import ExperimentStatus, RoundStatus, SettlementStatus
-from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome
 from backend.engine.rounds import Candidate, ClosedRound
+from backend.engine.shield import DefenseConfig, DefenseHistory, Outcome
 from backend.ledger.results_root import VerdictLeaf, results_root
 from backend.orchestrator.background import BackgroundThread
 from backend.orchestrator.compute import ComputePool, RoundJob, close_round_job

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backend.engine.detection import DefenseConfig
+from backend.engine.shield import DefenseConfig
 from workers.attacks import AttackConfig, AttackKind, Perturbation
 from workers.partition import PartitionScheme
 from workers.training import DEFAULT_TRAIN, OptimizerName, TrainConfig

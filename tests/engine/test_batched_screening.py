@@ -16,7 +16,8 @@ import torch
 from torch.func import functional_call
 
 from backend.engine import cohort_logits, cohort_stats
-from backend.engine.detection import (
+from backend.engine.rounds import Candidate, RootSignals, decode_cohort, model_logits, root_signals
+from backend.engine.shield import (
     DefenseConfig,
     RootEvidence,
     aggregate_accepted,
@@ -28,7 +29,6 @@ from backend.engine.detection import (
     screen_round,
     signal_checks,
 )
-from backend.engine.rounds import Candidate, RootSignals, decode_cohort, model_logits, root_signals
 from backend.engine.simulation import ExperimentConfig, SimulationState, collect_submissions, prepare
 from tests.support.torch_threads import one_torch_thread
 from workers.attacks import AttackConfig

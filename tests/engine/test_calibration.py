@@ -8,7 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from backend.engine.calibration import (
+from backend.engine.shield import DefenseConfig, cusum
+from backend.engine.shield.calibration import (
     calibrate,
     calibrated,
     calibrated_setup,
@@ -16,7 +17,6 @@ from backend.engine.calibration import (
     pseudo_nodes,
     typical_node_samples,
 )
-from backend.engine.detection import DefenseConfig, cusum
 from backend.engine.simulation import ExperimentConfig, SimulationState, prepare
 from tests.support.torch_threads import one_torch_thread
 

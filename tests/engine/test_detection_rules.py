@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from backend.engine.detection import (
+from backend.engine.shield import (
     NORM_THRESHOLD,
     DefenseConfig,
     DefenseHistory,

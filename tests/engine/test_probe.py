@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backend.engine.detection import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from backend.engine.probe import (
     SUSTAINED_ROUNDS,
     attacked_updates,
@@ -16,6 +15,7 @@ from backend.engine.probe import (
     probe_setup,
 )
 from backend.engine.rounds import screen_cohort
+from backend.engine.shield import DefenseConfig, DefenseHistory, Outcome, UpdateVerdict
 from workers.attacks import AttackConfig
 
 

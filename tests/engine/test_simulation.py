@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from backend.engine.detection import DefenseConfig
+from backend.engine.shield import DefenseConfig
 from backend.engine.simulation import (
     ExperimentConfig,
     SimulationResult,

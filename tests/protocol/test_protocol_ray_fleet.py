@@ -11,8 +11,8 @@ import ray
 
 from backend.cli.fleet import RayFleet
 from backend.db import repository as repo
-from backend.engine.detection import Outcome
 from backend.engine.ray_executor import connect
+from backend.engine.shield import Outcome
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment
 

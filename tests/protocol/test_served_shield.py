@@ -14,7 +14,7 @@ import pytest
 
 from backend.db import repository as repo
 from backend.db.models import SubmissionRow
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 from backend.ledger.results_root import VerdictLeaf, results_root
 from tests.support.chain import LocalChain
 from tests.support.served import served_experiment

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 from backend.orchestrator.specs import DATASET_ID_PATTERN, AttackPlan
 
 

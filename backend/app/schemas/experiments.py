@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backend.db.models import ExperimentRow, RoundRow
-from backend.engine.detection import DefenseConfig
+from backend.engine.shield import DefenseConfig
 from backend.orchestrator.specs import AttackPlan, ExperimentCreate, ModelChoice
 from workers.partition import PartitionScheme
 from workers.statuses import ExperimentStatus

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from backend.chain.client import DecodedEvent
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 from backend.orchestrator.specs import ADDRESS_PATTERN, NodeKind
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from backend.db.models import RoundRow, SettlementRow, VerdictRow
 from backend.db.statuses import PublicSettlementStatus, RoundStatus
-from backend.engine.detection import Outcome
+from backend.engine.shield import Outcome
 
 
 class SettlementPublic(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.engine.detection import DefenseConfig
+from backend.engine.shield import DefenseConfig
 
 
 class ChainHealth(BaseModel):

@@ -57,7 +57,7 @@ export interface GaugeBar {
 }
 
 const LABELS: Record<string, string> = {
-  // the orchestrator's detection features (backend/engine/detection.py)
+  // the orchestrator's detection features (backend/engine/shield/features.py)
   model_norm: 'Model norm ‖w + Δ‖',
   update_norm: 'Update distance ‖Δ‖',
   norm_z: 'Norm robust z-score',

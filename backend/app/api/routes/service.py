@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from backend.app.deps import OrchestratorDep
 from backend.app.schemas.service import ConfigPublic, HealthPublic
 from backend.chain.errors import ChainError
-from backend.engine.detection import DefenseConfig
+from backend.engine.shield import DefenseConfig
 
 router = APIRouter(prefix="/api", tags=["service"])
 

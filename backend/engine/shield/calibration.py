@@ -29,8 +29,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from backend.engine.caching import LRUCache, array_digest
-from backend.engine.detection import SIGNALS, DefenseConfig, cusum, screen_cohort_features
 from backend.engine.rounds import EngineSetup, root_evidence
+from backend.engine.shield import SIGNALS, DefenseConfig, cusum, screen_cohort_features
 from workers.models import build_model
 from workers.partition import PartitionScheme
 from workers.task import round_seed
@@ -123,7 +123,7 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
                 z = row.get(f"{signal.feature}_z")
                 if z is not None:
                     suspicion[signal.name].append(max(z if signal.side == "high" else -z, 0.0))
-                if signal.slash_field is not None and f"evidence_{signal.name}" in row:
+                if signal.slashes and f"evidence_{signal.name}" in row:
                     evidence.append(row[f"evidence_{signal.name}"])
                     sequences.setdefault((i, signal.name), []).append(row[f"evidence_{signal.name}"])
         weights = unflatten(flatten(weights) + (np.asarray(counts) / sum(counts)) @ deltas, weights)
