@@ -525,6 +525,10 @@ def malicious_local_update(
     """
     if not is_active(attack_cfg, round_idx):
         return train_local(model_spec, global_weights, x, y, train_cfg, seed=seed)
+    if attack_cfg.kind == "backdoor" and attack_cfg.norm_cap is not None and knowledge is None:
+        # A node that does not see the cohort caps at its own honest update's norm instead of the median's.
+        honest = train_local(model_spec, global_weights, x, y, train_cfg, seed=seed)
+        knowledge = CohortKnowledge(flatten(honest.delta)[None, :], num_nodes=1, num_malicious=1)
     rng = np.random.default_rng(seed)
     if attack_cfg.kind == "free_rider":
         loss = evaluate(model_spec, global_weights, x, y).loss

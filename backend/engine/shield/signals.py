@@ -87,6 +87,12 @@ SIGNALS: tuple[Signal, ...] = (  # in order of precedence when two are equally f
         exclude_limit=lambda c: c.exclude_z, slash_limit=lambda c: c.slash_direction_z,
         opposed_limit=lambda c: c.opposed_exclude_z,
     ),
+    Signal(
+        # Only excludes: a copy adds nothing to the aggregate, yet two honest nodes holding the same data
+        # and training full-batch could send the same update.
+        "copy", "copy_likeness", "closeness to another node's update", "high", enabled=lambda c: c.use_copy,
+        exclude_limit=lambda c: c.exclude_z, slash_limit=None,
+    ),
 )  # fmt: skip
 
 
