@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     runner_tick_s: float = 0.5
     # Worker processes that close rounds and build the probe's reference (0: on the runner's own thread).
     compute_processes: int = 1
+    # Simulated nodes the orchestrator may run for its experiments on anvil dev wallets 1..N (local chain
+    # 31337 only: those keys are public); 0: none, every node joins with `fedshield worker`.
+    node_pool: int = Field(default=0, ge=0, le=100)
     outbox_retry_s: float = 2.0
 
     # --- the ledger (settlement on chain)

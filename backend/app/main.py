@@ -24,6 +24,7 @@ from backend.app.api.routes import (
     nodes,
     protocol,
     service,
+    simulated_nodes,
 )
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
@@ -44,6 +45,7 @@ _DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
     (models, (), ()),
     (experiments, (404, 409), ()),  # 404: an unknown dataset_id
     (nodes, (403, 409), (503,)),  # 403: the wallet has no eligible stake
+    (simulated_nodes, (404, 409), (503,)),  # 409: no pool, or too few idle nodes; 503: chain unreachable
     (protocol, (409, 410), (503,)),
     (attack, (404,), ()),  # an unknown experiment_id or dataset_id
     (events, (), ()),

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 console = Console()
 log = logging.getLogger("fedshield.serve")
 ATTACKS = ("sign_flip", "gaussian", "label_flip")
+# Wallets of the standing pool `--fleet` starts: the fleet's experiment and room for the dashboard's next ones.
+POOL_CAPACITY = 30
 
 
 def exit_on_signals() -> None:
@@ -49,7 +51,10 @@ def serve_command(
     ),
     port: int = typer.Option(8000, help="Port to listen on."),
     fleet: int = typer.Option(
-        0, help="Also run N simulated node processes (anvil dev wallets 1..N, staked at start)."
+        0,
+        help="Also run N simulated nodes training an experiment, from a standing pool of simulated nodes "
+        f"(anvil dev wallets 1..max(N, {POOL_CAPACITY}), staked when used) that gives every experiment "
+        "started from the dashboard its nodes.",
     ),
     malicious: int = typer.Option(0, help="How many of the fleet's nodes attack (the last ones)."),
     attack: str = typer.Option("sign_flip", help=f"What the malicious nodes do: {', '.join(ATTACKS)}."),
@@ -80,6 +85,8 @@ def serve_command(
         console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
     settings = Settings(host=host, port=port)
+    if fleet and engine == "local":
+        settings = Settings(host=host, port=port, node_pool=max(fleet, POOL_CAPACITY, settings.node_pool))
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
         console.print(
             f"[red]refusing to listen on {host} without FEDSHIELD_ADMIN_TOKEN:[/red] admin actions would be "
@@ -128,24 +135,28 @@ def serve_command(
 
 
 def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None:
-    """Once the API is up: stake the fleet's wallets, create and start its experiment, launch the nodes."""
+    """Once the API is up: create and start the fleet's experiment; the standing pool gives it its nodes
+    (engine local), or stake the fleet's wallets and launch them on Ray actors (engine ray)."""
     import httpx
 
     from backend.chain.client import ChainClient
     from backend.chain.errors import ChainError
-    from backend.cli.fleet import Fleet, FleetPlan, RayFleet, stake_fleet
+    from backend.cli.fleet import FleetPlan, RayFleet, stake_fleet
 
     while not server.started:
         if server.should_exit:
             return
         time.sleep(0.1)
     url = f"http://127.0.0.1:{settings.port}"
-    try:
-        client = ChainClient.from_file(settings.deployment_file, settings.orchestrator_key.get_secret_value())
-        stake_fleet(client, options["nodes"])
-    except ChainError as exc:
-        log.error("cannot stake the fleet: %s (is `fedshield chain up` running?)", exc)
-        return
+    if options["engine"] == "ray":
+        try:
+            client = ChainClient.from_file(
+                settings.deployment_file, settings.orchestrator_key.get_secret_value()
+            )
+            stake_fleet(client, options["nodes"])
+        except ChainError as exc:
+            log.error("cannot stake the fleet: %s (is `fedshield chain up` running?)", exc)
+            return
     headers = (
         {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"} if settings.admin_token else {}
     )
@@ -163,13 +174,12 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
             log.error("cannot create the fleet's experiment: %s", created.text)
             return
         experiment_id = created.json()["id"]
-        http.post(f"/api/experiments/{experiment_id}/start")
-    log.info("experiment %s started; launching %s nodes", experiment_id, options["nodes"])
-    fleet: Fleet | RayFleet
-    if options["engine"] == "ray":
-        fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
-    else:
-        fleet = Fleet.start(url, experiment_id, options["nodes"], log_dir=settings.state_dir / "fleet-logs")
+        http.post(f"/api/experiments/{experiment_id}/start")  # the pool (engine local) fills it at once
+    if options["engine"] != "ray":
+        log.info("experiment %s started; the node pool gives it %s nodes", experiment_id, options["nodes"])
+        return
+    log.info("experiment %s started; launching %s nodes on Ray", experiment_id, options["nodes"])
+    fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
     while not server.should_exit and fleet.running():
         time.sleep(0.5)
     fleet.stop()

@@ -21,6 +21,7 @@ from backend.orchestrator.errors import ChainUnavailable
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import AmountsInForce, ExperimentService, amounts_from
 from backend.orchestrator.model_store import ModelStore
+from backend.orchestrator.node_pool import NodePool
 from backend.orchestrator.probe_service import ProbeService
 from backend.orchestrator.protocol import NodeProtocol
 from backend.orchestrator.queries import ReadModels
@@ -95,6 +96,18 @@ class Orchestrator:
             max_update_bytes=settings.max_update_bytes,
             wake_runner=self.runner.wake,
         )
+        self.node_pool = (
+            NodePool(
+                f"http://127.0.0.1:{settings.port}",
+                self.chain,
+                self.sessions,
+                self.experiments,
+                settings.state_dir / "fleet-logs",
+                capacity=settings.node_pool,
+            )
+            if settings.node_pool
+            else None
+        )
         self.inspector = ChainInspector(self.chain)
         self.queries = ReadModels(self.sessions, self.bus, self.chain, self.inspector, self.outbox, settings)
         self.probe = ProbeService(self.sessions, self.catalog, self.models, self.compute)
@@ -113,6 +126,8 @@ class Orchestrator:
             self._started = True
 
     def stop(self) -> None:
+        if self.node_pool is not None:  # first: its nodes would only retry against a stopping service
+            self.node_pool.stop()
         if self._started:
             self.runner.stop()
             self.outbox.stop()
