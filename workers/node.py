@@ -65,6 +65,7 @@ def configure_logging(level: str, fmt: str) -> None:
     for name in HTTP_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if root <= logging.DEBUG else logging.WARNING)
 
+
 MIN_POLL_S = 0.5
 MAX_POLL_S = 3.0  # ceiling of the idle backoff: a new round is noticed within this long
 MAX_ERROR_BACKOFF_S = 30.0
