@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Any other request body (experiment, attack plan, node, probe); the largest real one is a few KiB.
     max_json_bytes: int = 64 * 1024
     round_deadline_s: float = 60.0  # a round closes at quorum or this long after it opened
+    # The shortest a round stays open, quorum or not (the demo's pace a person can follow); 0: at quorum.
+    min_round_s: float = Field(default=0.0, ge=0, le=600)
     # Share of the experiment's active nodes whose updates close a round before the deadline.
     quorum_fraction: float = Field(default=1.0, gt=0, le=1)
     # How often the round runner and the outbox look at their work when nothing wakes them.

@@ -60,6 +60,12 @@ def serve_command(
     attack: str = typer.Option("sign_flip", help=f"What the malicious nodes do: {', '.join(ATTACKS)}."),
     dataset: str = typer.Option("digits", help="Dataset of the experiment created for the fleet."),
     rounds: int = typer.Option(10, help="Rounds of the experiment created for the fleet."),
+    attack_from: int = typer.Option(
+        1, min=1, help="Round of the fleet's experiment from which the malicious nodes attack."
+    ),
+    pace: float = typer.Option(
+        0.0, min=0, max=600, help="Seconds every round stays open at least (0: it closes at quorum)."
+    ),
     engine: str = typer.Option(
         "local",
         help="Where the fleet's nodes run: local (processes) or ray (actors, pip install '.\\[ray]').",
@@ -85,8 +91,11 @@ def serve_command(
         console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
     settings = Settings(host=host, port=port)
+    overrides: dict[str, Any] = {"min_round_s": pace} if pace else {}
     if fleet and engine == "local":
-        settings = Settings(host=host, port=port, node_pool=max(fleet, POOL_CAPACITY, settings.node_pool))
+        overrides["node_pool"] = max(fleet, POOL_CAPACITY, settings.node_pool)
+    if overrides:
+        settings = Settings(host=host, port=port, **overrides)
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
         console.print(
             f"[red]refusing to listen on {host} without FEDSHIELD_ADMIN_TOKEN:[/red] admin actions would be "
@@ -114,6 +123,7 @@ def serve_command(
             "attack": attack,
             "dataset": dataset,
             "rounds": rounds,
+            "attack_from": attack_from,
             "engine": engine,
             "address": address,
         }
@@ -167,7 +177,11 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
         "rounds": options["rounds"],
     }  # local training left to ExperimentCreate's defaults: the product's one (workers.training.DEFAULT_TRAIN)
     if options["malicious"]:
-        body["attack"] = {"kind": options["attack"], "num_attackers": options["malicious"]}
+        body["attack"] = {
+            "kind": options["attack"],
+            "num_attackers": options["malicious"],
+            "start_round": options["attack_from"],
+        }
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         created = http.post("/api/experiments", json=body)
         if created.status_code != 201:

@@ -75,6 +75,7 @@ class Orchestrator:
             default_deadline_s=settings.round_deadline_s,
             tick_s=settings.runner_tick_s,
             on_round_recorded=self.outbox.wake,
+            min_round_s=settings.min_round_s,
         )
         self.experiments = ExperimentService(
             self.sessions,

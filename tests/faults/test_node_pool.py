@@ -1,5 +1,5 @@
 """The standing pool of simulated nodes, through `fedshield serve --fleet` in its own process: the fleet's
-experiment gets its nodes from the pool, a finished experiment hands them back, an experiment started
+experiment (paced, its attacker starting mid-run) gets its nodes from the pool, a finished experiment hands them back, an experiment started
 afterwards gets nodes at once, and "Add simulated nodes (N, of which K attack)" starts staked nodes whose
 attackers join the experiment's attack plan."""
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ def served(drill: Drill) -> Iterator[httpx.Client]:
     log = open(drill.tmp / "serve.log", "ab")  # noqa: SIM115 - the child holds it
     serve = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--fleet", "2",
-         "--dataset", "wine", "--rounds", "1"],
+         "--dataset", "wine", "--rounds", "2", "--malicious", "1", "--attack-from", "2", "--pace", "2"],
         cwd=REPO_ROOT, env=drill.environment(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     log.close()
@@ -71,6 +72,15 @@ def test_every_experiment_gets_nodes_from_the_standing_pool(served: httpx.Client
     wait_for(
         lambda: _experiment(http, 1).get("status") == "completed", 120, "the fleet's experiment to finish"
     )
+    # The demo's pace: every round open at least 2 s; its attacker starts in round 2, not before.
+    for round_ in http.get("/api/experiments/1/rounds").json():
+        opened, closed = (datetime.fromisoformat(round_[k]) for k in ("started_at", "finished_at"))
+        assert (closed - opened).total_seconds() >= 2.0
+    attacking = [
+        sum(bool(v["malicious"]) for v in http.get(f"/api/experiments/1/rounds/{r}/verdicts").json())
+        for r in (1, 2)
+    ]
+    assert attacking == [0, 1]
     first = wait_for(lambda: (p := _pool(http, 1))["running"] == 0 and p, 30, "its nodes to go back")
     assert first["available"] and first["idle"] == first["capacity"]
     assert first["join_command"].endswith(f"fedshield worker --orchestrator {http.base_url} --experiment 1")
