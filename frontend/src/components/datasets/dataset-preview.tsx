@@ -41,7 +41,7 @@ export function DatasetPreview({
         {table ? ` · ${table.rows} rows read (${table.format}${table.encoding ? `, ${table.encoding}` : ''})` : ''}
       </p>
       {table && (
-        <div className="overflow-x-auto rounded-xl border border-line-strong/50">
+        <div className="relative overflow-x-auto rounded-xl border border-line-strong/50">
           <table className="w-full text-left text-xs" aria-label="Columns">
             <thead className="bg-surface-3 text-muted">
               <tr>
@@ -105,7 +105,7 @@ export function DatasetPreview({
         </ul>
       </div>
       {table && table.sample_rows.length > 0 && (
-        <div className="overflow-x-auto rounded-xl border border-line-strong/50">
+        <div className="relative overflow-x-auto rounded-xl border border-line-strong/50">
           <table className="w-full text-left text-xs" aria-label="First rows">
             <thead className="bg-surface-3 text-muted">
               <tr>
