@@ -38,7 +38,7 @@ export function SimulatedNodes({ experiment }: { experiment: Experiment }) {
         id="simulated-nodes-title"
         icon={<Server />}
         title={`Nodes of experiment #${experiment.id}`}
-        description={`${experiment.registered_nodes} of ${experiment.num_nodes} registered${pool.data?.available ? ` · ${pool.data.running} simulated nodes running for it` : ''}`}
+        description={`${experiment.registered_nodes} of ${experiment.num_nodes} registered${pool.data?.available && !finished ? ` · ${pool.data.running} simulated nodes running for it` : ''}`}
       />
       <div className="space-y-4 px-5 pb-5">
         {pool.data?.available && !finished && (
