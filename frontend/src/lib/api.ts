@@ -136,6 +136,9 @@ export const api = {
   /** Events after `after`, oldest first. */
   eventLog: (after: number, limit: number, signal?: AbortSignal) =>
     get<EventLogPage>(`/api/events/log${query({ after, limit })}`, signal),
+  /** The newest `limit` events of one experiment (and those of no experiment), newest first. */
+  experimentEvents: (experimentId: number, limit: number, signal?: AbortSignal) =>
+    get<EventLogPage>(`/api/events/log${query({ before: Number.MAX_SAFE_INTEGER, limit, experiment_id: experimentId })}`, signal),
   /** The newest `limit` events, newest first. */
   latestEvents: (limit: number, signal?: AbortSignal) =>
     get<EventLogPage>(`/api/events/log${query({ before: Number.MAX_SAFE_INTEGER, limit })}`, signal),

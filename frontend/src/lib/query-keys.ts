@@ -10,6 +10,7 @@ export const keys = {
   rounds: (id: number) => ['rounds', id] as const,
   nodes: (id: number) => ['nodes', id] as const,
   simulatedNodes: (id: number) => ['simulated-nodes', id] as const,
+  eventHistory: (id: number) => ['event-history', id] as const,
   verdicts: (id: number, round: number) => ['verdicts', id, round] as const,
   chainRounds: ['chain-rounds'] as const,
   transactionsAll: ['transactions'] as const,

@@ -1,8 +1,12 @@
-import { render, screen, within } from '@testing-library/react'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { render as renderBare, screen, within } from '@testing-library/react'
+import type { ReactNode } from 'react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import type { FedEvent } from '../../lib/types'
 import { SystemLog } from '../overview/system-log'
+
+const render = (ui: ReactNode) => renderBare(<QueryClientProvider client={new QueryClient()}>{ui}</QueryClientProvider>)
 
 const TX = `0x${'da'.repeat(32)}`
 const WALLET = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'

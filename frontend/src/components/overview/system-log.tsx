@@ -1,8 +1,11 @@
+import { useQuery } from '@tanstack/react-query'
 import { ExternalLink, ScrollText, Search } from 'lucide-react'
 import { type ReactNode, useDeferredValue, useMemo, useState } from 'react'
 import { cn } from '../../lib/cn'
 import { useEventStream } from '../../lib/event-stream'
-import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type LogEntry, toLogEntry } from '../../lib/log-format'
+import { api } from '../../lib/api'
+import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type LogEntry, mergeEvents, toLogEntry } from '../../lib/log-format'
+import { keys } from '../../lib/query-keys'
 import { formatTime, shortHex } from '../../lib/numbers'
 import type { FedEvent, Outcome } from '../../lib/types'
 import { Card, CardBody, CardHeader } from '../ui/card'
@@ -14,6 +17,7 @@ import { LogIcon } from './log-icon'
 import { TONE_TEXT } from './tones'
 
 const SHOWN = 250
+const HISTORY = 1000 // an experiment's newest events read from the orchestrator's log
 const OUTCOMES: { id: Outcome; label: string }[] = [
   { id: 'accepted', label: 'Accepted' },
   { id: 'excluded', label: 'Excluded' },
@@ -92,12 +96,23 @@ export function SystemLog({
   className?: string
 }) {
   const stream = useEventStream()
-  const events = given ?? stream.events
+  const [onlyThis, setOnlyThis] = useState(true)
+  // The live buffer holds the newest events of every run: an experiment's own log is read once from the
+  // orchestrator, so a finished one keeps its log after later runs pushed it out of the buffer.
+  const history = useQuery({
+    queryKey: keys.eventHistory(experimentId ?? -1),
+    queryFn: ({ signal }) => api.experimentEvents(experimentId!, HISTORY, signal),
+    enabled: given === undefined && experimentId !== null && onlyThis,
+    staleTime: Infinity,
+  })
+  const events = useMemo(
+    () => given ?? (history.data ? mergeEvents([...history.data.events].reverse(), stream.events, HISTORY + 1000) : stream.events),
+    [given, history.data, stream.events],
+  )
   const [categories, setCategories] = useState<ReadonlySet<LogCategory>>(new Set())
   const [outcomes, setOutcomes] = useState<ReadonlySet<Outcome>>(new Set())
   const [attacksOnly, setAttacksOnly] = useState(false)
   const [query, setQuery] = useState('')
-  const [onlyThis, setOnlyThis] = useState(true)
   const deferredQuery = useDeferredValue(query)
   const entries = useMemo(() => events.map(toLogEntry), [events])
   const shown = useMemo(
