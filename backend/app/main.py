@@ -29,6 +29,7 @@ from backend.app.api.routes import (
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
 from backend.app.read_cache import ReadCache
+from backend.cli.node_pool import attach_node_pool
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
             orchestrator if orchestrator is not None else await asyncio.to_thread(Orchestrator, settings)
         )
         app.state.orchestrator = running
+        attach_node_pool(running)
         running.start(asyncio.get_running_loop())
         try:
             yield

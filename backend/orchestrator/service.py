@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from backend.chain.client import ChainParameters, to_flt
 from backend.chain.errors import ChainError
@@ -21,13 +22,15 @@ from backend.orchestrator.errors import ChainUnavailable
 from backend.orchestrator.events import EventBus
 from backend.orchestrator.experiments import AmountsInForce, ExperimentService, amounts_from
 from backend.orchestrator.model_store import ModelStore
-from backend.orchestrator.node_pool import NodePool
 from backend.orchestrator.probe_service import ProbeService
 from backend.orchestrator.protocol import NodeProtocol
 from backend.orchestrator.queries import ReadModels
 from backend.orchestrator.runner import RoundRunner
 from backend.settings import Settings
 from workers.data_limits import DataLimits
+
+if TYPE_CHECKING:
+    from backend.cli.node_pool import NodePool
 
 log = logging.getLogger("fedshield.orchestrator")
 PARAMETERS_TTL_S = 10.0
@@ -97,18 +100,9 @@ class Orchestrator:
             max_update_bytes=settings.max_update_bytes,
             wake_runner=self.runner.wake,
         )
-        self.node_pool = (
-            NodePool(
-                f"http://127.0.0.1:{settings.port}",
-                self.chain,
-                self.sessions,
-                self.experiments,
-                settings.state_dir / "fleet-logs",
-                capacity=settings.node_pool,
-            )
-            if settings.node_pool
-            else None
-        )
+        # Simulated nodes for every experiment (settings.node_pool): attached by the app that serves this
+        # orchestrator (backend/cli/node_pool.py), since starting node processes is the entry points' job.
+        self.node_pool: NodePool | None = None
         self.inspector = ChainInspector(self.chain)
         self.queries = ReadModels(self.sessions, self.bus, self.chain, self.inspector, self.outbox, settings)
         self.probe = ProbeService(self.sessions, self.catalog, self.models, self.compute)

@@ -76,7 +76,7 @@ export function SimulatedNodes({ experiment }: { experiment: Experiment }) {
             <p className="mb-1 flex items-center gap-1.5 text-xs font-medium text-muted">
               <Terminal className="size-3.5" aria-hidden /> Join with a staked wallet of yours
             </p>
-            <pre className="overflow-x-auto rounded-lg bg-surface-2 px-3 py-2 font-mono text-xs text-fg" aria-label="Worker command">
+            <pre className="rounded-lg bg-surface-2 px-3 py-2 font-mono text-xs break-all whitespace-pre-wrap text-fg" aria-label="Worker command">
               {pool.data.join_command}
             </pre>
           </div>

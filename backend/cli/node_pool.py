@@ -3,7 +3,8 @@
 The pool owns anvil dev wallets `1..capacity` (local chains only: their keys are public). Giving an
 experiment nodes takes wallets no running fleet holds, funds and stakes them through the orchestrator's
 own chain client (so the FLT transfers share the settlement outbox's nonce counter), and starts one
-`workers.fleet` process bound to the experiment. A fleet process ends by itself when its experiment
+`workers.fleet` process bound to the experiment. `attach_node_pool` gives a served orchestrator its pool
+(the orchestrator only holds and stops it, so it does not depend on this entry-point layer). A fleet process ends by itself when its experiment
 finishes, which hands its wallets back to the pool for the next experiment. `stop()` ends every process.
 """
 
@@ -13,6 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.cli.fleet import Fleet, stake_fleet
 from backend.db import repository as repo
@@ -22,6 +24,9 @@ from backend.orchestrator.errors import Conflict, InvalidInput
 from backend.orchestrator.experiments import ExperimentService
 from backend.orchestrator.specs import AttackPlan
 from workers.statuses import FINISHED
+
+if TYPE_CHECKING:
+    from backend.orchestrator.service import Orchestrator
 
 log = logging.getLogger("fedshield.pool")
 
@@ -141,7 +146,7 @@ class NodePool:
                     f"not {count} in one block: wait for a running experiment to finish, or stop one"
                 )
             client = self._chain.client()
-            if client.w3.eth.chain_id != LOCAL_CHAIN_ID:
+            if client.deployment.chain_id != LOCAL_CHAIN_ID:  # the client checked it against the chain
                 raise Conflict(
                     "simulated nodes use anvil's public dev wallets: only on the local chain 31337"
                 )
@@ -179,3 +184,17 @@ class NodePool:
             if not busy.intersection(block):
                 return block
         return None
+
+
+def attach_node_pool(orchestrator: Orchestrator) -> None:
+    """Gives the orchestrator the pool its settings ask for (`node_pool` > 0), serving its own port."""
+    settings = orchestrator.settings
+    if settings.node_pool and orchestrator.node_pool is None:
+        orchestrator.node_pool = NodePool(
+            f"http://127.0.0.1:{settings.port}",
+            orchestrator.chain,
+            orchestrator.sessions,
+            orchestrator.experiments,
+            settings.state_dir / "fleet-logs",
+            capacity=settings.node_pool,
+        )
