@@ -81,7 +81,7 @@ def test_every_experiment_gets_nodes_from_the_standing_pool(served: httpx.Client
         for r in (1, 2)
     ]
     assert attacking == [0, 1]
-    first = wait_for(lambda: (p := _pool(http, 1))["running"] == 0 and p, 30, "its nodes to go back")
+    first = wait_for(lambda: (p := _pool(http, 1))["running"] == 0 and p, 60, "its nodes to go back")
     assert first["available"] and first["idle"] == first["capacity"]
     assert first["join_command"].endswith(f"fedshield worker --orchestrator {http.base_url} --experiment 1")
     assert "0x…" in first["join_command"]  # a placeholder, never a key
