@@ -63,12 +63,17 @@ class Settings(BaseSettings):
     # Any other request body (experiment, attack plan, node, probe); the largest real one is a few KiB.
     max_json_bytes: int = 64 * 1024
     round_deadline_s: float = 60.0  # a round closes at quorum or this long after it opened
+    # The shortest a round stays open, quorum or not (the demo's pace a person can follow); 0: at quorum.
+    min_round_s: float = Field(default=0.0, ge=0, le=600)
     # Share of the experiment's active nodes whose updates close a round before the deadline.
     quorum_fraction: float = Field(default=1.0, gt=0, le=1)
     # How often the round runner and the outbox look at their work when nothing wakes them.
     runner_tick_s: float = 0.5
     # Worker processes that close rounds and build the probe's reference (0: on the runner's own thread).
     compute_processes: int = 1
+    # Simulated nodes the orchestrator may run for its experiments on anvil dev wallets 1..N (local chain
+    # 31337 only: those keys are public); 0: none, every node joins with `fedshield worker`.
+    node_pool: int = Field(default=0, ge=0, le=100)
     outbox_retry_s: float = 2.0
 
     # --- the ledger (settlement on chain)

@@ -6,7 +6,6 @@ The wallet key is read from FEDSHIELD_NODE_KEY; `--key` works too but any user c
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from pathlib import Path
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 
 from workers.dataset_errors import DatasetError
-from workers.node import DataFile, NodeClient
+from workers.node import DataFile, NodeClient, configure_logging
 from workers.schema_report import print_schema
 
 KEY_ENV = "FEDSHIELD_NODE_KEY"
@@ -50,7 +49,7 @@ def worker_command(
     log_level: str = typer.Option("INFO", help="Logging level."),
 ) -> None:
     """Train on local data for an experiment and post signed updates until it ends (Ctrl-C stops)."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(log_level, "%(asctime)s %(levelname)s %(message)s")
     private_key = os.environ.get(KEY_ENV) or key
     if not private_key:
         console.print(f"[red]no wallet key: set {KEY_ENV} (or pass --key)[/red]")

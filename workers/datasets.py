@@ -426,7 +426,7 @@ def _numeric_columns(
         raise DatasetError(
             f"{path.name}: experiment {spec.name!r} names no columns, so a table cannot fit it"
         )
-    label = label_column or guess_label_column([str(c) for c in frame.columns])
+    label = label_column or guess_label_column(frame)
     missing = [f for f in (*spec.feature_names, label) if f not in frame.columns]
     if missing:
         raise DatasetError(

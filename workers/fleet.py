@@ -31,7 +31,7 @@ from types import FrameType
 import torch
 from eth_account import Account
 
-from workers.node import NodeClient, NodeReport
+from workers.node import NodeClient, NodeReport, configure_logging
 
 log = logging.getLogger("fedshield.fleet")
 
@@ -156,11 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level, "%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.dev_accounts:
         start, _, count = args.dev_accounts.partition(":")

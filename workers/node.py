@@ -55,6 +55,17 @@ from workers.validation import validation_text
 from workers.wire import WireError, decode_tensors, encode_tensors, model_hash, payload_limit
 
 log = logging.getLogger("fedshield.node")
+# Loggers that write one line per HTTP request: a node polls every second, so they speak only at DEBUG.
+HTTP_LOGGERS = ("httpx", "httpcore")
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """Logging of a node process at `level`; per-request HTTP lines only when `level` is DEBUG."""
+    logging.basicConfig(level=level.upper(), format=fmt)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in HTTP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if root <= logging.DEBUG else logging.WARNING)
+
 
 MIN_POLL_S = 0.5
 # The operator's own simulated nodes send the orchestrator's admin token (inherited from the environment they

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,6 +125,11 @@ def _read_csv(path: Path, limits: DataLimits) -> TableFile:
         head = fh.read(_SNIFF_BYTES)
     if not head.strip():
         raise DatasetError(f"{path.name}: file is empty")
+    if _binary(head):
+        raise DatasetError(
+            f"{path.name}: not a text table: the file holds binary data, not comma-separated rows of text "
+            "(export it as CSV, or upload a Parquet file as .parquet)"
+        )
     encoding = _encoding(path, head)
     first = _first_line(head.decode(encoding, errors="replace"))
     if not first:
@@ -163,7 +169,7 @@ def _read_csv(path: Path, limits: DataLimits) -> TableFile:
     except DatasetTooLarge:
         raise
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path.name}: malformed CSV: {_one_line(exc)}") from None
+        raise DatasetError(f"{path.name}: malformed CSV: {_csv_problem(exc)}") from None
     return TableFile(frame, path.name, "csv", encoding, delimiter)
 
 
@@ -314,12 +320,22 @@ def _check_header(file: str, header: Sequence[str]) -> None:
 # --------------------------------------------------------------------------------------------- profile
 
 
-def guess_label_column(columns: Sequence[str]) -> str:
-    """A column named like a label (label, target, class, y, outcome, diagnosis), else the last one."""
+def guess_label_column(frame: pd.DataFrame) -> str:
+    """A column named like a label (label, target, class, y, outcome, diagnosis), else the text column with
+    the fewest distinct values (2 to MAX_CATEGORIES: "species", not a numeric "year"), else the last one."""
+    columns = [str(c) for c in frame.columns]
     lowered = {c.lower(): c for c in columns}
     for name in LABEL_NAMES:
         if name in lowered:
             return lowered[name]
+    categories = {}
+    for column, values in zip(columns, (frame[c] for c in frame.columns), strict=True):
+        if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            distinct = values.nunique(dropna=True)
+            if 2 <= distinct <= MAX_CATEGORIES:
+                categories[column] = distinct
+    if categories:
+        return min(categories, key=lambda c: (categories[c], -columns.index(c)))  # ties: the later column
     return columns[-1]
 
 
@@ -335,7 +351,7 @@ def profile_table(
     """Each column's kind and counts, the classes, and the schema an experiment on this table would use."""
     frame, file = table.frame, table.name
     columns = [str(c) for c in frame.columns]
-    label = label_column or guess_label_column(columns)
+    label = label_column or guess_label_column(frame)
     if label not in columns:
         raise DatasetError(f"{file}: missing label column {label!r} (columns: {names_of(columns)})")
     unknown_excluded = [c for c in exclude if c not in columns]
@@ -599,6 +615,31 @@ def _mode(codes: np.ndarray, names: list[str]) -> str:
     counts = _counts(codes, names)
     best = max(counts.values())
     return sorted(n for n, c in counts.items() if c == best)[0]
+
+
+def _binary(head: bytes) -> bool:
+    """Whether a file's first bytes are binary: a NUL outside UTF-16 text, or many control characters."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if b"\0" in head:
+        return True
+    controls = sum(b < 32 and b not in (9, 10, 13) for b in head)
+    return controls > len(head) // 20
+
+
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _csv_problem(exc: BaseException) -> str:
+    """What is wrong with the CSV in words, not the parser's ("Error tokenizing data. C error: ...")."""
+    found = _FIELDS.search(str(exc))
+    if found:
+        expected, line, saw = found.groups()
+        return f"line {line} has {saw} fields where the header has {expected}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "some bytes are not text in any encoding tried (UTF-8, UTF-16, Windows-1252)"
+    text = _one_line(exc)
+    return "the rows could not be split into the header's columns" if "C error" in text else text
 
 
 def _one_line(exc: BaseException) -> str:

@@ -24,11 +24,13 @@ from backend.app.api.routes import (
     nodes,
     protocol,
     service,
+    simulated_nodes,
 )
 from backend.app.deps import strict_json_body
 from backend.app.errors import BodyLimitAnswersInJson, document_errors, error, install_error_handlers
 from backend.app.read_cache import ReadCache
 from backend.app.request_origin import SameOriginGuard
+from backend.cli.node_pool import attach_node_pool
 from backend.orchestrator.service import Orchestrator
 from backend.settings import Settings, get_settings
 
@@ -45,6 +47,7 @@ _DOMAIN_ERRORS: tuple[tuple[Any, tuple[int, ...], tuple[int, ...]], ...] = (
     (models, (), ()),
     (experiments, (404, 409), ()),  # 404: an unknown dataset_id
     (nodes, (401, 403, 409), (503,)),  # 401: not signed by the wallet; 403: the wallet has no eligible stake
+    (simulated_nodes, (404, 409), (503,)),  # 409: no pool, or too few idle nodes; 503: chain unreachable
     (protocol, (409, 410), (503,)),
     (attack, (404,), ()),  # an unknown experiment_id or dataset_id
     (events, (), ()),
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, orchestrator: Orchestrator | No
             orchestrator if orchestrator is not None else await asyncio.to_thread(Orchestrator, settings)
         )
         app.state.orchestrator = running
+        attach_node_pool(running)
         running.start(asyncio.get_running_loop())
         try:
             yield

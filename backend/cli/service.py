@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 console = Console()
 log = logging.getLogger("fedshield.serve")
 ATTACKS = ("sign_flip", "gaussian", "label_flip")
+# Wallets of the standing pool `--fleet` starts: the fleet's experiment and room for the dashboard's next ones.
+POOL_CAPACITY = 30
 
 
 def exit_on_signals() -> None:
@@ -54,12 +56,21 @@ def serve_command(
         None, help="Port to listen on (default: FEDSHIELD_PORT, else 8000).", show_default=False
     ),
     fleet: int = typer.Option(
-        0, help="Also run N simulated node processes (anvil dev wallets 1..N, staked at start)."
+        0,
+        help="Also run N simulated nodes training an experiment, from a standing pool of simulated nodes "
+        f"(anvil dev wallets 1..max(N, {POOL_CAPACITY}), staked when used) that gives every experiment "
+        "started from the dashboard its nodes.",
     ),
     malicious: int = typer.Option(0, help="How many of the fleet's nodes attack (the last ones)."),
     attack: str = typer.Option("sign_flip", help=f"What the malicious nodes do: {', '.join(ATTACKS)}."),
     dataset: str = typer.Option("digits", help="Dataset of the experiment created for the fleet."),
     rounds: int = typer.Option(10, help="Rounds of the experiment created for the fleet."),
+    attack_from: int = typer.Option(
+        1, min=1, help="Round of the fleet's experiment from which the malicious nodes attack."
+    ),
+    pace: float = typer.Option(
+        0.0, min=0, max=600, help="Seconds every round stays open at least (0: it closes at quorum)."
+    ),
     engine: str = typer.Option(
         "local",
         help="Where the fleet's nodes run: local (processes) or ray (actors, pip install '.\\[ray]').",
@@ -85,8 +96,16 @@ def serve_command(
         console.print("[red]--engine must be local or ray[/red]")
         raise typer.Exit(2)
     # The environment (FEDSHIELD_HOST / FEDSHIELD_PORT, or .env) gives what the options leave out.
-    overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    overrides: dict[str, Any] = {
+        name: value for name, value in (("host", host), ("port", port)) if value is not None
+    }
+    settings = Settings(**overrides)
+    if pace:
+        overrides["min_round_s"] = pace
+    if fleet and engine == "local":
+        overrides["node_pool"] = max(fleet, POOL_CAPACITY, settings.node_pool)
+    if pace or (fleet and engine == "local"):
+        settings = Settings(**overrides)
     host, port = settings.host, settings.port
     if host not in LOOPBACK_HOSTS and settings.admin_token is None:
         console.print(
@@ -115,6 +134,7 @@ def serve_command(
             "attack": attack,
             "dataset": dataset,
             "rounds": rounds,
+            "attack_from": attack_from,
             "engine": engine,
             "address": address,
         }
@@ -136,24 +156,28 @@ def serve_command(
 
 
 def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None:
-    """Once the API is up: stake the fleet's wallets, create and start its experiment, launch the nodes."""
+    """Once the API is up: create and start the fleet's experiment; the standing pool gives it its nodes
+    (engine local), or stake the fleet's wallets and launch them on Ray actors (engine ray)."""
     import httpx
 
     from backend.chain.client import ChainClient
     from backend.chain.errors import ChainError
-    from backend.cli.fleet import Fleet, FleetPlan, RayFleet, stake_fleet
+    from backend.cli.fleet import FleetPlan, RayFleet, stake_fleet
 
     while not server.started:
         if server.should_exit:
             return
         time.sleep(0.1)
     url = f"http://127.0.0.1:{settings.port}"
-    try:
-        client = ChainClient.from_file(settings.deployment_file, settings.orchestrator_key.get_secret_value())
-        stake_fleet(client, options["nodes"])
-    except ChainError as exc:
-        log.error("cannot stake the fleet: %s (is `fedshield chain up` running?)", exc)
-        return
+    if options["engine"] == "ray":
+        try:
+            client = ChainClient.from_file(
+                settings.deployment_file, settings.orchestrator_key.get_secret_value()
+            )
+            stake_fleet(client, options["nodes"])
+        except ChainError as exc:
+            log.error("cannot stake the fleet: %s (is `fedshield chain up` running?)", exc)
+            return
     headers = (
         {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"} if settings.admin_token else {}
     )
@@ -164,13 +188,17 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
         "rounds": options["rounds"],
     }  # local training left to ExperimentCreate's defaults: the product's one (workers.training.DEFAULT_TRAIN)
     if options["malicious"]:
-        body["attack"] = {"kind": options["attack"], "num_attackers": options["malicious"]}
+        body["attack"] = {
+            "kind": options["attack"],
+            "num_attackers": options["malicious"],
+            "start_round": options["attack_from"],
+        }
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         earlier = resumable_fleet_experiment(http.get("/api/experiments").json(), body)
         if earlier is not None:  # a restart: the fleet's unfinished experiment goes on where it stopped
             experiment_id = int(earlier["id"])
             if earlier["status"] != "running":
-                http.post(f"/api/experiments/{experiment_id}/resume")
+                http.post(f"/api/experiments/{experiment_id}/resume")  # the pool (engine local) fills it
             log.info("resuming experiment %s from round %s", experiment_id, earlier["completed_rounds"] + 1)
         else:
             created = http.post("/api/experiments", json=body)
@@ -178,13 +206,12 @@ def _run_fleet(server: Any, settings: Settings, options: dict[str, Any]) -> None
                 log.error("cannot create the fleet's experiment: %s", created.text)
                 return
             experiment_id = created.json()["id"]
-            http.post(f"/api/experiments/{experiment_id}/start")
-    log.info("experiment %s running; launching %s nodes", experiment_id, options["nodes"])
-    fleet: Fleet | RayFleet
-    if options["engine"] == "ray":
-        fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
-    else:
-        fleet = Fleet.start(url, experiment_id, options["nodes"], log_dir=settings.state_dir / "fleet-logs")
+            http.post(f"/api/experiments/{experiment_id}/start")  # the pool (engine local) fills it at once
+    if options["engine"] != "ray":
+        log.info("experiment %s running; the node pool gives it %s nodes", experiment_id, options["nodes"])
+        return
+    log.info("experiment %s running; launching %s nodes on Ray", experiment_id, options["nodes"])
+    fleet = RayFleet.start(FleetPlan(url, experiment_id, options["nodes"]), address=options["address"])
     while not server.should_exit and fleet.running():
         time.sleep(0.5)
     fleet.stop()

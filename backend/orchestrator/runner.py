@@ -83,8 +83,10 @@ class RoundRunner:
         default_deadline_s: float,
         tick_s: float,
         on_round_recorded: Callable[[], None],
+        min_round_s: float = 0.0,
     ) -> None:
         self._sessions = sessions
+        self._min_round = timedelta(seconds=min_round_s)
         self._bus = bus
         self._default_deadline_s = default_deadline_s
         self._catalog = catalog
@@ -158,9 +160,11 @@ class RoundRunner:
             active = sum(1 for n in repo.nodes_of(session, experiment_id) if n.active)
             received = repo.submission_count(session, experiment_id, latest.round)
             deadline_passed = utcnow() >= latest.deadline
+            # A paced round stays open its minimum time even at quorum, so a person can follow it.
+            paced = utcnow() >= latest.opened_at + self._min_round
             round_, deadline_s = latest.round, self._deadline_s(experiment)
         quorum = max(1, math.ceil(self._quorum_fraction * active)) if active else None
-        if (quorum is not None and received >= quorum) or (deadline_passed and received > 0):
+        if (quorum is not None and received >= quorum and paced) or (deadline_passed and received > 0):
             if deadline_passed:
                 self._drop_absent(experiment_id, round_)
             self.close(experiment_id, round_)

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from backend.chain.client import ChainParameters, to_flt
 from backend.chain.errors import ChainError
@@ -27,6 +28,9 @@ from backend.orchestrator.queries import ReadModels
 from backend.orchestrator.runner import RoundRunner
 from backend.settings import Settings
 from workers.data_limits import DataLimits
+
+if TYPE_CHECKING:
+    from backend.cli.node_pool import NodePool
 
 log = logging.getLogger("fedshield.orchestrator")
 PARAMETERS_TTL_S = 10.0
@@ -74,6 +78,7 @@ class Orchestrator:
             default_deadline_s=settings.round_deadline_s,
             tick_s=settings.runner_tick_s,
             on_round_recorded=self.outbox.wake,
+            min_round_s=settings.min_round_s,
         )
         self.experiments = ExperimentService(
             self.sessions,
@@ -95,6 +100,9 @@ class Orchestrator:
             max_update_bytes=settings.max_update_bytes,
             wake_runner=self.runner.wake,
         )
+        # Simulated nodes for every experiment (settings.node_pool): attached by the app that serves this
+        # orchestrator (backend/cli/node_pool.py), since starting node processes is the entry points' job.
+        self.node_pool: NodePool | None = None
         self.inspector = ChainInspector(self.chain)
         self.queries = ReadModels(self.sessions, self.bus, self.chain, self.inspector, self.outbox, settings)
         self.probe = ProbeService(self.sessions, self.catalog, self.models, self.compute)
@@ -113,6 +121,8 @@ class Orchestrator:
             self._started = True
 
     def stop(self) -> None:
+        if self.node_pool is not None:  # first: its nodes would only retry against a stopping service
+            self.node_pool.stop()
         if self._started:
             self.runner.stop()
             self.outbox.stop()

@@ -85,6 +85,10 @@ def test_preview_refuses_what_cannot_be_used_with_the_reason(client: TestClient)
     assert response.status_code == 422 and "missing label column 'nope'" in response.json()["detail"]
     response = preview(client, b"", name="empty.csv")
     assert response.status_code == 422 and response.json()["detail"] == "empty.csv: file is empty"
+    response = preview(client, b"\x00\x01PK\x03\x04" + bytes(range(256)) * 4, name="archive.csv")
+    assert response.status_code == 422 and response.json()["detail"].startswith(
+        "archive.csv: not a text table: the file holds binary data"
+    )
     response = preview(client, b"a,label\n", name="h.csv")
     assert response.status_code == 422 and "no data rows below the header" in response.json()["detail"]
     wide = (

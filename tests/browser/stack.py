@@ -15,7 +15,7 @@ from pathlib import Path
 from backend.app.main import create_app
 from backend.chain.accounts import dev_account
 from backend.chain.client import flt
-from backend.chain.local import stop_process
+from backend.chain.local import free_port, stop_process
 from backend.cli.fleet import Fleet, stake_fleet
 from backend.orchestrator.service import Orchestrator
 from backend.settings import REPO_ROOT, Settings
@@ -35,7 +35,7 @@ class Stack:
     url: str
     chain: LocalChain
     orchestrator: Orchestrator
-    fleet: Fleet
+    fleet: Fleet | None  # None: the orchestrator's own pool gives every experiment its nodes
     node_addresses: list[str]
     wallet_address: str
 
@@ -46,18 +46,24 @@ def dashboard_app(orchestrator: Orchestrator) -> object:
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path, *, num_nodes: int = 10, round_deadline_s: float = 30.0) -> Iterator[Stack]:
-    """Everything the dashboard talks to, torn down in reverse order."""
+def running_stack(
+    tmp: Path, *, num_nodes: int = 10, round_deadline_s: float = 30.0, node_pool: bool = False
+) -> Iterator[Stack]:
+    """Everything the dashboard talks to, torn down in reverse order. With `node_pool`, no fleet of our own:
+    the orchestrator's standing pool (wallets 1..num_nodes) starts nodes for each experiment, as `serve --fleet`."""
     if not (DIST / "index.html").is_file():
         raise RuntimeError(f"{DIST}/index.html missing: run `npm run build` in frontend/ first")
     chain = launch_chain(tmp)
     try:
         client = chain.client()
-        addresses = stake_fleet(client, num_nodes, first_account=1)
+        addresses = [] if node_pool else stake_fleet(client, num_nodes, first_account=1)
         # Funded before the orchestrator starts sending, so no two senders share the orchestrator's nonces.
         wallet = dev_account(WALLET_ACCOUNT).address
         client.fund(wallet, flt(WALLET_FUND_FLT))
+        port = free_port()
         settings = Settings(
+            port=port,
+            node_pool=num_nodes if node_pool else 0,
             state_dir=tmp / "state",
             deployment_file=chain.deployment_file,
             rpc_url=chain.rpc_url,
@@ -69,7 +75,10 @@ def running_stack(tmp: Path, *, num_nodes: int = 10, round_deadline_s: float = 3
         )
         orchestrator = Orchestrator(settings)
         try:
-            with live_server(dashboard_app(orchestrator)) as url:
+            with live_server(dashboard_app(orchestrator), port=port) as url:
+                if node_pool:
+                    yield Stack(url, chain, orchestrator, None, addresses, wallet)
+                    return
                 # Every node serves the newest running experiment: the browser creates and starts it.
                 fleet = Fleet.start(
                     url, None, num_nodes, nodes_per_process=5, first_account=1, log_dir=tmp / "fleet"

@@ -102,7 +102,7 @@ def test_training_run_is_attacked_caught_slashed_and_settled(
     expect(page.locator('[data-feature][data-caught="true"]').first).to_be_visible()
     _cards_agree_with_verdict(page)
     page.get_by_role("button", name="Launch attack").click()
-    expect(page.get_by_text(re.compile(r"Attack plan in force from round \d+"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Attackers attack from round \d+"))).to_be_visible()
     page.get_by_role("link", name="Watch it on the Overview").click()
 
     # The log shows the shield at work and the chain paying and slashing.

@@ -17,9 +17,9 @@ T = TypeVar("T")
 
 
 @contextmanager
-def live_server(app: Any, *, start_timeout_s: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    port = free_port()
+def live_server(app: Any, *, start_timeout_s: float = 30.0, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on ``port`` (default: a free one) of 127.0.0.1 in a thread; yields its URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
     )

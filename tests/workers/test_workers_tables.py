@@ -155,7 +155,9 @@ def test_header_problems_name_the_column(tmp_path: Path) -> None:
 
 def test_malformed_rows_and_infinite_numbers_are_named(tmp_path: Path) -> None:
     ragged = write(tmp_path, "r.csv", "a,b,y\n1,2,0\n1,2,3,4\n")
-    assert "r.csv: malformed CSV" in str(error_of(read_table, ragged))
+    assert str(error_of(read_table, ragged)) == (
+        "r.csv: malformed CSV: line 3 has 4 fields where the header has 3"
+    )  # in words, not pandas' "Error tokenizing data. C error: ..."
     infinite = read_table(write(tmp_path, "i.csv", "a,y\n1,0\n-inf,1\n2,0\n"))
     assert "column 'a' holds an infinite value at data row 2" in str(error_of(profile_table, infinite, "y"))
 
@@ -165,6 +167,25 @@ def test_label_column_is_guessed_and_integer_labels_sort_numerically(tmp_path: P
     profile = profile_table(table)
     assert profile.label_column == "Target"
     assert profile.table_schema.class_names == ("1", "2", "10")
+
+
+def test_label_guess_prefers_a_named_label_then_a_low_cardinality_text_column(tmp_path: Path) -> None:
+    penguins = (
+        "year,bill_mm,species,island_id\n2007,39.1,Adelie,1\n2008,46.5,Gentoo,2\n2009,49.6,Chinstrap,3\n"
+    )
+    assert profile_table(read_table(write(tmp_path, "p.csv", penguins))).label_column == "species"
+    named = "species,label\nAdelie,0\nGentoo,1\nAdelie,1\n"
+    assert profile_table(read_table(write(tmp_path, "n.csv", named))).label_column == "label"
+    numeric = "a,b\n1,0\n2,1\n3,0\n"
+    assert profile_table(read_table(write(tmp_path, "d.csv", numeric))).label_column == "b"
+
+
+def test_a_binary_file_named_csv_is_refused_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "photo.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    message = str(error_of(read_table, path))
+    assert message.startswith("photo.csv: not a text table: the file holds binary data")
+    assert "C error" not in message and "tokenizing" not in message
 
 
 def test_limits_of_bytes_rows_columns_and_features_are_too_large(tmp_path: Path) -> None:

@@ -400,6 +400,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/experiments/{experiment_id}/simulated-nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Simulated Nodes
+         * @description Whether the orchestrator can start nodes for this experiment, how many, and the worker command.
+         */
+        get: operations["read_simulated_nodes_api_experiments__experiment_id__simulated_nodes_get"];
+        put?: never;
+        /**
+         * Create Simulated Nodes
+         * @description Start `count` staked simulated nodes for the experiment, the last `attackers` of them attacking.
+         */
+        post: operations["create_simulated_nodes_api_experiments__experiment_id__simulated_nodes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/experiments/{experiment_id}/task": {
         parameters: {
             query?: never;
@@ -1028,6 +1052,16 @@ export interface components {
              * @default 0.1
              */
             quiet_energy_floor?: number;
+            /**
+             * Use Copy
+             * @default true
+             */
+            use_copy?: boolean;
+            /**
+             * Copy Floor
+             * @default 0.5
+             */
+            copy_floor?: number;
             /**
              * Use Gaussianity
              * @default true
@@ -1997,6 +2031,42 @@ export interface components {
                     [key: string]: string;
                 };
             } | null;
+        };
+        /** SimulatedNodesAdd */
+        SimulatedNodesAdd: {
+            /**
+             * Count
+             * @description Nodes to start for the experiment
+             */
+            count: number;
+            /**
+             * Attackers
+             * @description How many of them attack (the experiment's plan, by wallet)
+             * @default 0
+             */
+            attackers?: number;
+        };
+        /** SimulatedNodesAdded */
+        SimulatedNodesAdded: {
+            /** Addresses */
+            addresses: string[];
+            /** Attackers */
+            attackers: string[];
+        };
+        /** SimulatedNodesPublic */
+        SimulatedNodesPublic: {
+            /** Available */
+            available: boolean;
+            /** Capacity */
+            capacity: number;
+            /** Idle */
+            idle: number;
+            /** Running */
+            running: number;
+            /** Open Slots */
+            open_slots: number;
+            /** Join Command */
+            join_command: string;
         };
         /**
          * SimulationBlock
@@ -3864,6 +3934,164 @@ export interface operations {
             };
             /** @description No such resource (the detail names what was looked up) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the detail names each field and what was wrong with it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The chain cannot be reached now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_simulated_nodes_api_experiments__experiment_id__simulated_nodes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description experiment id */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulatedNodesPublic"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (the detail names what was looked up) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input: the detail names each field and what was wrong with it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The chain cannot be reached now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_simulated_nodes_api_experiments__experiment_id__simulated_nodes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description experiment id */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulatedNodesAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulatedNodesAdded"];
+                };
+            };
+            /** @description Body not readable as its content type (JSON that is not UTF-8, broken multipart framing) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Admin token missing (send `Authorization: Bearer <FEDSHIELD_ADMIN_TOKEN>`), or a signature that is not the wallet's own */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: a Host that does not name this server, a browser request from another origin, the admin token wrong, admin actions disabled (listening beyond localhost without a token), or the wallet has no eligible stake on chain */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (the detail names what was looked up) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request conflicts with the resource's current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body over its size limit (the detail names the limit) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,6 +13,9 @@ import type {
   ExperimentCreate,
   Health,
   Node,
+  SimulatedNodes,
+  SimulatedNodesAdd,
+  SimulatedNodesAdded,
   ProbeRequest,
   ProbeResult,
   Round,
@@ -119,6 +122,9 @@ export const api = {
   verdicts: (id: number, round: number, signal?: AbortSignal) =>
     get<Verdict[]>(`/api/experiments/${id}/rounds/${round}/verdicts`, signal),
   nodes: (id: number, signal?: AbortSignal) => get<Node[]>(`/api/experiments/${id}/nodes`, signal),
+  simulatedNodes: (id: number, signal?: AbortSignal) => get<SimulatedNodes>(`/api/experiments/${id}/simulated-nodes`, signal),
+  addSimulatedNodes: (id: number, body: SimulatedNodesAdd) =>
+    post<SimulatedNodesAdded>(`/api/experiments/${id}/simulated-nodes`, body),
   setAttack: (id: number, plan: AttackPlan) => request<Experiment>('PUT', `/api/experiments/${id}/attack`, plan),
   probe: (body: ProbeRequest, signal?: AbortSignal) => post<ProbeResult>('/api/attack-probe', body, signal),
   wallet: (address: string, signal?: AbortSignal) => get<WalletReport>(`/api/wallets/${address}`, signal),
@@ -130,6 +136,9 @@ export const api = {
   /** Events after `after`, oldest first. */
   eventLog: (after: number, limit: number, signal?: AbortSignal) =>
     get<EventLogPage>(`/api/events/log${query({ after, limit })}`, signal),
+  /** The newest `limit` events of one experiment (and those of no experiment), newest first. */
+  experimentEvents: (experimentId: number, limit: number, signal?: AbortSignal) =>
+    get<EventLogPage>(`/api/events/log${query({ before: Number.MAX_SAFE_INTEGER, limit, experiment_id: experimentId })}`, signal),
   /** The newest `limit` events, newest first. */
   latestEvents: (limit: number, signal?: AbortSignal) =>
     get<EventLogPage>(`/api/events/log${query({ before: Number.MAX_SAFE_INTEGER, limit })}`, signal),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  attackersText,
+  firstAttackRound,
   ATTACKS,
   describePlan,
   formatScalar,
@@ -96,7 +98,7 @@ describe('describePlan', () => {
       'Sign flipping (×3.0) by 2 of 10 nodes from round 4',
     )
     expect(describePlan({ ...NO_ATTACK, kind: 'gaussian', norm_matched: true, num_attackers: 1 })).toBe(
-      'Gaussian noise (norm-matched) by 1 node from round 1',
+      'Gaussian noise (norm-matched) by 1 attacker from round 1',
     )
     expect(describePlan(NO_ATTACK)).toBe('No attack: every node trains honestly')
   })
@@ -111,5 +113,24 @@ describe('describePlan', () => {
       'Backdoor (model replacement) (target class 7, 50% poisoned, boost auto (×n)) by 3 of 10 nodes from round 2',
     )
     expect(describePlan({ ...n, kind: 'free_rider' }, 10)).toBe('Free rider (no training) by 3 of 10 nodes from round 2')
+  })
+})
+
+describe('firstAttackRound', () => {
+  it('is the next round opened when the slider points at the open round or before', () => {
+    expect(firstAttackRound(13, 13)).toBe(14)
+    expect(firstAttackRound(13, 71)).toBe(72)
+  })
+  it('keeps a later start', () => {
+    expect(firstAttackRound(20, 13)).toBe(20)
+    expect(firstAttackRound(1, 0)).toBe(1)
+  })
+})
+
+describe('attackersText', () => {
+  it('counts attackers in words, never as a multiplier', () => {
+    expect(attackersText({ num_attackers: 2 })).toBe('2 attackers')
+    expect(attackersText({ num_attackers: 1 }, 10)).toBe('1 of 10 nodes')
+    expect(attackersText({ num_attackers: 0, nodes: ['0xa', '0xb'] })).toBe('2 chosen nodes')
   })
 })

@@ -226,6 +226,14 @@ export function initialPlan(experiment: Pick<Experiment, 'attack' | 'num_nodes' 
   }
 }
 
+/**
+ * The first round a plan launched now really attacks in: a plan applies from the next round opened, so never
+ * before `currentRound + 1` (the round open now keeps the plan it opened with), whatever the slider still says.
+ */
+export function firstAttackRound(startRound: number, currentRound: number): number {
+  return Math.max(1, Math.round(startRound), currentRound + 1)
+}
+
 /** A plan from the API, its missing (or null-less) parameters filled with the defaults. */
 export function withDefaults(plan: AttackPlan): AttackSettings {
   const out = { ...NO_ATTACK }
@@ -308,6 +316,13 @@ export function describePlan(given: AttackPlan, numNodes?: number | null): strin
   const plan = withDefaults(given)
   if (plan.kind === 'none' || plan.num_attackers === 0) return 'No attack: every node trains honestly'
   const option = attackOption(plan.kind)!
-  const who = numNodes ? `${plan.num_attackers} of ${numNodes} nodes` : `${plan.num_attackers} node${plan.num_attackers > 1 ? 's' : ''}`
-  return `${option.name} (${describeIntensity(plan)}) by ${who} from round ${plan.start_round}`
+  return `${option.name} (${describeIntensity(plan)}) by ${attackersText(plan, numNodes)} from round ${plan.start_round}`
+}
+
+/** Who attacks, in words ("2 of 10 nodes", "1 attacker", "3 chosen nodes"): a count is never written as "×2",
+ * which reads as the sign flip's scale. */
+export function attackersText(plan: Pick<AttackPlan, 'num_attackers' | 'nodes'>, numNodes?: number | null): string {
+  if (plan.nodes?.length) return `${plan.nodes.length} chosen node${plan.nodes.length > 1 ? 's' : ''}`
+  const n = plan.num_attackers ?? 0
+  return numNodes ? `${n} of ${numNodes} nodes` : `${n} attacker${n === 1 ? '' : 's'}`
 }

@@ -22,8 +22,11 @@ describe('formatEventArg', () => {
 
 describe('wallet history', () => {
   it('describes rewards and slashes in words', () => {
-    expect(describeWalletEvent('RewardPaid', { roundId: 2, amount: '10000000000000000000' })).toBe('Rewarded 10 FLT for round 2')
-    expect(describeWalletEvent('Slashed', { roundId: 3, amount: '15000000000000000000' })).toBe('Slashed 15 FLT in round 3')
+    const ours = new Map([[2, { experiment_id: 1, round: 7 }]])
+    expect(describeWalletEvent('RewardPaid', { roundId: 2, amount: '10000000000000000000' }, ours)).toBe(
+      'Rewarded 10 FLT for round 7 of experiment #1',
+    )
+    expect(describeWalletEvent('Slashed', { roundId: 3, amount: '15000000000000000000' }, ours)).toBe('Slashed 15 FLT in chain round 3')
     expect(describeWalletEvent('Mystery', {})).toBe('Mystery')
   })
 

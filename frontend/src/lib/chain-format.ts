@@ -56,14 +56,35 @@ export function eventTone(name: string): EventTone {
 }
 
 /** "Slashed 15 FLT" / "Rewarded 10 FLT": one line for a wallet's history. */
-export function describeWalletEvent(name: string, args: Record<string, unknown>): string {
+/** An experiment's round, as everything outside the chain counts rounds. */
+export interface ExperimentRound {
+  experiment_id: number | null
+  round: number | null
+}
+
+/** The round a wallet event belongs to, in experiment rounds ("round 3 of experiment #1") when the chain
+ * round id is known to be one of ours, else by the chain's own round id. */
+export function roundText(chainRoundId: unknown, rounds?: ReadonlyMap<number, ExperimentRound>): string {
+  const id = toBigInt(chainRoundId)
+  if (id === null) return ''
+  const ours = rounds?.get(Number(id))
+  if (ours?.round != null && ours.experiment_id != null) return `round ${ours.round} of experiment #${ours.experiment_id}`
+  return `chain round ${id}`
+}
+
+export function describeWalletEvent(
+  name: string,
+  args: Record<string, unknown>,
+  rounds?: ReadonlyMap<number, ExperimentRound>,
+): string {
   const amount = toBigInt(args.amount)
   const flt = amount !== null ? formatFlt(amount) : ''
+  const round = roundText(args.roundId, rounds)
   switch (name) {
     case 'RewardPaid':
-      return `Rewarded ${flt}${args.roundId !== undefined ? ` for round ${args.roundId}` : ''}`
+      return `Rewarded ${flt}${round ? ` for ${round}` : ''}`
     case 'Slashed':
-      return `Slashed ${flt}${args.roundId !== undefined ? ` in round ${args.roundId}` : ''}`
+      return `Slashed ${flt}${round ? ` in ${round}` : ''}`
     case 'Staked':
       return `Staked ${flt}`
     case 'UnstakeRequested':

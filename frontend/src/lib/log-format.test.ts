@@ -120,6 +120,16 @@ describe('filterLog', () => {
     expect(filterLog(entries, { categories: all, query: 'not slashed', experimentId: null }).map((e) => e.id)).toEqual([4])
   })
 
+  it('shows every kind when no chip is chosen', () => {
+    expect(filterLog(entries, { categories: new Set(), query: '', experimentId: null }).map((e) => e.id)).toEqual([1, 2, 3, 4])
+  })
+
+  it('filters by outcome and by attacks only', () => {
+    const none = new Set<never>()
+    expect(filterLog(entries, { categories: none, query: '', experimentId: null, outcomes: new Set(['excluded']) }).map((e) => e.id)).toEqual([4])
+    expect(filterLog(entries, { categories: none, query: '', experimentId: null, attacksOnly: true }).map((e) => e.id)).toEqual([2, 3, 4])
+  })
+
   it('filters by experiment', () => {
     expect(filterLog(entries, { categories: all, query: '', experimentId: 1 }).map((e) => e.id)).toEqual([1, 2, 4])
   })

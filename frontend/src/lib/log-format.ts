@@ -182,16 +182,29 @@ export function toLogEntry(event: FedEvent): LogEntry {
 }
 
 export interface LogFilter {
+  /** Kinds shown; none chosen shows every kind (a chip picks what to see, it never hides). */
   categories: ReadonlySet<LogCategory>
   query: string
   experimentId: number | null
+  /** Verdict outcomes shown; none chosen: entries with any outcome or none. */
+  outcomes?: ReadonlySet<Outcome>
+  /** Only what an attack did and what it cost: plans launched, updates left out, stakes slashed. */
+  attacksOnly?: boolean
+}
+
+/** Whether an entry tells of an attack or its consequences. */
+export function isAttackEntry(e: LogEntry): boolean {
+  return e.kind === 'attack.updated' || e.kind === 'wallet.slashed' || e.kind === 'update.rejected' ||
+    e.outcome === 'excluded' || e.outcome === 'slashed'
 }
 
 export function filterLog(entries: readonly LogEntry[], filter: LogFilter): LogEntry[] {
   const needle = filter.query.trim().toLowerCase()
   return entries.filter(
     (e) =>
-      filter.categories.has(e.category) &&
+      (filter.categories.size === 0 || filter.categories.has(e.category)) &&
+      (!filter.outcomes?.size || (e.outcome !== null && filter.outcomes.has(e.outcome))) &&
+      (!filter.attacksOnly || isAttackEntry(e)) &&
       (filter.experimentId === null || e.experimentId === null || e.experimentId === filter.experimentId) &&
       (!needle ||
         e.text.toLowerCase().includes(needle) ||

@@ -9,6 +9,8 @@ export const keys = {
   experiment: (id: number) => ['experiment', id] as const,
   rounds: (id: number) => ['rounds', id] as const,
   nodes: (id: number) => ['nodes', id] as const,
+  simulatedNodes: (id: number) => ['simulated-nodes', id] as const,
+  eventHistory: (id: number) => ['event-history', id] as const,
   verdicts: (id: number, round: number) => ['verdicts', id, round] as const,
   chainRounds: ['chain-rounds'] as const,
   transactionsAll: ['transactions'] as const,
@@ -58,7 +60,7 @@ function queriesOf(change: Change, exp: number | null): QueryKey[] {
     case 'verdicts':
       return exp === null ? [] : [keys.rounds(exp), keys.nodes(exp), ['verdicts', exp]]
     case 'nodes':
-      return exp === null ? [] : [keys.nodes(exp)]
+      return exp === null ? [] : [keys.nodes(exp), keys.simulatedNodes(exp)]
     case 'chain': {
       const chain: QueryKey[] = [keys.chainRounds, keys.transactionsAll, keys.walletsAll]
       return exp === null ? chain : [...chain, keys.nodes(exp), keys.rounds(exp)]

@@ -55,6 +55,9 @@ export type Round = Schemas['RoundPublic']
 export type Verdict = Schemas['VerdictPublic']
 export type LastVerdict = Schemas['LastVerdict']
 export type Node = Schemas['NodePublic']
+export type SimulatedNodes = Schemas['SimulatedNodesPublic']
+export type SimulatedNodesAdd = Schemas['SimulatedNodesAdd']
+export type SimulatedNodesAdded = Schemas['SimulatedNodesAdded']
 
 /** A decoded log; uint256 args are JSON numbers, or decimal strings beyond 2^53. */
 export type TxEvent = Schemas['TxEventPublic']

@@ -3,6 +3,7 @@ import { BringYourData } from '../components/datasets/bring-your-data'
 import { CreateExperiment } from '../components/experiments/create-experiment'
 import { ExperimentList } from '../components/experiments/experiment-list'
 import { RoundTable } from '../components/experiments/round-table'
+import { SimulatedNodes } from '../components/experiments/simulated-nodes'
 import { useSelectedExperiment } from '../lib/experiments'
 import { replaceParams, useRoute } from '../lib/router'
 
@@ -24,6 +25,7 @@ export default function ExperimentsView() {
         </div>
         <ExperimentList compared={compared} onCompare={(ids) => replaceParams({ compare: ids.join(',') || null })} />
       </div>
+      {experiment && <SimulatedNodes experiment={experiment} />}
       <RoundTable experiment={experiment} />
     </div>
   )

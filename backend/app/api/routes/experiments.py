@@ -82,6 +82,8 @@ def _add_transition_route(action: str, summary: str) -> None:
         experiment_id: ExperimentId, orchestrator: OrchestratorDep, session: SessionDep
     ) -> ExperimentPublic:
         orchestrator.experiments.transition(experiment_id, action)
+        if action in ("start", "resume") and orchestrator.node_pool is not None:
+            orchestrator.node_pool.fill_soon(experiment_id)  # nodes at once for an experiment of the page
         return experiment_public(orchestrator, session, _experiment(session, experiment_id))
 
     router.add_api_route(

@@ -1,8 +1,12 @@
-import { render, screen, within } from '@testing-library/react'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { render as renderBare, screen, within } from '@testing-library/react'
+import type { ReactNode } from 'react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import type { FedEvent } from '../../lib/types'
 import { SystemLog } from '../overview/system-log'
+
+const render = (ui: ReactNode) => renderBare(<QueryClientProvider client={new QueryClient()}>{ui}</QueryClientProvider>)
 
 const TX = `0x${'da'.repeat(32)}`
 const WALLET = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
@@ -103,9 +107,21 @@ describe('SystemLog', () => {
   it('filters by kind and by text, and can show every experiment', async () => {
     const user = userEvent.setup()
     render(<SystemLog experimentId={1} events={events} />)
+    // A kind chip picks what is shown: pressed, only that kind; pressed again, everything.
     await user.click(screen.getByRole('button', { name: 'Wallets' }))
-    expect(screen.getByRole('button', { name: 'Wallets' })).toHaveAttribute('aria-pressed', 'false')
-    expect(entries().map((li) => li.getAttribute('data-kind'))).not.toContain('wallet.slashed')
+    expect(screen.getByRole('button', { name: 'Wallets' })).toHaveAttribute('aria-pressed', 'true')
+    expect(new Set(entries().map((li) => li.getAttribute('data-kind')))).toEqual(new Set(['wallet.slashed']))
+    await user.click(screen.getByRole('button', { name: 'Wallets' }))
+    expect(entries().map((li) => li.getAttribute('data-kind'))).toContain('round.opened')
+    // Outcome chips and "Attacks only" bring slashes up from under the rewards.
+    await user.click(screen.getByRole('button', { name: 'Slashed' }))
+    expect(entries().length).toBeGreaterThan(0)
+    expect(new Set(entries().map((li) => li.getAttribute('data-outcome')))).toEqual(new Set(['slashed']))
+    await user.click(screen.getByRole('button', { name: 'Slashed' }))
+    await user.click(screen.getByRole('button', { name: 'Attacks only' }))
+    expect(entries().map((li) => li.getAttribute('data-kind'))).not.toContain('round.opened')
+    expect(entries().map((li) => li.getAttribute('data-kind'))).toContain('wallet.slashed')
+    await user.click(screen.getByRole('button', { name: 'Attacks only' }))
     await user.type(screen.getByRole('searchbox', { name: 'Search the log' }), 'aggregated')
     expect(entries()).toHaveLength(1)
     await user.clear(screen.getByRole('searchbox', { name: 'Search the log' }))

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { ArrowRight, CircleCheck, Rocket } from 'lucide-react'
 import { api, errorMessage } from '../../lib/api'
-import { type AttackSettings, describePlan, toRequestPlan } from '../../lib/attack-plan'
+import { type AttackSettings, describePlan, firstAttackRound, toRequestPlan } from '../../lib/attack-plan'
 import { keys } from '../../lib/query-keys'
 import { routeHref } from '../../lib/router'
 import type { AttackPlan, Experiment } from '../../lib/types'
@@ -14,7 +14,9 @@ export function LaunchAttack({ experiment, plan }: { experiment: Experiment | nu
   const queryClient = useQueryClient()
   const numNodes = experiment?.num_nodes ?? null
   const launch = useMutation({
-    mutationFn: (p: AttackPlan) => api.setAttack(experiment!.id, p),
+    // Sent with the round it really starts in, however long ago the slider was set.
+    mutationFn: (p: AttackPlan) =>
+      api.setAttack(experiment!.id, { ...p, start_round: firstAttackRound(p.start_round ?? 1, experiment!.current_round) }),
     onSuccess: (updated) => {
       queryClient.setQueryData(keys.experiment(updated.id), updated)
       void queryClient.invalidateQueries({ queryKey: keys.experiments })
@@ -49,7 +51,7 @@ export function LaunchAttack({ experiment, plan }: { experiment: Experiment | nu
           <div role="status" className="flex flex-wrap items-center gap-3 rounded-xl border border-ok/30 bg-ok/10 px-4 py-3">
             <CircleCheck className="size-5 text-ok" aria-hidden />
             <p className="min-w-0 flex-1 text-sm text-fg">
-              Attack plan in force from round {request.start_round}.{' '}
+              Attackers attack from round {launch.data.attack?.start_round ?? request.start_round}.{' '}
               {experiment.status === 'running' ? 'Watch the shield catch it live.' : 'Start the experiment to see it play out.'}
             </p>
             <LinkButton href={routeHref('overview', { exp: experiment.id })} variant="primary" size="sm">

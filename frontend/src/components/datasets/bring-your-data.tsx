@@ -99,7 +99,15 @@ export function BringYourData() {
       <CardBody className="space-y-4" data-testid="bring-your-data">
         <div className="grid gap-3 sm:grid-cols-2">
           <Field label="Dataset file" hint="Previewed first: kinds, missing cells, classes.">
-            {(props) => <Input {...props} type="file" accept={ACCEPT} onChange={pick} className="pt-2" />}
+            {(props) => (
+              <Input
+                {...props}
+                type="file"
+                accept={ACCEPT}
+                onChange={pick}
+                className="cursor-pointer pt-1.5 text-muted file:mr-3 file:cursor-pointer file:rounded-md file:border-0 file:bg-accent/15 file:px-3 file:py-1 file:text-sm file:font-medium file:text-fg hover:file:bg-accent/25"
+              />
+            )}
           </Field>
           {preview?.kind === 'table' ? (
             <Field label="Label column" hint="What the model learns to predict.">

@@ -41,15 +41,15 @@ export function DatasetPreview({
         {table ? ` · ${table.rows} rows read (${table.format}${table.encoding ? `, ${table.encoding}` : ''})` : ''}
       </p>
       {table && (
-        <div className="overflow-x-auto rounded-xl border border-line-strong/50">
+        <div className="relative overflow-x-auto rounded-xl border border-line-strong/50">
           <table className="w-full text-left text-xs" aria-label="Columns">
             <thead className="bg-surface-3 text-muted">
               <tr>
                 <th scope="col" className="px-3 py-2 font-medium">Column</th>
+                <th scope="col" className="px-3 py-2 font-medium">Use</th>
                 <th scope="col" className="px-3 py-2 font-medium">Kind</th>
                 <th scope="col" className="px-3 py-2 font-medium">Missing</th>
                 <th scope="col" className="px-3 py-2 font-medium">Values</th>
-                <th scope="col" className="px-3 py-2 font-medium">Use</th>
               </tr>
             </thead>
             <tbody>
@@ -58,11 +58,6 @@ export function DatasetPreview({
                 return (
                   <tr key={column.name} data-column={column.name} data-kind={column.kind} className="border-t border-line-strong/30">
                     <th scope="row" className="px-3 py-2 font-mono font-normal text-fg">{column.name}</th>
-                    <td className="px-3 py-2">
-                      <Badge tone={KIND_TONE[column.kind]}>{column.kind}</Badge>
-                    </td>
-                    <td className="px-3 py-2 tabular-nums" data-testid="missing">{column.missing}</td>
-                    <td className="max-w-[22rem] truncate px-3 py-2 text-muted" title={describe(column)}>{describe(column)}</td>
                     <td className="px-3 py-2">
                       {column.kind !== 'label' && (column.kind !== 'dropped' || userExcluded) && (
                         <label className="flex items-center gap-1.5 text-muted">
@@ -77,6 +72,11 @@ export function DatasetPreview({
                         </label>
                       )}
                     </td>
+                    <td className="px-3 py-2">
+                      <Badge tone={KIND_TONE[column.kind]}>{column.kind}</Badge>
+                    </td>
+                    <td className="px-3 py-2 tabular-nums" data-testid="missing">{column.missing}</td>
+                    <td className="max-w-[16rem] truncate px-3 py-2 text-muted" title={describe(column)}>{describe(column)}</td>
                   </tr>
                 )
               })}
@@ -105,7 +105,7 @@ export function DatasetPreview({
         </ul>
       </div>
       {table && table.sample_rows.length > 0 && (
-        <div className="overflow-x-auto rounded-xl border border-line-strong/50">
+        <div className="relative overflow-x-auto rounded-xl border border-line-strong/50">
           <table className="w-full text-left text-xs" aria-label="First rows">
             <thead className="bg-surface-3 text-muted">
               <tr>

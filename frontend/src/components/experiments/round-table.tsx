@@ -54,7 +54,7 @@ export function RoundTable({ experiment }: { experiment: Experiment | null }) {
           <EmptyState title="No rounds yet">Rounds appear here once the experiment starts.</EmptyState>
         ) : (
           <div
-            className="-mx-5 max-h-[28rem] overflow-auto px-5"
+            className="relative -mx-5 max-h-[28rem] overflow-auto px-5"
             role="region"
             tabIndex={0}
             aria-label={`Rounds of experiment #${experiment.id}`}

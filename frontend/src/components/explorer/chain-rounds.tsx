@@ -76,7 +76,8 @@ export function ChainRounds() {
         ) : !rows.length ? (
           <EmptyState title="No round settled yet">The first settlement appears here when a round closes.</EmptyState>
         ) : (
-          <div className="-mx-5 overflow-x-auto px-5">
+          <div className="relative -mx-5 overflow-x-auto px-5">
+            {/* relative: the scroll box also holds the cells' absolutely placed parts, so none widens the page */}
             <table className="w-full min-w-[52rem] text-left text-sm">
               <caption className="sr-only">Rounds settled on chain, newest first</caption>
               <thead className="text-xs text-muted">

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query'
 import { Search, UserRound } from 'lucide-react'
-import { type FormEvent, useState } from 'react'
+import { type FormEvent, useMemo, useState } from 'react'
 import { isAddress } from 'viem'
 import { useConnection } from 'wagmi'
 import { api } from '../../lib/api'
@@ -27,6 +27,9 @@ export function WalletHistory({ address }: { address: string | null }) {
     queryFn: ({ signal }) => api.wallet(shown!, signal),
     enabled: Boolean(shown),
   })
+  // Chain round ids mapped to experiment rounds, the way every other view counts rounds.
+  const chainRounds = useQuery({ queryKey: keys.chainRounds, queryFn: ({ signal }) => api.chainRounds(signal), enabled: Boolean(shown) })
+  const experimentRounds = useMemo(() => new Map((chainRounds.data ?? []).map((r) => [r.round_id, r])), [chainRounds.data])
   const submit = (e: FormEvent) => {
     e.preventDefault()
     const value = text.trim()
@@ -81,7 +84,9 @@ export function WalletHistory({ address }: { address: string | null }) {
                 {history.map((e) => (
                   <li key={`${e.tx_hash}-${e.log_index}`} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 text-sm" data-event={e.name}>
                     <Badge tone={eventTone(e.name)}>{e.name}</Badge>
-                    <span className="text-fg">{describeWalletEvent(e.name, e.args)}</span>
+                    <span className="text-fg" title={e.args.roundId !== undefined ? `chain round id ${String(e.args.roundId)}` : undefined}>
+                      {describeWalletEvent(e.name, e.args, experimentRounds)}
+                    </span>
                     <span className="text-xs text-faint">block {e.block_number}</span>
                     <a href={explorerTxHref(e.tx_hash)} className="ml-auto font-mono text-xs text-accent hover:underline" title={e.tx_hash}>
                       <span className="sr-only">Show transaction</span> tx {e.tx_hash.slice(0, 10)}…

@@ -110,7 +110,7 @@ export function AppShell({ children }: { children: ReactNode }) {
               <Brand />
             </div>
             <div className="ml-auto flex min-w-0 items-center gap-2">
-              <ExperimentPicker className="hidden h-9 w-64 md:block" />
+              <ExperimentPicker className="hidden h-9 w-72 md:block xl:w-96" />
               <StreamStatus />
               <ChainStatus className="hidden sm:inline-flex" />
               <ConnectionPill className="hidden sm:inline-flex" />

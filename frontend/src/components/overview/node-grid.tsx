@@ -109,10 +109,13 @@ export function NodeCard({ node, chain }: { node: Node; chain: ChainHoldings | u
       </div>
       <OutcomeCountList counts={nodeOutcomes(node)} className="mt-2" label={`Rounds of ${node.label} by outcome`} />
       <dl className="mt-3 grid grid-cols-2 gap-2 border-t border-line/60 pt-3">
-        <Amount label="Balance" wei={chain?.balance ?? null} fallback={node.balance_flt} testId="node-balance" />
-        <Amount label="Stake" wei={stake} fallback={node.stake_flt} testId="node-stake" />
+        <Amount label="Balance now" wei={chain?.balance ?? null} fallback={node.balance_flt} testId="node-balance" />
+        <Amount label="Stake now" wei={stake} fallback={node.stake_flt} testId="node-stake" />
       </dl>
-      <p className="mt-2 flex flex-wrap gap-x-3 text-xs text-faint">
+      {/* Balance and stake are the chain's today; what this experiment paid and took stays beside them, so an
+          old experiment is not read through today's balances. */}
+      <p className="mt-2 flex flex-wrap gap-x-3 text-xs text-faint" title="Settled in this experiment's rounds">
+        <span>this experiment:</span>
         <span>
           earned <span className="tabular font-mono text-ok">{formatFltText(node.rewarded_flt)}</span>
         </span>

@@ -1,5 +1,5 @@
 import { Timer } from 'lucide-react'
-import { withDefaults } from '../../lib/attack-plan'
+import { attackersText, withDefaults } from '../../lib/attack-plan'
 import { roundProgress } from '../../lib/chart-data'
 import { cn } from '../../lib/cn'
 import { useNow } from '../../lib/hooks'
@@ -43,7 +43,7 @@ export function RoundProgress({ experiment, rounds }: { experiment: Experiment; 
             {experiment.partition ? ` · ${experiment.partition}` : ''}
             {experiment.num_nodes ? ` · ${experiment.num_nodes} nodes` : ''}
             {attack && attack.kind !== 'none'
-              ? ` · attack: ${attack.kind.replace('_', ' ')} ×${attack.num_attackers} from round ${attack.start_round}`
+              ? ` · attack: ${attack.kind.replace('_', ' ')} by ${attackersText(attack)} from round ${attack.start_round}`
               : ' · no attack'}
           </p>
         </div>

@@ -1,10 +1,13 @@
+import { useQuery } from '@tanstack/react-query'
 import { ExternalLink, ScrollText, Search } from 'lucide-react'
-import { useDeferredValue, useMemo, useState } from 'react'
+import { type ReactNode, useDeferredValue, useMemo, useState } from 'react'
 import { cn } from '../../lib/cn'
 import { useEventStream } from '../../lib/event-stream'
-import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type LogEntry, toLogEntry } from '../../lib/log-format'
+import { api } from '../../lib/api'
+import { explorerWalletHref, filterLog, LOG_CATEGORIES, type LogCategory, type LogEntry, mergeEvents, toLogEntry } from '../../lib/log-format'
+import { keys } from '../../lib/query-keys'
 import { formatTime, shortHex } from '../../lib/numbers'
-import type { FedEvent } from '../../lib/types'
+import type { FedEvent, Outcome } from '../../lib/types'
 import { Card, CardBody, CardHeader } from '../ui/card'
 import { OutcomeCountList } from '../ui/outcome-badge'
 import { Input } from '../ui/field'
@@ -14,7 +17,36 @@ import { LogIcon } from './log-icon'
 import { TONE_TEXT } from './tones'
 
 const SHOWN = 250
-const ALL: ReadonlySet<LogCategory> = new Set(LOG_CATEGORIES.map((c) => c.id))
+const HISTORY = 1000 // an experiment's newest events read from the orchestrator's log
+const OUTCOMES: { id: Outcome; label: string }[] = [
+  { id: 'accepted', label: 'Accepted' },
+  { id: 'excluded', label: 'Excluded' },
+  { id: 'slashed', label: 'Slashed' },
+]
+
+/** A chip that picks what the log shows (pressed: shown); none pressed in its group shows everything. */
+function Chip({ pressed, onClick, children }: { pressed: boolean; onClick: () => void; children: ReactNode }) {
+  return (
+    <button
+      type="button"
+      aria-pressed={pressed}
+      onClick={onClick}
+      className={cn(
+        'rounded-full border px-2.5 py-1 text-xs font-medium transition-colors',
+        pressed ? 'border-accent/40 bg-accent/12 text-fg' : 'border-line-strong/50 text-muted hover:text-fg',
+      )}
+    >
+      {children}
+    </button>
+  )
+}
+
+function toggled<T>(set: ReadonlySet<T>, id: T): ReadonlySet<T> {
+  const next = new Set(set)
+  if (next.has(id)) next.delete(id)
+  else next.add(id)
+  return next
+}
 
 export function LogLine({ entry }: { entry: LogEntry }) {
   return (
@@ -64,26 +96,32 @@ export function SystemLog({
   className?: string
 }) {
   const stream = useEventStream()
-  const events = given ?? stream.events
-  const [categories, setCategories] = useState<ReadonlySet<LogCategory>>(ALL)
-  const [query, setQuery] = useState('')
   const [onlyThis, setOnlyThis] = useState(true)
+  // The live buffer holds the newest events of every run: an experiment's own log is read once from the
+  // orchestrator, so a finished one keeps its log after later runs pushed it out of the buffer.
+  const history = useQuery({
+    queryKey: keys.eventHistory(experimentId ?? -1),
+    queryFn: ({ signal }) => api.experimentEvents(experimentId!, HISTORY, signal),
+    enabled: given === undefined && experimentId !== null && onlyThis,
+    staleTime: Infinity,
+  })
+  const events = useMemo(
+    () => given ?? (history.data ? mergeEvents([...history.data.events].reverse(), stream.events, HISTORY + 1000) : stream.events),
+    [given, history.data, stream.events],
+  )
+  const [categories, setCategories] = useState<ReadonlySet<LogCategory>>(new Set())
+  const [outcomes, setOutcomes] = useState<ReadonlySet<Outcome>>(new Set())
+  const [attacksOnly, setAttacksOnly] = useState(false)
+  const [query, setQuery] = useState('')
   const deferredQuery = useDeferredValue(query)
   const entries = useMemo(() => events.map(toLogEntry), [events])
   const shown = useMemo(
     () =>
-      filterLog(entries, { categories, query: deferredQuery, experimentId: onlyThis ? experimentId : null })
+      filterLog(entries, { categories, outcomes, attacksOnly, query: deferredQuery, experimentId: onlyThis ? experimentId : null })
         .slice(-SHOWN)
         .reverse(),
-    [entries, categories, deferredQuery, onlyThis, experimentId],
+    [entries, categories, outcomes, attacksOnly, deferredQuery, onlyThis, experimentId],
   )
-  const toggle = (id: LogCategory) =>
-    setCategories((current) => {
-      const next = new Set(current)
-      if (next.has(id)) next.delete(id)
-      else next.add(id)
-      return next
-    })
 
   return (
     <Card className={cn('flex min-h-0 flex-col', className)} aria-labelledby="system-log-title">
@@ -95,23 +133,22 @@ export function SystemLog({
         actions={<StreamStatus />}
       />
       <CardBody className="flex min-h-0 flex-1 flex-col gap-3">
-        <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Filter the log by kind">
+        <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Show only these kinds">
           {LOG_CATEGORIES.map((c) => (
-            <button
-              key={c.id}
-              type="button"
-              aria-pressed={categories.has(c.id)}
-              onClick={() => toggle(c.id)}
-              className={cn(
-                'rounded-full border px-2.5 py-1 text-xs font-medium transition-colors',
-                categories.has(c.id)
-                  ? 'border-accent/40 bg-accent/12 text-fg'
-                  : 'border-line-strong/50 text-faint line-through decoration-1 hover:text-muted',
-              )}
-            >
+            <Chip key={c.id} pressed={categories.has(c.id)} onClick={() => setCategories((s) => toggled(s, c.id))}>
               {c.label}
-            </button>
+            </Chip>
           ))}
+        </div>
+        <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Show only these outcomes">
+          {OUTCOMES.map((o) => (
+            <Chip key={o.id} pressed={outcomes.has(o.id)} onClick={() => setOutcomes((s) => toggled(s, o.id))}>
+              {o.label}
+            </Chip>
+          ))}
+          <Chip pressed={attacksOnly} onClick={() => setAttacksOnly((v) => !v)}>
+            Attacks only
+          </Chip>
         </div>
         <div className="flex flex-wrap items-center gap-3">
           <div className="relative min-w-[10rem] flex-1">
@@ -150,7 +187,7 @@ export function SystemLog({
             </div>
           ) : (
             <EmptyState title={events.length ? 'Nothing matches these filters' : 'No events yet'}>
-              {events.length ? 'Clear the search or turn kinds back on.' : 'Start an experiment: rounds, verdicts and settlements appear here as they happen.'}
+              {events.length ? 'Clear the search or unpick a filter.' : 'Start an experiment: rounds, verdicts and settlements appear here as they happen.'}
             </EmptyState>
           )}
         </div>
