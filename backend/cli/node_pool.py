@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.chain.accounts import dev_account
 from backend.cli.fleet import Fleet, stake_fleet
 from backend.db import repository as repo
 from backend.db.base import SessionFactory
+from backend.db.statuses import ExperimentStatus
 from backend.ledger.chain_gateway import ChainGateway
 from backend.orchestrator.errors import Conflict, InvalidInput
 from backend.orchestrator.experiments import ExperimentService
@@ -62,7 +64,7 @@ class NodePool:
         self._log_dir = log_dir
         self._first = first_account
         self._leases: list[_Lease] = []
-        self._lock = threading.Lock()  # one add at a time: two must not pick the same wallets
+        self._lock = threading.RLock()  # one add at a time: two must not pick the same wallets
         self._stopped = False
 
     def running_for(self, experiment_id: int) -> int:
@@ -121,6 +123,7 @@ class NodePool:
 
         def fill() -> None:
             try:
+                self.reattach(experiment_id)
                 missing = min(self.open_slots(experiment_id), self.idle())
                 if missing:
                     self.add(experiment_id, missing)
@@ -128,6 +131,25 @@ class NodePool:
                 log.exception("experiment %s: could not start simulated nodes", experiment_id)
 
         threading.Thread(target=fill, name=f"pool-{experiment_id}", daemon=True).start()
+
+    def reattach(self, experiment_id: int) -> None:
+        """After a restart: the pool's own wallets registered to the experiment get their node processes back
+        (their data slots are theirs, so no other node can take them), one contiguous block at a time."""
+        with self._sessions() as session:
+            registered = {
+                n.address.lower() for n in repo.nodes_of(session, experiment_id) if n.slot is not None
+            }
+        with self._lock:
+            self._reap()
+            busy = {account for lease in self._leases for account in lease.accounts}
+            wallets = range(self._first, self._first + self.capacity)
+            mine = [i for i in wallets if i not in busy and dev_account(i).address.lower() in registered]
+            while mine:
+                end = 1
+                while end < len(mine) and mine[end] == mine[0] + end:
+                    end += 1
+                self._start(experiment_id, range(mine[0], mine[0] + end))
+                mine = mine[end:]
 
     def add(self, experiment_id: int, count: int) -> list[str]:
         """Starts `count` nodes serving `experiment_id`; returns their wallet addresses.
@@ -145,6 +167,13 @@ class NodePool:
                     f"the pool has {self.capacity - busy} idle simulated nodes of {self.capacity}, "
                     f"not {count} in one block: wait for a running experiment to finish, or stop one"
                 )
+            return self._start(experiment_id, accounts)  # under the same lock: no one else takes the block
+
+    def _start(self, experiment_id: int, accounts: range) -> list[str]:
+        """Stakes the dev wallets `accounts` and starts their node processes for `experiment_id`."""
+        with self._lock:
+            if self._stopped:
+                raise Conflict("the node pool is stopped")
             client = self._chain.client()
             if client.deployment.chain_id != LOCAL_CHAIN_ID:  # the client checked it against the chain
                 raise Conflict(
@@ -159,7 +188,12 @@ class NodePool:
                 log_dir=self._log_dir,
             )
             self._leases.append(_Lease(experiment_id, accounts, fleet))
-        log.info("experiment %s: started %d simulated nodes (dev wallets %s)", experiment_id, count, accounts)
+        log.info(
+            "experiment %s: started %d simulated nodes (dev wallets %s)",
+            experiment_id,
+            len(accounts),
+            accounts,
+        )
         return fleet.addresses
 
     def stop(self) -> None:
@@ -187,10 +221,11 @@ class NodePool:
 
 
 def attach_node_pool(orchestrator: Orchestrator) -> None:
-    """Gives the orchestrator the pool its settings ask for (`node_pool` > 0), serving its own port."""
+    """Gives the orchestrator the pool its settings ask for (`node_pool` > 0), serving its own port; the
+    experiments still running from before a restart get their nodes back."""
     settings = orchestrator.settings
     if settings.node_pool and orchestrator.node_pool is None:
-        orchestrator.node_pool = NodePool(
+        pool = NodePool(
             f"http://127.0.0.1:{settings.port}",
             orchestrator.chain,
             orchestrator.sessions,
@@ -198,3 +233,8 @@ def attach_node_pool(orchestrator: Orchestrator) -> None:
             settings.state_dir / "fleet-logs",
             capacity=settings.node_pool,
         )
+        orchestrator.node_pool = pool
+        with orchestrator.sessions() as session:
+            running = [e.id for e in repo.experiments_with_status(session, (ExperimentStatus.RUNNING,))]
+        for experiment_id in running:
+            pool.fill_soon(experiment_id)

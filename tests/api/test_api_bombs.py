@@ -19,6 +19,7 @@ from backend.app.main import create_app
 from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.support.server import live_server
+from workers.datasets import BUILTIN_DATASETS
 
 UPLOAD_LIMIT = 20 * 1024 * 1024  # the orchestrator's default
 MAX_CPU_S = 2.0  # for any refused upload (issue #21's target)
@@ -83,6 +84,6 @@ def test_bombs_are_413_within_bounded_memory_and_cpu(tmp_path: Path, api_chain: 
                     assert "limit" in answer.json()["detail"]
                     assert cpu_s < MAX_CPU_S, (path, name, cpu_s)
                     assert grown < 4 * UPLOAD_LIMIT, (path, name, grown)
-            assert len(http.get("/api/datasets").json()) == 3  # nothing stored
+            assert len(http.get("/api/datasets").json()) == len(BUILTIN_DATASETS)  # nothing stored
     finally:
         orchestrator.stop()

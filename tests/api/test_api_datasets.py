@@ -24,6 +24,7 @@ from backend.orchestrator.service import Orchestrator
 from tests.api.conftest import ApiChain, make_settings
 from tests.api.helpers import create_experiment, experiment_body
 from tests.support.server import live_server, wait_for
+from workers.datasets import BUILTIN_DATASETS
 from workers.node import register_wallet
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -63,7 +64,7 @@ def test_preview_shows_kinds_missing_counts_and_classes_and_stores_nothing(clien
         "id": "1", "age": "21", "island": "Dream", "smoker": "no", "comment": "note 1", "diagnosis": "well",
     }  # fmt: skip
     assert body["input_shape"] == [1 + 4 + 1]  # age, island one-hot + unknown, smoker
-    assert [d["id"] for d in client.get("/api/datasets").json()] == ["digits", "breast_cancer", "wine"]
+    assert [d["id"] for d in client.get("/api/datasets").json()] == list(BUILTIN_DATASETS)
 
     chosen = preview(client, TABLE, label_column="island", exclude_columns=["age", "smoker"]).json()
     assert chosen["label_column"] == "island" and chosen["class_names"] == [

@@ -12,6 +12,7 @@ from backend.orchestrator.specs import AttackPlan
 from tests.api.helpers import create_experiment, experiment_body, global_model, start
 from tests.support.server import wait_for
 from workers.attacks import AttackConfig
+from workers.datasets import BUILTIN_DATASETS
 from workers.wire import model_hash
 
 
@@ -103,7 +104,7 @@ def test_unknown_experiment_is_404_everywhere(client: TestClient) -> None:
 
 def test_datasets_list_builtin_and_upload_csv_and_npz(client: TestClient) -> None:
     ids = [d["id"] for d in client.get("/api/datasets").json()]
-    assert ids == ["digits", "breast_cancer", "wine"]
+    assert ids == list(BUILTIN_DATASETS)
     rows = "\n".join(f"{i % 7}.5,{(i * 3) % 11},{'cat' if i % 2 else 'dog'}" for i in range(40))
     csv_bytes = f"height,width,label\n{rows}\n".encode()
     response = client.post(
@@ -121,7 +122,7 @@ def test_datasets_list_builtin_and_upload_csv_and_npz(client: TestClient) -> Non
     )
     assert response.status_code == 201, response.text
     assert response.json()["is_image"] is True and response.json()["input_shape"] == [1, 4, 4]
-    assert len(client.get("/api/datasets").json()) == 5
+    assert len(client.get("/api/datasets").json()) == len(BUILTIN_DATASETS) + 2
 
     experiment = create_experiment(client, dataset_id=uploaded["id"], num_nodes=2)
     assert experiment["model_spec"]["input_shape"] == [2]
@@ -144,7 +145,7 @@ def test_dataset_upload_reports_the_loaders_exact_problem(client: TestClient) ->
         "/api/datasets", files={"file": ("x.npz", b"not a zip", "application/octet-stream")}
     )
     assert response.status_code == 422 and "x.npz: not a readable .npz archive" in response.json()["detail"]
-    assert len(client.get("/api/datasets").json()) == 3
+    assert len(client.get("/api/datasets").json()) == len(BUILTIN_DATASETS)
 
 
 def test_dataset_upload_over_the_limit_is_413(orchestrator: Orchestrator, client: TestClient) -> None:
@@ -155,7 +156,7 @@ def test_dataset_upload_over_the_limit_is_413(orchestrator: Orchestrator, client
     )
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
-    assert len(client.get("/api/datasets").json()) == 3
+    assert len(client.get("/api/datasets").json()) == len(BUILTIN_DATASETS)
 
 
 def test_model_download_is_the_safetensors_whose_keccak_is_the_hash(client: TestClient) -> None:

@@ -34,9 +34,9 @@ from tests.api.helpers import (
     start,
 )
 from tests.support.server import live_server
+from workers.datasets import BUILTIN_DATASETS
 
 CHUNK = 64 * 1024
-BUILTIN_DATASETS = 3
 
 
 @dataclass
@@ -156,7 +156,7 @@ def test_bodies_over_their_limit_are_413_while_still_streaming(tmp_path: Path, a
         )
         assert unreadable.status_code == 422, unreadable.text
         # Nothing of the refused uploads is kept: no dataset row, no file.
-        assert len(served.client.get("/api/datasets").json()) == BUILTIN_DATASETS
+        assert len(served.client.get("/api/datasets").json()) == len(BUILTIN_DATASETS)
         upload_dir = served.orchestrator.settings.resolved_upload_dir
         assert not [p for p in upload_dir.rglob("*") if p.is_file()]
 
@@ -335,7 +335,9 @@ def test_dataset_upload_at_the_limit_uses_at_most_4x_its_size_in_memory(
         limit = served.orchestrator.settings.max_upload_bytes
         dataset = tmp_path / "at-limit.npz"
         size = _npz_at(limit, dataset)
-        assert len(served.client.get("/api/datasets").json()) == BUILTIN_DATASETS  # built-ins loaded first
+        assert len(served.client.get("/api/datasets").json()) == len(
+            BUILTIN_DATASETS
+        )  # built-ins loaded first
         with dataset.open("rb") as handle:
             tracemalloc.start()  # server and client share this process: the client streams from disk
             try:
