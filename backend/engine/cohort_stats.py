@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 FloatArray = NDArray[np.floating]
 F64 = NDArray[np.float64]
@@ -132,10 +133,11 @@ def residual_cosines(updates: FloatArray, center: F64) -> F64:
     projected = np.zeros((n, width))
     for cols in blocks(d, n, COLUMN_BLOCK):
         residual = updates[:, cols].astype(np.float64) - center[None, cols]  # (n, b)
-        residual *= sign[None, cols]
-        if sketched:
-            for row in range(n):
-                projected[row] += np.bincount(bucket[cols], weights=residual[row], minlength=width)
+        if sketched:  # one sparse product a block: column j of the block added, signed, into bucket[j]
+            sketch = csr_matrix(
+                (sign[cols], (np.arange(residual.shape[1]), bucket[cols])), shape=(residual.shape[1], width)
+            )
+            projected += np.asarray(sketch.T @ residual.T).T
         else:
             projected[:, cols] = residual
     norms = np.linalg.norm(projected, axis=1)

@@ -32,6 +32,7 @@ from tests.faults.stack import (
     rounds_of,
     settled_count,
 )
+from tests.support.processes import alive, children
 from tests.support.server import wait_for
 
 
@@ -105,29 +106,6 @@ def test_chain_reconcile_requeues_what_the_chain_lost_and_fails_on_a_round_paid_
           f"came back; {figures.line()}")  # fmt: skip
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc: field 4 of stat, after the command's parentheses)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _named(pids: list[int], name: str) -> list[int]:
     found = []
     for pid in pids:
@@ -150,12 +128,12 @@ def test_killed_bench_chain_leaves_no_anvil_behind(
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        found = wait_for(lambda: _named(_children(bench.pid), "anvil"), 60, "the bench's anvil")
+        found = wait_for(lambda: _named(children(bench.pid), "anvil"), 60, "the bench's anvil")
         assert isinstance(found, list)
         (anvil,) = found
         bench.send_signal(sig)
         bench.wait(30)
-        wait_for(lambda: not _alive(anvil), 15, "the bench's anvil to exit")
+        wait_for(lambda: not alive(anvil), 15, "the bench's anvil to exit")
     finally:
         if bench.poll() is None:
             bench.kill()
@@ -184,7 +162,7 @@ def test_serve_stopped_with_sigterm_stops_its_fleet_and_resumes_its_experiment(d
             serve.send_signal(signal.SIGTERM)
             serve.wait(60)
             nodes = list(found)
-            wait_for(lambda: not any(_alive(n) for n in nodes), 20, "the node processes to exit")  # noqa: B023
+            wait_for(lambda: not any(alive(n) for n in nodes), 20, "the node processes to exit")  # noqa: B023
         finally:
             if serve.poll() is None:
                 serve.kill()
@@ -193,7 +171,7 @@ def test_serve_stopped_with_sigterm_stops_its_fleet_and_resumes_its_experiment(d
 
 def _fleet_children(pid: int) -> list[int]:
     found = []
-    for child in _children(pid):
+    for child in children(pid):
         try:
             if b"workers.fleet" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(child)

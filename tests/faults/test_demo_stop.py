@@ -14,40 +14,19 @@ import pytest
 
 from backend.chain.local import free_port
 from backend.settings import REPO_ROOT
+from tests.support.processes import alive, children
 from tests.support.server import wait_for
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (field 4 of /proc/PID/stat, after the command's parentheses)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _descendants(pid: int) -> set[int]:
     found: set[int] = set()
     todo = [pid]
     while todo:
-        for child in _children(todo.pop()):
+        for child in children(todo.pop()):
             if child not in found:
                 found.add(child)
                 todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _cmdline(pid: int) -> bytes:
@@ -98,11 +77,11 @@ def test_stopping_the_demo_leaves_no_process_and_no_port(
         )
         anvil = int((state / "anvil.pid").read_text())
         started = _descendants(demo.pid) | {anvil}
-        assert nodes and _alive(anvil) and not _port_free(port) and not _port_free(chain_port)
+        assert nodes and alive(anvil) and not _port_free(port) and not _port_free(chain_port)
 
         demo.send_signal(sig)  # to the script alone, as `kill` does; Ctrl-C in a terminal reaches its group
         assert demo.wait(60) == 128 + sig, (tmp_path / "demo.log").read_text()[-3000:]
-        wait_for(lambda: not [p for p in started if _alive(p)], 20, "every process the demo started to exit")
+        wait_for(lambda: not [p for p in started if alive(p)], 20, "every process the demo started to exit")
         assert _port_free(port) and _port_free(chain_port)
     finally:
         if demo.poll() is None:
@@ -110,5 +89,5 @@ def test_stopping_the_demo_leaves_no_process_and_no_port(
             demo.wait(10)
         for pid in _descendants(demo.pid):
             os.kill(pid, signal.SIGKILL)
-        if (state / "anvil.pid").exists() and _alive(anvil_pid := int((state / "anvil.pid").read_text())):
+        if (state / "anvil.pid").exists() and alive(anvil_pid := int((state / "anvil.pid").read_text())):
             os.kill(anvil_pid, signal.SIGKILL)

@@ -39,7 +39,6 @@ from workers.training import train_local
 
 CALIBRATION_ROUNDS = 8  # honest rehearsal rounds on the root set: honest spread grows as the model converges
 PSEUDO_NODES = 12  # honest pseudo-nodes drawn from the root set
-ALLOWANCE_QUANTILE = 0.9
 CALIBRATION_SLOT = (
     1 << 30
 )  # the rehearsal's seed slots (this and above), apart from every node's and the root update's
@@ -53,7 +52,6 @@ class Calibration(BaseModel):
     pseudo_nodes: int
     rounds: int
     max_suspicion: dict[str, float]  # per signal: the largest one-round suspicion of an honest pseudo-node
-    evidence_quantile: float  # ALLOWANCE_QUANTILE of the pseudo-nodes' slashing evidence
     exclude_z: float  # what the defense uses
     cusum_allowance: float
 
@@ -99,7 +97,6 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
     parts = pseudo_nodes(y, nodes, max(node_samples, 2), partition, alpha, setup.seed)
     weights = state_of(build_model(setup.spec, seed=setup.seed))
     suspicion: dict[str, list[float]] = {s.name: [] for s in SIGNALS}
-    evidence: list[float] = []
     sequences: dict[tuple[int, str], list[float]] = {}  # (pseudo-node, signal): its evidence, round by round
     for r in range(1, CALIBRATION_ROUNDS + 1):
         deltas = np.stack(
@@ -124,7 +121,6 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
                 if z is not None:
                     suspicion[signal.name].append(max(z if signal.side == "high" else -z, 0.0))
                 if signal.slashes and f"evidence_{signal.name}" in row:
-                    evidence.append(row[f"evidence_{signal.name}"])
                     sequences.setdefault((i, signal.name), []).append(row[f"evidence_{signal.name}"])
         weights = unflatten(flatten(weights) + (np.asarray(counts) / sum(counts)) @ deltas, weights)
     largest = {name: float(max(values, default=0.0)) for name, values in suspicion.items()}
@@ -132,7 +128,6 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
     # nodes: the copy signal keeps its configured line.
     cohort_largest = max((v for k, v in largest.items() if k not in ("free_riding", "copy")), default=0.0)
     exclude_z = float(np.clip(margin * cohort_largest, defense.exclude_z, max_scale * defense.exclude_z))
-    quantile = float(np.quantile(evidence, ALLOWANCE_QUANTILE)) if evidence else 0.0
     allowance = honest_allowance(
         list(sequences.values()), defense.cusum_exclude / margin, defense.cusum_allowance,
         max_scale * defense.cusum_allowance,
@@ -141,7 +136,6 @@ def calibrate(setup: EngineSetup, partition: PartitionScheme, alpha: float, node
         pseudo_nodes=nodes,
         rounds=CALIBRATION_ROUNDS,
         max_suspicion=largest,
-        evidence_quantile=quantile,
         exclude_z=exclude_z,
         cusum_allowance=allowance,
     )
@@ -166,7 +160,7 @@ def honest_allowance(sequences: list[list[float]], bar: float, low: float, high:
 
 def _uncalibrated(defense: DefenseConfig, nodes: int) -> Calibration:
     return Calibration(
-        pseudo_nodes=nodes, rounds=0, max_suspicion={}, evidence_quantile=0.0,
+        pseudo_nodes=nodes, rounds=0, max_suspicion={},
         exclude_z=defense.exclude_z, cusum_allowance=defense.cusum_allowance,
     )  # fmt: skip
 

@@ -45,6 +45,18 @@ export interface AttackOption {
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
 const percent = (v: number) => `${Math.round(v * 100)}%`
 
+/** Min-Max's and Min-Sum's direction p: the one choice both attacks share. */
+const PERTURBATION: ChoiceParam = {
+  type: 'choice',
+  field: 'perturbation',
+  label: 'Perturbation p',
+  options: [
+    { value: 'std', label: 'Std', hint: 'the per-coordinate std of the honest updates' },
+    { value: 'unit', label: 'Unit mean', hint: 'the honest mean, normalised' },
+    { value: 'sign', label: 'Sign', hint: 'the sign of the honest mean' },
+  ],
+}
+
 export const ATTACKS: AttackOption[] = [
   {
     kind: 'sign_flip',
@@ -95,36 +107,14 @@ export const ATTACKS: AttackOption[] = [
     name: 'Min-Max',
     summary: 'μ − γp with γ as large as keeps it no farther from any honest update than they are from each other.',
     source: 'Shejwalkar & Houmansadr, NDSS 2021',
-    params: [
-      {
-        type: 'choice',
-        field: 'perturbation',
-        label: 'Perturbation p',
-        options: [
-          { value: 'std', label: 'Std', hint: 'the per-coordinate std of the honest updates' },
-          { value: 'unit', label: 'Unit mean', hint: 'the honest mean, normalised' },
-          { value: 'sign', label: 'Sign', hint: 'the sign of the honest mean' },
-        ],
-      },
-    ],
+    params: [PERTURBATION],
   },
   {
     kind: 'min_sum',
     name: 'Min-Sum',
     summary: 'μ − γp with γ as large as keeps its summed distance to the honest updates within any honest one’s.',
     source: 'Shejwalkar & Houmansadr, NDSS 2021',
-    params: [
-      {
-        type: 'choice',
-        field: 'perturbation',
-        label: 'Perturbation p',
-        options: [
-          { value: 'std', label: 'Std', hint: 'the per-coordinate std of the honest updates' },
-          { value: 'unit', label: 'Unit mean', hint: 'the honest mean, normalised' },
-          { value: 'sign', label: 'Sign', hint: 'the sign of the honest mean' },
-        ],
-      },
-    ],
+    params: [PERTURBATION],
   },
   {
     kind: 'fang_trim',
